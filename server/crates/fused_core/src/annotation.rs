@@ -1,0 +1,228 @@
+//! A small type-expression model of a parameter annotation, read from the tree-sitter tree.
+
+use tree_sitter::Node;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeExpr {
+    /// A (dotted) name: `int`, `gpd.GeoDataFrame`, `fused.types.Bounds`.
+    Name(String),
+    /// A subscripted name: `List[int]`, `Optional[str]`, `Literal["a"]`.
+    Generic(String, Vec<TypeExpr>),
+    /// `A | B | None`.
+    Union(Vec<TypeExpr>),
+    None,
+    /// A string literal: a forward-reference annotation, or a `Literal` member.
+    Str(String),
+    /// Anything else (numbers in `Literal[1]`, calls...), as source text.
+    Other(String),
+}
+
+impl TypeExpr {
+    /// Reads an expression node (or a `type` node wrapping one).
+    pub fn from_node(node: Node, src: &str) -> TypeExpr {
+        from_node_depth(node, src, 0)
+    }
+
+    /// Parses annotation source text on its own.
+    pub fn parse_text(text: &str) -> TypeExpr {
+        let src = format!("def _(_: {text}): pass\n");
+        let tree = crate::python::parse_tree(&src, None);
+        let ty = tree
+            .root_node()
+            .named_child(0)
+            .and_then(|f| f.child_by_field_name("parameters"))
+            .and_then(|p| p.named_child(0))
+            .and_then(|p| p.child_by_field_name("type"));
+        match ty {
+            Some(ty) if !ty.has_error() => TypeExpr::from_node(ty, &src),
+            _ => TypeExpr::Other(text.to_string()),
+        }
+    }
+}
+
+fn text<'a>(node: Node, src: &'a str) -> &'a str {
+    &src[node.byte_range()]
+}
+
+fn dotted(node: Node, src: &str) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, src).to_string()),
+        "attribute" => {
+            let obj = dotted(node.child_by_field_name("object")?, src)?;
+            let attr = node.child_by_field_name("attribute")?;
+            Some(format!("{obj}.{}", text(attr, src)))
+        }
+        _ => None,
+    }
+}
+
+/// The value of a plain string literal (no interpolation), with common escapes resolved.
+pub fn string_value(node: Node, src: &str) -> Option<String> {
+    match node.kind() {
+        "string" => {
+            let mut out = String::new();
+            let mut cursor = node.walk();
+            let prefix = node
+                .child(0)
+                .map(|c| text(c, src).to_ascii_lowercase())
+                .unwrap_or_default();
+            let raw = prefix.contains('r');
+            if prefix.contains('b') {
+                return None;
+            }
+            for child in node.children(&mut cursor) {
+                match child.kind() {
+                    "string_content" => out.push_str(text(child, src)),
+                    "escape_sequence" if !raw => out.push_str(&unescape(text(child, src))),
+                    "escape_sequence" => out.push_str(text(child, src)),
+                    "interpolation" => return None,
+                    _ => {}
+                }
+            }
+            Some(out)
+        }
+        "concatenated_string" => {
+            let mut out = String::new();
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                out.push_str(&string_value(child, src)?);
+            }
+            Some(out)
+        }
+        "parenthesized_expression" => string_value(node.named_child(0)?, src),
+        _ => None,
+    }
+}
+
+fn unescape(esc: &str) -> String {
+    match esc {
+        "\\n" => "\n".into(),
+        "\\t" => "\t".into(),
+        "\\r" => "\r".into(),
+        "\\\\" => "\\".into(),
+        "\\'" => "'".into(),
+        "\\\"" => "\"".into(),
+        "\\0" => "\0".into(),
+        _ => {
+            if let Some(hex) = esc
+                .strip_prefix("\\x")
+                .or_else(|| esc.strip_prefix("\\u"))
+                .or_else(|| esc.strip_prefix("\\U"))
+            {
+                if let Some(c) = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                    return c.to_string();
+                }
+            }
+            if esc.starts_with("\\\n") || esc.starts_with("\\\r") {
+                return String::new();
+            }
+            esc.to_string()
+        }
+    }
+}
+
+fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
+    if depth > 64 {
+        return TypeExpr::Other(text(node, src).to_string());
+    }
+    let recurse = |n: Node| from_node_depth(n, src, depth + 1);
+    match node.kind() {
+        "type" | "parenthesized_expression" => match node.named_child(0) {
+            Some(child) => recurse(child),
+            None => TypeExpr::Other(text(node, src).to_string()),
+        },
+        "identifier" | "attribute" => match dotted(node, src) {
+            Some(name) => TypeExpr::Name(name),
+            None => TypeExpr::Other(text(node, src).to_string()),
+        },
+        "none" => TypeExpr::None,
+        "string" | "concatenated_string" => match string_value(node, src) {
+            Some(s) => TypeExpr::Str(s),
+            None => TypeExpr::Other(text(node, src).to_string()),
+        },
+        "generic_type" => {
+            let mut cursor = node.walk();
+            let mut name = None;
+            let mut args = Vec::new();
+            for child in node.named_children(&mut cursor) {
+                match child.kind() {
+                    "type_parameter" => {
+                        let mut c2 = child.walk();
+                        args.extend(child.named_children(&mut c2).map(recurse));
+                    }
+                    _ if name.is_none() => name = dotted(child, src),
+                    _ => {}
+                }
+            }
+            match name {
+                Some(name) => TypeExpr::Generic(name, args),
+                None => TypeExpr::Other(text(node, src).to_string()),
+            }
+        }
+        "subscript" => {
+            let Some(name) = node
+                .child_by_field_name("value")
+                .and_then(|v| dotted(v, src))
+            else {
+                return TypeExpr::Other(text(node, src).to_string());
+            };
+            let mut cursor = node.walk();
+            let mut args = Vec::new();
+            for sub in node.children_by_field_name("subscript", &mut cursor) {
+                if sub.kind() == "tuple" {
+                    let mut c2 = sub.walk();
+                    args.extend(sub.named_children(&mut c2).map(recurse));
+                } else {
+                    args.push(recurse(sub));
+                }
+            }
+            TypeExpr::Generic(name, args)
+        }
+        "binary_operator" | "union_type" => {
+            let op = node.child_by_field_name("operator").map(|o| text(o, src));
+            if node.kind() == "binary_operator" && op != Some("|") {
+                return TypeExpr::Other(text(node, src).to_string());
+            }
+            let mut members = Vec::new();
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                match recurse(child) {
+                    TypeExpr::Union(inner) => members.extend(inner),
+                    other => members.push(other),
+                }
+            }
+            TypeExpr::Union(members)
+        }
+        _ => TypeExpr::Other(text(node, src).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_common_shapes() {
+        assert_eq!(TypeExpr::parse_text("int"), TypeExpr::Name("int".into()));
+        assert_eq!(
+            TypeExpr::parse_text("typing.Optional[int]"),
+            TypeExpr::Generic("typing.Optional".into(), vec![TypeExpr::Name("int".into())])
+        );
+        assert_eq!(
+            TypeExpr::parse_text("int | str | None"),
+            TypeExpr::Union(vec![
+                TypeExpr::Name("int".into()),
+                TypeExpr::Name("str".into()),
+                TypeExpr::None
+            ])
+        );
+        assert_eq!(
+            TypeExpr::parse_text("Literal[1, 'a']"),
+            TypeExpr::Generic(
+                "Literal".into(),
+                vec![TypeExpr::Other("1".into()), TypeExpr::Str("a".into())]
+            )
+        );
+        assert_eq!(TypeExpr::parse_text("'int'"), TypeExpr::Str("int".into()));
+    }
+}

@@ -1,0 +1,84 @@
+//! Parsing Python: tree-sitter for the error-tolerant tree the rules read, Ruff's parser for the
+//! exact syntax errors of the Python 3.11 grammar.
+//!
+//! Two parsers because they answer different questions. tree-sitter recovers locally from errors,
+//! so a half-typed line does not hide the rest of the file from the rules, and it reparses
+//! incrementally while typing. Ruff's parser is exact about what CPython accepts and knows which
+//! syntax is newer than the target version.
+
+use crate::diagnostic::Diagnostic;
+use crate::registry::Rule;
+use ruff_python_ast::PythonVersion;
+use ruff_python_parser::{Mode, ParseOptions};
+use std::cell::RefCell;
+use tree_sitter::{Parser, Tree};
+
+thread_local! {
+    static TS_PARSER: RefCell<Parser> = RefCell::new({
+        let mut p = Parser::new();
+        p.set_language(&tree_sitter_python::LANGUAGE.into())
+            .expect("tree-sitter-python matches the tree-sitter ABI");
+        p
+    });
+}
+
+/// Parses `text` with tree-sitter. Pass the previous tree, already `edit`ed, to reparse
+/// incrementally.
+pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
+    TS_PARSER.with(|p| {
+        p.borrow_mut()
+            .parse(text, old)
+            .expect("no timeout or cancellation is set")
+    })
+}
+
+/// The syntax errors of `text` under the Python 3.11 grammar (FUSED001) and the uses of newer
+/// syntax (FUSED002), with exact byte ranges.
+pub fn syntax_errors(text: &str) -> Vec<Diagnostic> {
+    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
+    let parsed = ruff_python_parser::parse_unchecked(text, options);
+    let mut out = Vec::new();
+    for err in parsed.errors() {
+        let range = err.location.start().to_usize()..err.location.end().to_usize();
+        out.push(Diagnostic::new(
+            Rule::SyntaxError,
+            range.clone(),
+            syntax_message(text, range, &err.error.to_string()),
+        ));
+    }
+    for err in parsed.unsupported_syntax_errors() {
+        let range = err.range.start().to_usize()..err.range.end().to_usize();
+        let msg = err.to_string();
+        out.push(Diagnostic::new(
+            Rule::NewerSyntax,
+            range,
+            format!("{msg}; the Fused SDK runs Python <3.12, rewrite it with 3.11 syntax"),
+        ));
+    }
+    out
+}
+
+fn syntax_message(text: &str, range: std::ops::Range<usize>, base: &str) -> String {
+    // The most common pasted-in trap gets named explicitly.
+    let start = range.start.min(text.len());
+    let around = &text[floor_char(text, start.saturating_sub(4))
+        ..ceil_char(text, (range.end + 4).min(text.len()))];
+    if around.contains('\u{a0}') || text[start..].starts_with('\u{a0}') {
+        return format!("Syntax error: {base}; a non-breaking space (U+00A0) is in the code, replace it with a plain space");
+    }
+    format!("Syntax error: {base}")
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}

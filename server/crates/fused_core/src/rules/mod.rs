@@ -1,0 +1,24 @@
+//! The rules, grouped by what they read. Each `check` function pushes diagnostics; the rule
+//! metadata (code, severity, docs) lives in [`crate::registry`].
+
+pub mod annotations;
+pub mod decorator;
+pub mod layout;
+pub mod load;
+pub mod meta;
+pub mod tile;
+
+use crate::model::PyModel;
+use crate::probe::PathProbe;
+use std::path::Path;
+use tree_sitter::Tree;
+
+/// Everything a Python rule may read.
+pub struct PyContext<'a> {
+    pub text: &'a str,
+    pub tree: &'a Tree,
+    pub model: &'a PyModel,
+    /// The folder holding the file, to resolve relative `fused.load` paths.
+    pub dir: Option<&'a Path>,
+    pub probe: &'a dyn PathProbe,
+}

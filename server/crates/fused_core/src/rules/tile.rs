@@ -1,0 +1,129 @@
+//! FUSED030–033: the tile receiver and parameter names that clash with runs.
+
+use super::PyContext;
+use crate::coercion::{treatment, FusedType, Treatment};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, TextEdit};
+use crate::model::{ParamKind, Udf};
+use crate::registry::Rule;
+use std::ops::Range;
+
+const RESERVED: &[&str] = &[
+    "self",
+    "arg_list",
+    "engine",
+    "instance_type",
+    "cache_max_age",
+    "cache",
+];
+
+const TILE_TYPES: &str = "`fused.types.Bounds` (list [minx, miny, maxx, maxy]), `Bbox` (shapely box), `Tile`/`TileGDF` (GeoDataFrame with x, y, z) or `TileXYZ` (mercantile tile)";
+
+pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
+    for udf in &ctx.model.udfs {
+        receiver(ctx, udf, out);
+        xyz(udf, out);
+        for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {
+            if RESERVED.contains(&p.name.as_str()) {
+                out.push(Diagnostic::new(
+                    Rule::ReservedParam,
+                    p.name_range.clone(),
+                    format!("parameter `{}` clashes with the `fused.run` keyword of that name and cannot be passed; rename it", p.name),
+                ));
+            }
+        }
+    }
+}
+
+fn receiver(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
+    let named = udf.param("bounds").or_else(|| udf.param("bbox"));
+    let Some(p) = named else { return };
+    if p.name == "bbox" {
+        let mut diag = Diagnostic::new(
+            Rule::BboxDeprecated,
+            p.name_range.clone(),
+            format!("the tile receiver `bbox` is deprecated; rename it `bounds` (annotate it {TILE_TYPES})"),
+        );
+        let edits: Vec<TextEdit> = occurrences(ctx, udf.def_range.clone(), "bbox")
+            .into_iter()
+            .map(|range| TextEdit {
+                range,
+                new_text: "bounds".into(),
+            })
+            .collect();
+        if !edits.is_empty() && udf.param("bounds").is_none() {
+            diag = diag.with_fix(Fix {
+                title: "Rename `bbox` to `bounds` in this function".into(),
+                edits,
+                applicability: Applicability::Unsafe,
+            });
+        }
+        out.push(diag);
+    }
+    let Some(ann) = &p.annotation else { return };
+    if ctx.model.future_annotations.is_some() {
+        return;
+    }
+    if let Treatment::Coerced { coercion, .. } = treatment(&ann.expr) {
+        if !coercion.holds_bounds() {
+            out.push(Diagnostic::new(
+                Rule::TileReceiverType,
+                ann.range.clone(),
+                format!(
+                    "`{}: {}` cannot hold tile bounds and crashes tile runs; annotate it {TILE_TYPES}",
+                    p.name, ann.text
+                ),
+            ));
+        }
+    }
+    let _ = FusedType::ALL;
+}
+
+fn xyz(udf: &Udf, out: &mut Vec<Diagnostic>) {
+    let (Some(x), Some(_), Some(z)) = (udf.param("x"), udf.param("y"), udf.param("z")) else {
+        return;
+    };
+    let range = x.range.start.min(z.range.start)..x.range.end.max(z.range.end);
+    out.push(Diagnostic::new(
+        Rule::XyzParams,
+        range,
+        "parameters `x`, `y`, `z` are clobbered by tile runs and never receive values; take the tile as `bounds: fused.types.TileXYZ` or rename them",
+    ));
+}
+
+/// Byte ranges of the identifier `name` used as a variable inside `within` (not attribute
+/// names, not keyword-argument names), found iteratively.
+pub fn occurrences(ctx: &PyContext, within: Range<usize>, name: &str) -> Vec<Range<usize>> {
+    let root = ctx.tree.root_node();
+    let Some(node) = root.descendant_for_byte_range(within.start, within.end) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut cursor = node.walk();
+    'outer: loop {
+        let n = cursor.node();
+        if n.kind() == "identifier" && &ctx.text[n.byte_range()] == name {
+            let field = cursor.field_name();
+            let parent_kind = n.parent().map(|p| p.kind());
+            let is_attr_name = parent_kind == Some("attribute") && field == Some("attribute");
+            let is_kw_name = parent_kind == Some("keyword_argument") && field == Some("name");
+            if !is_attr_name && !is_kw_name {
+                out.push(n.byte_range());
+            }
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node() == node {
+                break 'outer;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                break 'outer;
+            }
+        }
+    }
+    out
+}

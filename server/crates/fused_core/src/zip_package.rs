@@ -1,0 +1,133 @@
+//! Reading a zipped UDF package from bytes, in memory, refusing what could escape or explode.
+
+use crate::check::{FileContent, Package, PackageFile};
+use std::io::{Cursor, Read};
+
+/// Limits that stop a zip bomb before it costs memory.
+#[derive(Debug, Clone, Copy)]
+pub struct ZipLimits {
+    /// Largest single entry, uncompressed.
+    pub max_entry: u64,
+    /// Largest total, uncompressed.
+    pub max_total: u64,
+    pub max_entries: usize,
+}
+
+impl Default for ZipLimits {
+    fn default() -> Self {
+        ZipLimits {
+            max_entry: 16 << 20,
+            max_total: 64 << 20,
+            max_entries: 1000,
+        }
+    }
+}
+
+/// A package read from a zip; `prefix` is its top folder inside the zip (`Name/`) or empty.
+pub struct ZipPackage {
+    pub package: Package,
+    pub prefix: String,
+}
+
+/// Reads the package in a zip: `meta.json` at the root, or in the zip's single top folder.
+/// `stem` names the package when the zip has no top folder. Errors say what is wrong.
+pub fn read_zip(bytes: &[u8], stem: &str, limits: ZipLimits) -> Result<ZipPackage, String> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| format!("not a readable zip ({e})"))?;
+    if archive.len() > limits.max_entries {
+        return Err(format!(
+            "it holds {} entries, more than the limit of {}",
+            archive.len(),
+            limits.max_entries
+        ));
+    }
+    let mut entries: Vec<(String, FileContent)> = Vec::new();
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut file = archive
+            .by_index(i)
+            .map_err(|e| format!("entry {i} cannot be read ({e})"))?;
+        let raw_name = file
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| format!("entry {i}"));
+        if file.is_symlink() {
+            return Err(format!("entry `{raw_name}` is a symlink; refused"));
+        }
+        if file.enclosed_name().is_none()
+            || raw_name.starts_with('/')
+            || raw_name.split(['/', '\\']).any(|p| p == "..")
+        {
+            return Err(format!(
+                "entry `{raw_name}` escapes the package root; refused"
+            ));
+        }
+        if file.is_dir() {
+            continue;
+        }
+        if file.size() > limits.max_entry {
+            return Err(format!(
+                "entry `{raw_name}` declares {} bytes, over the {} byte limit",
+                file.size(),
+                limits.max_entry
+            ));
+        }
+        total += file.size();
+        if total > limits.max_total {
+            return Err(format!(
+                "the entries declare more than {} bytes in all; refused",
+                limits.max_total
+            ));
+        }
+        // Never trust the declared size: read at most the limit plus one byte.
+        let mut buf = Vec::with_capacity(file.size().min(limits.max_entry) as usize);
+        (&mut file)
+            .take(limits.max_entry + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("entry `{raw_name}` cannot be decompressed ({e})"))?;
+        if buf.len() as u64 > limits.max_entry {
+            return Err(format!(
+                "entry `{raw_name}` inflates past the {} byte limit",
+                limits.max_entry
+            ));
+        }
+        entries.push((raw_name, FileContent::from_bytes(buf)));
+    }
+    let root: Option<String> = if entries.iter().any(|(n, _)| n == "meta.json") {
+        None
+    } else {
+        let tops: std::collections::BTreeSet<&str> = entries
+            .iter()
+            .filter_map(|(n, _)| n.split_once('/').map(|(t, _)| t))
+            .collect();
+        match tops.into_iter().collect::<Vec<_>>().as_slice() {
+            [one]
+                if entries
+                    .iter()
+                    .any(|(n, _)| *n == format!("{one}/meta.json")) =>
+            {
+                Some(one.to_string())
+            }
+            _ => return Err("it holds no meta.json at its root or in a single top folder".into()),
+        }
+    };
+    let prefix = root.as_ref().map(|r| format!("{r}/")).unwrap_or_default();
+    let files = entries
+        .into_iter()
+        .filter_map(|(n, c)| {
+            let rel = n.strip_prefix(&prefix)?;
+            (!rel.contains('/')).then(|| PackageFile {
+                name: rel.to_string(),
+                content: c,
+            })
+        })
+        .collect();
+    Ok(ZipPackage {
+        package: Package {
+            dir_name: root.clone().unwrap_or_else(|| stem.to_string()),
+            dir: None,
+            files,
+        },
+        prefix,
+    })
+}

@@ -1,0 +1,533 @@
+//! One test (or more) per rule, on small inline sources: what a user would see.
+
+use fused_core::check::{check_package, FileContent, Package, PackageFile};
+use fused_core::probe::{NoProbe, PathKind, PathProbe};
+use fused_core::{analyze_python, apply_edits, Diagnostic, Rule, Selection};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn py(src: &str) -> Vec<Diagnostic> {
+    fused_core::check::finalize(
+        Some(src),
+        analyze_python(src, None, &NoProbe, None).diagnostics,
+        &Selection::default(),
+    )
+}
+
+fn codes(src: &str) -> Vec<&'static str> {
+    py(src).iter().map(|d| d.rule.code()).collect()
+}
+
+/// The source text each diagnostic of `rule` points at.
+fn spans(src: &str, rule: Rule) -> Vec<String> {
+    py(src)
+        .iter()
+        .filter(|d| d.rule == rule)
+        .map(|d| src[d.range.clone()].to_string())
+        .collect()
+}
+
+fn fix_all(src: &str, rule: Rule) -> String {
+    let edits: Vec<_> = py(src)
+        .into_iter()
+        .filter(|d| d.rule == rule)
+        .filter_map(|d| d.fix)
+        .flat_map(|f| f.edits)
+        .collect();
+    apply_edits(src, &edits).0
+}
+
+#[test]
+fn fused001_syntax_error_with_exact_range_and_other_rules_still_run() {
+    let src = "@fused.udf\ndef udf(n: Union[int, str] = 1):\n    x = (1 +\n";
+    let c = codes(src);
+    assert!(c.contains(&"FUSED001"), "{c:?}");
+    // The half-typed line does not hide the annotation problem above it.
+    assert!(c.contains(&"FUSED020"), "{c:?}");
+    let nbsp = "@fused.udf\ndef udf(n: int = 1):\n    return\u{a0}n\n";
+    let d: Vec<_> = py(nbsp)
+        .into_iter()
+        .filter(|d| d.rule == Rule::SyntaxError)
+        .collect();
+    assert!(!d.is_empty() && d[0].message.contains("U+00A0"), "{d:?}");
+}
+
+#[test]
+fn fused001_rejects_what_311_rejects() {
+    assert!(codes("1 = x\n").contains(&"FUSED001"));
+}
+
+#[test]
+fn fused002_newer_syntax() {
+    let src = "type Pair = tuple[int, int]\ndef f[T](x: T) -> T:\n    return x\n";
+    let spans = spans(src, Rule::NewerSyntax);
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert!(codes("x = f\"{'a' + \"b\"}\"\n").contains(&"FUSED002"));
+}
+
+#[test]
+fn fused020_uncoerced_annotations() {
+    let src = "@fused.udf\ndef udf(a: Union[int, str] = 1, b: Literal[1, 2] = 1, c: np.ndarray = None, d: Literal['x', 'y'] = 'x', e: Optional[int] = None, f: int | None = None):\n    pass\n";
+    assert_eq!(
+        spans(src, Rule::UncoercedAnnotation),
+        vec!["Union[int, str]", "Literal[1, 2]", "np.ndarray"]
+    );
+}
+
+#[test]
+fn fused021_future_annotations() {
+    let src = "from __future__ import annotations\n@fused.udf\ndef udf(n: int = 4, s: str = 'a', b: fused.types.Bounds = None, g: gpd.GeoDataFrame = None, l: List[int] = None):\n    pass\n";
+    assert_eq!(
+        spans(src, Rule::FutureAnnotations),
+        vec!["int", "List[int]"]
+    );
+    // Without the import, nothing to say.
+    assert!(spans(
+        &src.replace("from __future__ import annotations\n", ""),
+        Rule::FutureAnnotations
+    )
+    .is_empty());
+}
+
+#[test]
+fn fused022_iterable() {
+    let src =
+        "@fused.udf\ndef udf(ids: Iterable[int] = None, more: typing.Iterable = None):\n    pass\n";
+    assert_eq!(
+        spans(src, Rule::IterableNotCoerced),
+        vec!["Iterable[int]", "typing.Iterable"]
+    );
+}
+
+#[test]
+fn fused023_unannotated() {
+    let src = "@fused.udf\ndef udf(name, n: int = 1, *args, **kwargs):\n    pass\n";
+    assert_eq!(spans(src, Rule::Unannotated), vec!["name"]);
+    // Functions that are not UDFs are none of our business.
+    assert!(codes("def helper(name):\n    pass\n").is_empty());
+}
+
+#[test]
+fn fused024_default_contradicts_with_fix() {
+    let src = "@fused.udf\ndef udf(year: int = \"2020\", n: int = 4.0, flag: bool = \"no\", ok: float = 1, s: str = None):\n    pass\n";
+    assert_eq!(
+        spans(src, Rule::DefaultContradicts),
+        vec!["\"2020\"", "4.0", "\"no\""]
+    );
+    let fixed = fix_all(src, Rule::DefaultContradicts);
+    assert!(
+        fixed.contains("year: int = 2020,")
+            && fixed.contains("n: int = 4,")
+            && fixed.contains("flag: bool = \"no\""),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn fused030_bbox_rename_fix() {
+    let src = "@fused.udf\ndef udf(bbox: fused.types.Bbox = None, n: int = 1):\n    minx = bbox.bounds[0]\n    gdf.clip(bbox)\n    return run(bbox=bbox, other=x.bbox)\n";
+    assert_eq!(spans(src, Rule::BboxDeprecated), vec!["bbox"]);
+    let fixed = fix_all(src, Rule::BboxDeprecated);
+    assert_eq!(
+        fixed,
+        "@fused.udf\ndef udf(bounds: fused.types.Bbox = None, n: int = 1):\n    minx = bounds.bounds[0]\n    gdf.clip(bounds)\n    return run(bbox=bounds, other=x.bbox)\n"
+    );
+}
+
+#[test]
+fn fused031_receiver_type() {
+    let src = "@fused.udf\ndef udf(bounds: int = 0):\n    pass\n";
+    let d = py(src);
+    let d: Vec<_> = d
+        .iter()
+        .filter(|d| d.rule == Rule::TileReceiverType)
+        .collect();
+    assert_eq!(d.len(), 1);
+    assert!(d[0].message.contains("fused.types.Bounds") && d[0].message.contains("TileXYZ"));
+    for ok in [
+        "fused.types.Bounds",
+        "fused.types.Tile",
+        "fused.types.TileXYZ",
+        "fused.types.Bbox",
+        "gpd.GeoDataFrame",
+        "List[float]",
+    ] {
+        let src = format!("@fused.udf\ndef udf(bounds: {ok} = None):\n    pass\n");
+        assert!(spans(&src, Rule::TileReceiverType).is_empty(), "{ok}");
+    }
+}
+
+#[test]
+fn fused032_xyz_and_fused033_reserved() {
+    let src = "@fused.udf\ndef udf(x: int = 1, y: int = 2, z: int = 3, engine: str = 'a', cache: bool = True):\n    pass\n";
+    assert_eq!(codes(src).iter().filter(|c| **c == "FUSED032").count(), 1);
+    assert_eq!(spans(src, Rule::ReservedParam), vec!["engine", "cache"]);
+    assert!(
+        !codes("@fused.udf\ndef udf(x: int = 1, y: int = 2):\n    pass\n").contains(&"FUSED032")
+    );
+}
+
+#[test]
+fn fused040_to_045_decorator_keywords() {
+    let src = "@fused.udf(timeout=30, cache_max_age=\"10 minutes\", engine=\"realtme\", default_parameters={\"n\": 1, \"m\": 2})\ndef udf(n: int = 3):\n    pass\n";
+    assert_eq!(spans(src, Rule::UnknownDecoratorKeyword), vec!["timeout"]);
+    assert_eq!(spans(src, Rule::InvalidCacheMaxAge), vec!["\"10 minutes\""]);
+    assert_eq!(
+        fix_all(src, Rule::InvalidCacheMaxAge)
+            .matches("cache_max_age=\"10m\"")
+            .count(),
+        1
+    );
+    let engine = py(src)
+        .into_iter()
+        .find(|d| d.rule == Rule::InvalidEngine)
+        .unwrap();
+    assert!(
+        engine.message.contains("did you mean \"realtime\""),
+        "{}",
+        engine.message
+    );
+    assert_eq!(spans(src, Rule::DefaultParametersUnknown), vec!["\"m\""]);
+    let it = "@fused.udf(instance_type=\"t3.small\", default_parameters=[1])\ndef udf(n: int = 3):\n    pass\n";
+    assert_eq!(
+        spans(it, Rule::InstanceTypeDeprecated),
+        vec!["instance_type"]
+    );
+    assert!(fix_all(it, Rule::InstanceTypeDeprecated).starts_with("@fused.udf(engine=\"t3.small\""));
+    assert_eq!(spans(it, Rule::DefaultParametersInvalid), vec!["[1]"]);
+    // Every accepted form is quiet.
+    let ok = "@fused.udf(name='x', cache_max_age='30m', engine='m5.large', disk_size_gb=10, region='us-west-2', default_parameters={'n': 1}, headers=[])\ndef udf(n: int = 3):\n    pass\n";
+    assert!(codes(ok).is_empty(), "{:?}", codes(ok));
+}
+
+#[test]
+fn udf_recognised_in_every_spelling() {
+    for src in [
+        "@fused.udf\ndef udf(a): pass\n",
+        "@fused.udf()\ndef udf(a): pass\n",
+        "from fused import udf\n@udf\ndef f(a): pass\n",
+        "from fused import udf as u\n@u(engine='local')\ndef f(a): pass\n",
+        "import fused as fu\n@fu.udf\ndef f(a): pass\n",
+    ] {
+        assert_eq!(codes(src), vec!["FUSED023"], "{src}");
+    }
+    assert!(codes("@other.udf\ndef f(a): pass\n").is_empty());
+}
+
+/// A probe over a fixed map of paths, relative to `/pkg`.
+struct MapProbe(HashMap<PathBuf, PathKind>);
+
+impl PathProbe for MapProbe {
+    fn probe(&self, path: &Path) -> PathKind {
+        let norm: PathBuf = path.components().fold(PathBuf::new(), |mut acc, c| {
+            match c {
+                std::path::Component::ParentDir => {
+                    acc.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => acc.push(other),
+            }
+            acc
+        });
+        self.0.get(&norm).cloned().unwrap_or(PathKind::Missing)
+    }
+}
+
+#[test]
+fn fused050_to_054_load_targets() {
+    let probe = MapProbe(HashMap::from([
+        (PathBuf::from("/w/Other"), PathKind::Dir { has_meta: true }),
+        (
+            PathBuf::from("/w/pkg/helpers"),
+            PathKind::Dir { has_meta: false },
+        ),
+        (
+            PathBuf::from("/w/pkg/bad.zip"),
+            PathKind::Zip {
+                is_package: Err("no meta.json".into()),
+            },
+        ),
+        (
+            PathBuf::from("/w/Sibling"),
+            PathKind::Dir { has_meta: false },
+        ),
+    ]));
+    let src = r#"@fused.udf
+def udf(n: int = 1):
+    a = fused.load("../Other")
+    b = fused.load("./missing")
+    c = fused.load("./helpers")
+    d = fused.load("bad.zip")
+    e = fused.load("https://github.com/fusedio/udfs/blob/main/x.py")
+    f = fused.load("https://github.com/fusedio/udfs/tree/main/public/common/")
+    g = fused.load("https://github.com/fusedio/udfs/tree/3c1a5b2e9f0d4c7a8b6e5d4c3b2a1f0e9d8c7b6a/public/common/")
+    h = fused.load("some_platform_id")
+    i = fused.load("Sibling")
+"#;
+    let diags = analyze_python(src, Some(Path::new("/w/pkg")), &probe, None).diagnostics;
+    let got: Vec<(&str, &str)> = diags
+        .iter()
+        .map(|d| (d.rule.code(), &src[d.range.clone()]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("FUSED050", "\"./missing\""),
+            ("FUSED051", "\"./helpers\""),
+            ("FUSED052", "\"bad.zip\""),
+            (
+                "FUSED053",
+                "\"https://github.com/fusedio/udfs/blob/main/x.py\""
+            ),
+            (
+                "FUSED054",
+                "\"https://github.com/fusedio/udfs/tree/main/public/common/\""
+            ),
+            ("FUSED051", "\"Sibling\""),
+        ]
+    );
+}
+
+const META: &str = r#"{"version":"0.0.3","job_config":{"version":"0.0.3","steps":[{"type":"udf","udf":{"type":"geopandas_v2","name":"Pkg","entrypoint":"udf","parameters":{},"metadata":{},"headers":[],"source":"Pkg.py"}}]}}"#;
+const UDF: &str = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+
+fn package(files: &[(&str, &str)]) -> Package {
+    Package {
+        dir_name: "Pkg".into(),
+        dir: None,
+        files: files
+            .iter()
+            .map(|(n, t)| PackageFile {
+                name: n.to_string(),
+                content: FileContent::Text(t.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// `(file, code, text at the range)` for every diagnostic of the package.
+fn pkg_diags(files: &[(&str, &str)]) -> Vec<(String, &'static str, String)> {
+    let pkg = package(files);
+    let mut out = Vec::new();
+    for r in check_package(&pkg, &NoProbe, &Selection::default()) {
+        let text = files.iter().find(|(n, _)| *n == r.name).unwrap().1;
+        for d in r.diagnostics {
+            out.push((
+                r.name.clone(),
+                d.rule.code(),
+                text[d.range.clone()].to_string(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn clean_package_is_quiet() {
+    assert!(pkg_diags(&[
+        ("meta.json", META),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n")
+    ])
+    .is_empty());
+}
+
+#[test]
+fn fused010_and_fused011() {
+    let d = pkg_diags(&[
+        ("meta.json", META),
+        ("Pkg.py", "def udf():\n    pass\n"),
+        ("README.md", ""),
+    ]);
+    assert_eq!(d.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["FUSED010"]);
+    let renamed = UDF.replace("def udf", "def udf_v2");
+    let pkg = package(&[("meta.json", META), ("Pkg.py", &renamed), ("README.md", "")]);
+    let reports = check_package(&pkg, &NoProbe, &Selection::default());
+    let meta = reports.iter().find(|r| r.name == "meta.json").unwrap();
+    assert_eq!(meta.diagnostics[0].rule, Rule::EntrypointNotFound);
+    let fixed = apply_edits(META, &meta.diagnostics[0].fix.as_ref().unwrap().edits).0;
+    assert!(fixed.contains("\"entrypoint\":\"udf_v2\""));
+}
+
+#[test]
+fn fused060_061_invalid_and_misshapen_meta() {
+    let d = pkg_diags(&[
+        ("meta.json", "{\"job_config\": {},}"),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+    ]);
+    assert_eq!(d, vec![("meta.json".into(), "FUSED060", ",".into())]);
+    let d = pkg_diags(&[("meta.json", ""), ("Pkg.py", UDF), ("README.md", "")]);
+    assert_eq!(d[0].1, "FUSED060");
+    let d = pkg_diags(&[("meta.json", "[]"), ("Pkg.py", UDF), ("README.md", "")]);
+    assert_eq!(d[0].1, "FUSED061");
+    let two = META.replace(
+        "}}]}}",
+        "}},{\"type\":\"udf\",\"udf\":{\"entrypoint\":\"udf\"}}]}}",
+    );
+    let d = pkg_diags(&[("meta.json", &two), ("Pkg.py", UDF), ("README.md", "")]);
+    assert_eq!(d[0].1, "FUSED061");
+}
+
+#[test]
+fn fused062_to_066_meta_against_files() {
+    let d = pkg_diags(&[
+        ("meta.json", &META.replace("Pkg.py", "Gone.py")),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+    ]);
+    assert_eq!(
+        d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        vec![("FUSED062", "\"Gone.py\"")]
+    );
+    let d = pkg_diags(&[
+        (
+            "meta.json",
+            &META.replace("\"name\":\"Pkg\"", "\"name\":\"Other\""),
+        ),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+    ]);
+    assert_eq!(
+        d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        vec![("FUSED063", "\"Other\"")]
+    );
+    let with_header = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &with_header),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+    ]);
+    assert_eq!(
+        d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        vec![("FUSED064", "\"utils.py\"")]
+    );
+    // utils.py present, not declared: the fix declares it, and then all is quiet.
+    let pkg = package(&[
+        ("meta.json", META),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+        ("utils.py", "X = 1\n"),
+    ]);
+    let reports = check_package(&pkg, &NoProbe, &Selection::default());
+    let d = &reports[0].diagnostics[0];
+    assert_eq!(d.rule, Rule::UtilsNotDeclared);
+    let fixed = apply_edits(META, &d.fix.as_ref().unwrap().edits).0;
+    assert!(pkg_diags(&[
+        ("meta.json", &fixed),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+        ("utils.py", "X = 1\n")
+    ])
+    .is_empty());
+    // Inline code: a hint, and the code itself is checked.
+    let inline = META.replace(
+        ",\"source\":\"Pkg.py\"",
+        ",\"code\":\"@fused.udf\\ndef udf(n: Union[int, str] = 1):\\n    pass\\n\"",
+    );
+    let d = pkg_diags(&[("meta.json", &inline), ("README.md", "")]);
+    let codes: Vec<_> = d.iter().map(|x| x.1).collect();
+    assert!(
+        codes.contains(&"FUSED066") && codes.contains(&"FUSED020"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn fused070_071_layout() {
+    let d = pkg_diags(&[("meta.json", META), ("Pkg.py", UDF)]);
+    assert_eq!(d.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["FUSED070"]);
+    assert!(pkg_diags(&[("meta.json", META), ("Pkg.py", UDF), ("README.MD", "")]).is_empty());
+    let d = pkg_diags(&[
+        ("meta.json", &META.replace("Pkg.py", "main.py")),
+        ("main.py", UDF),
+        ("README.md", ""),
+    ]);
+    assert_eq!(
+        d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        vec![("FUSED071", "\"main.py\"")]
+    );
+}
+
+#[test]
+fn canvas_nodes_get_no_python_diagnostics() {
+    let meta = META.replace(
+        "\"metadata\":{}",
+        "\"metadata\":{\"isNodeTemplate\":true,\"nodeTemplateType\":\"textbox\"}",
+    );
+    assert!(pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", "# A note\n\nSome *prose* here: not Python.\n")
+    ])
+    .is_empty());
+}
+
+#[test]
+fn non_text_files() {
+    let pkg = Package {
+        dir_name: "Pkg".into(),
+        dir: None,
+        files: vec![
+            PackageFile {
+                name: "meta.json".into(),
+                content: FileContent::Text(META.into()),
+            },
+            PackageFile {
+                name: "Pkg.py".into(),
+                content: FileContent::from_bytes(vec![0x40, 0x00, 0xff]),
+            },
+            PackageFile {
+                name: "utils.py".into(),
+                content: FileContent::from_bytes(b"x = '\xe9'\n".to_vec()),
+            },
+            PackageFile {
+                name: "README.md".into(),
+                content: FileContent::Text(String::new()),
+            },
+        ],
+    };
+    let reports = check_package(&pkg, &NoProbe, &Selection::default());
+    let codes: Vec<_> = reports
+        .iter()
+        .flat_map(|r| {
+            r.diagnostics
+                .iter()
+                .map(move |d| (r.name.as_str(), d.rule.code()))
+        })
+        .collect();
+    assert!(
+        codes.contains(&("Pkg.py", "FUSED003")) && codes.contains(&("utils.py", "FUSED003")),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn noqa_and_selection() {
+    let src = "@fused.udf\ndef udf(a: Union[int, str] = 1,  # noqa: FUSED020\n        b=1):  # noqa\n    pass\n";
+    assert!(codes(src).is_empty(), "{:?}", codes(src));
+    let src = "@fused.udf\ndef udf(a: Union[int, str] = 1, b=1):\n    pass\n";
+    let sel = Selection::new(vec!["FUSED02".into()], vec!["FUSED023".into()]).unwrap();
+    let d = fused_core::check::finalize(
+        Some(src),
+        analyze_python(src, None, &NoProbe, None).diagnostics,
+        &sel,
+    );
+    assert_eq!(
+        d.iter().map(|d| d.rule.code()).collect::<Vec<_>>(),
+        vec!["FUSED020"]
+    );
+    assert!(Selection::new(vec!["NOPE1".into()], vec![]).is_err());
+}
+
+#[test]
+fn docs_are_generated_from_the_registry() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../docs/rules.md");
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == fused_core::registry::rules_markdown(),
+        "docs/rules.md is stale: run `cargo run -p fused_ls -- rules --markdown > docs/rules.md`"
+    );
+}

@@ -1,0 +1,378 @@
+//! `fused-ls check`: discover, read, check in parallel, optionally fix, print.
+
+use crate::discover::{discover, Item};
+use crate::fs_probe::DiskProbe;
+use crate::output::{self, Record};
+use crate::{atomic, CheckArgs};
+use fused_core::check::{check_loose_file, check_package, FileContent, Package, PackageFile};
+use fused_core::model::mentions_udf;
+use fused_core::zip_package::{read_zip, ZipLimits};
+use fused_core::{apply_edits, Applicability, Diagnostic, Selection, Severity};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Files larger than this are reported, not read.
+const MAX_FILE: u64 = 32 << 20;
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let selection = match Selection::new(args.select.clone(), args.ignore.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let found = discover(&paths);
+    for missing in &found.missing {
+        eprintln!("error: `{}` does not exist", missing.display());
+    }
+    for note in &found.notes {
+        eprintln!("note: {note}");
+    }
+    // Deeply nested expressions recurse in the exact parser: give each worker a deep stack.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(256 << 20)
+        .build();
+    let pool = match pool {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot start worker threads: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fix = if args.fix {
+        Some(if args.unsafe_fixes {
+            FixLevel::Unsafe
+        } else {
+            FixLevel::Safe
+        })
+    } else {
+        None
+    };
+    let results: Vec<ItemResult> = pool.install(|| {
+        found
+            .items
+            .par_iter()
+            .map(|item| check_item(item, &selection, fix))
+            .collect()
+    });
+    let mut records: Vec<Record> = Vec::new();
+    let mut fixed = 0;
+    let mut io_failure = !found.missing.is_empty();
+    for r in results {
+        records.extend(r.records);
+        fixed += r.fixed;
+        for e in r.write_errors {
+            eprintln!("error: {e}");
+            io_failure = true;
+        }
+    }
+    records.sort_by(|a, b| {
+        (&a.path, a.start.line, a.start.col, a.rule.code()).cmp(&(
+            &b.path,
+            b.start.line,
+            b.start.col,
+            b.rule.code(),
+        ))
+    });
+    let color = output::use_color(args.color);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        crate::Format::Human => output::human::write(&mut out, &records, fixed, args.fix, color),
+        crate::Format::Json => output::json::write(&mut out, &records),
+        crate::Format::Sarif => output::sarif::write(&mut out, &records),
+        crate::Format::Github => output::github::write(&mut out, &records),
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write output: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if io_failure {
+        ExitCode::from(2)
+    } else if records.iter().any(|r| r.rule.severity() == Severity::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FixLevel {
+    Safe,
+    Unsafe,
+}
+
+#[derive(Default)]
+struct ItemResult {
+    records: Vec<Record>,
+    fixed: usize,
+    write_errors: Vec<String>,
+}
+
+pub fn read_content(path: &Path) -> FileContent {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE => {
+            return FileContent::Unreadable(format!(
+                "it is {} MiB, over the {} MiB limit",
+                m.len() >> 20,
+                MAX_FILE >> 20
+            ))
+        }
+        Err(e) => return FileContent::Unreadable(e.to_string()),
+        _ => {}
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => FileContent::from_bytes(bytes),
+        Err(e) => FileContent::Unreadable(e.to_string()),
+    }
+}
+
+/// Reads a package folder: every top-level file's name, and the content of those rules read.
+pub fn read_package(dir: &Path) -> Result<Package, String> {
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let is_file = std::fs::metadata(&path).map(|m| m.is_file());
+        let content = match is_file {
+            Ok(false) => continue,
+            Ok(true) if name.ends_with(".py") || name == "meta.json" => read_content(&path),
+            Ok(true) => FileContent::Text(String::new()),
+            Err(e) if name.ends_with(".py") || name == "meta.json" => {
+                FileContent::Unreadable(e.to_string())
+            }
+            Err(_) => continue,
+        };
+        files.push(PackageFile { name, content });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir_name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Package {
+        dir_name,
+        dir: Some(abs),
+        files,
+    })
+}
+
+fn wanted(d: &Diagnostic, level: FixLevel) -> bool {
+    d.fix
+        .as_ref()
+        .is_some_and(|f| f.applicability == Applicability::Safe || level == FixLevel::Unsafe)
+}
+
+fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult {
+    let mut result = ItemResult::default();
+    match item {
+        Item::Package(dir) => {
+            let mut pkg = match read_package(dir) {
+                Ok(p) => p,
+                Err(e) => {
+                    result.records.push(Record::whole_file(
+                        dir.display().to_string(),
+                        fused_core::Rule::Unreadable,
+                        e,
+                    ));
+                    return result;
+                }
+            };
+            let mut reports = check_package(&pkg, &DiskProbe, sel);
+            if let Some(level) = fix {
+                let original: Vec<FileContent> =
+                    pkg.files.iter().map(|f| f.content.clone()).collect();
+                for _ in 0..8 {
+                    let mut applied_any = false;
+                    for report in &reports {
+                        let edits: Vec<_> = report
+                            .diagnostics
+                            .iter()
+                            .filter(|d| wanted(d, level))
+                            .flat_map(|d| d.fix.as_ref().unwrap().edits.clone())
+                            .collect();
+                        if edits.is_empty() {
+                            continue;
+                        }
+                        let Some(file) = pkg.files.iter_mut().find(|f| f.name == report.name)
+                        else {
+                            continue;
+                        };
+                        let FileContent::Text(text) = &file.content else {
+                            continue;
+                        };
+                        let (new_text, n) = apply_edits(text, &edits);
+                        if n > 0 && new_text != *text {
+                            result.fixed += report
+                                .diagnostics
+                                .iter()
+                                .filter(|d| wanted(d, level))
+                                .count()
+                                .min(n);
+                            file.content = FileContent::Text(new_text);
+                            applied_any = true;
+                        }
+                    }
+                    if !applied_any {
+                        break;
+                    }
+                    reports = check_package(&pkg, &DiskProbe, sel);
+                }
+                for (file, before) in pkg.files.iter().zip(original) {
+                    if let (FileContent::Text(new), FileContent::Text(old)) =
+                        (&file.content, &before)
+                    {
+                        if new != old {
+                            let path = dir.join(&file.name);
+                            if let Err(e) = atomic::write(&path, new.as_bytes()) {
+                                result
+                                    .write_errors
+                                    .push(format!("cannot write `{}`: {e}", path.display()));
+                            }
+                        }
+                    }
+                }
+            }
+            for report in reports {
+                let path = dir.join(&report.name).display().to_string();
+                let text = pkg
+                    .files
+                    .iter()
+                    .find(|f| f.name == report.name)
+                    .and_then(|f| f.content.text());
+                result.records.extend(
+                    report
+                        .diagnostics
+                        .iter()
+                        .map(|d| Record::new(&path, text, d)),
+                );
+            }
+        }
+        Item::Zip(path) => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    result.records.push(Record::whole_file(
+                        path.display().to_string(),
+                        fused_core::Rule::Unreadable,
+                        format!("`{}` could not be read: {e}", path.display()),
+                    ));
+                    return result;
+                }
+            };
+            match read_zip(&bytes, &stem, ZipLimits::default()) {
+                Ok(zp) => {
+                    let mut pkg = zp.package;
+                    pkg.dir = path.parent().and_then(|p| {
+                        std::fs::canonicalize(if p.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            p
+                        })
+                        .ok()
+                    });
+                    for report in check_package(&pkg, &DiskProbe, sel) {
+                        let shown = format!("{}!/{}{}", path.display(), zp.prefix, report.name);
+                        let text = pkg
+                            .files
+                            .iter()
+                            .find(|f| f.name == report.name)
+                            .and_then(|f| f.content.text());
+                        result.records.extend(
+                            report
+                                .diagnostics
+                                .iter()
+                                .map(|d| Record::new(&shown, text, d)),
+                        );
+                    }
+                }
+                // A zip that is not a package is just some other zip, unless it is broken.
+                Err(e) if e.starts_with("it holds no meta.json") => {}
+                Err(e) => result.records.push(Record::whole_file(
+                    path.display().to_string(),
+                    fused_core::Rule::Unreadable,
+                    format!("`{}` was not read as a UDF package: {e}", path.display()),
+                )),
+            }
+        }
+        Item::Loose(path) => {
+            let content = read_content(path);
+            if let FileContent::Text(t) = &content {
+                if !mentions_udf(t) {
+                    return result;
+                }
+            }
+            let dir = path.parent().and_then(|p| {
+                std::fs::canonicalize(if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                })
+                .ok()
+            });
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut content = content;
+            let mut diags = check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
+            if let (Some(level), FileContent::Text(original)) = (fix, content.clone()) {
+                let mut text = original.clone();
+                for _ in 0..8 {
+                    let edits: Vec<_> = diags
+                        .iter()
+                        .filter(|d| wanted(d, level))
+                        .flat_map(|d| d.fix.as_ref().unwrap().edits.clone())
+                        .collect();
+                    if edits.is_empty() {
+                        break;
+                    }
+                    let (new_text, n) = apply_edits(&text, &edits);
+                    if n == 0 || new_text == text {
+                        break;
+                    }
+                    result.fixed += n;
+                    text = new_text;
+                    content = FileContent::Text(text.clone());
+                    diags = check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
+                }
+                if text != original {
+                    if let Err(e) = atomic::write(path, text.as_bytes()) {
+                        result
+                            .write_errors
+                            .push(format!("cannot write `{}`: {e}", path.display()));
+                    }
+                }
+            }
+            let shown = path.display().to_string();
+            result
+                .records
+                .extend(diags.iter().map(|d| Record::new(&shown, content.text(), d)));
+        }
+        Item::Broken(path, why) => {
+            result.records.push(Record::whole_file(
+                path.display().to_string(),
+                fused_core::Rule::Unreadable,
+                format!("`{}` could not be read: {why}", path.display()),
+            ));
+        }
+    }
+    let _ = Severity::Error;
+    result
+}

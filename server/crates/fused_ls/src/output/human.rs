@@ -1,0 +1,140 @@
+//! `--format human`: `path:line:col: CODE message`, then a code frame with carets, as ruff and
+//! rustc print; coloured on a terminal.
+
+use super::Record;
+use fused_core::Severity;
+use std::io::Write;
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn sev_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Info => "1;34",
+        Severity::Hint => "1;36",
+    }
+}
+
+/// The char range of a line to show: all of it when short, else ~100 chars around the start.
+fn window(start: u32, end: u32, len: u32) -> (u32, u32) {
+    const MAX: u32 = 100;
+    if len <= MAX {
+        return (0, len);
+    }
+    let from = start.saturating_sub(30);
+    let to = (from + MAX).min(len).max(end.min(from + MAX));
+    (from, to)
+}
+
+pub fn write(
+    out: &mut impl Write,
+    records: &[Record],
+    fixed: usize,
+    fix_mode: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    let p = Paint(color);
+    for r in records {
+        let sev = r.rule.severity();
+        writeln!(
+            out,
+            "{}:{}:{}: {} {} {}",
+            p.wrap("1", &r.path),
+            r.start.line + 1,
+            r.start.col + 1,
+            p.wrap(sev_color(sev), r.rule.code()),
+            p.wrap(sev_color(sev), &format!("[{}]", sev.as_str())),
+            r.message
+        )?;
+        if let Some(line) = &r.line_text {
+            let num = (r.start.line + 1).to_string();
+            let pad = " ".repeat(num.len());
+            let chars: Vec<char> = line
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
+            let len = chars.len() as u32;
+            let mut start = r.start.col.min(len);
+            let mut end = if r.end.line == r.start.line {
+                r.end.col.min(len)
+            } else {
+                len
+            };
+            // Long lines (one-line meta.json) show a window around the diagnostic.
+            let (from, to) = window(start, end, len);
+            let mut shown: String = chars[from as usize..to as usize].iter().collect();
+            if from > 0 {
+                shown.insert_str(0, "…");
+                start = start - from + 1;
+                end = end - from + 1;
+            } else {
+                start -= from;
+                end -= from;
+            }
+            if to < len {
+                shown.push('…');
+            }
+            let width = end.min(start + (to - from)).saturating_sub(start).max(1) as usize;
+            writeln!(out, "{pad} {}", p.wrap("1;34", "|"))?;
+            writeln!(
+                out,
+                "{} {} {shown}",
+                p.wrap("1;34", &num),
+                p.wrap("1;34", "|")
+            )?;
+            writeln!(
+                out,
+                "{pad} {} {}{}",
+                p.wrap("1;34", "|"),
+                " ".repeat(start as usize),
+                p.wrap(sev_color(sev), &"^".repeat(width))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let count = |s: Severity| records.iter().filter(|r| r.rule.severity() == s).count();
+    if fix_mode && fixed > 0 {
+        writeln!(
+            out,
+            "Fixed {fixed} problem{}.",
+            if fixed == 1 { "" } else { "s" }
+        )?;
+    }
+    if records.is_empty() {
+        writeln!(out, "{}", p.wrap("1;32", "All checks passed!"))?;
+    } else {
+        let fixable = records.iter().filter(|r| r.fixable).count();
+        writeln!(
+            out,
+            "Found {} problem{} ({} error{}, {} warning{}, {} info, {} hint{}).",
+            records.len(),
+            if records.len() == 1 { "" } else { "s" },
+            count(Severity::Error),
+            if count(Severity::Error) == 1 { "" } else { "s" },
+            count(Severity::Warning),
+            if count(Severity::Warning) == 1 {
+                ""
+            } else {
+                "s"
+            },
+            count(Severity::Info),
+            count(Severity::Hint),
+            if count(Severity::Hint) == 1 { "" } else { "s" },
+        )?;
+        if fixable > 0 && !fix_mode {
+            writeln!(out, "{fixable} fixable: `fused-ls check --fix` applies the safe ones, `--unsafe-fixes` the rest.")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! `--format json`: the stable contract. An array of
+//! `{"path","code","severity","message","line","column","end_line","end_column"}`, lines and
+//! columns 1-based, columns in Unicode scalar values, the end exclusive. Change only additively.
+
+use super::Record;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    path: &'a str,
+    code: &'a str,
+    severity: &'a str,
+    message: &'a str,
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+}
+
+pub fn write(out: &mut impl Write, records: &[Record]) -> std::io::Result<()> {
+    let entries: Vec<Entry> = records
+        .iter()
+        .map(|r| Entry {
+            path: &r.path,
+            code: r.rule.code(),
+            severity: r.rule.severity().as_str(),
+            message: &r.message,
+            line: r.start.line + 1,
+            column: r.start.col + 1,
+            end_line: r.end.line + 1,
+            end_column: r.end.col + 1,
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &entries)?;
+    writeln!(out)
+}
