@@ -18,8 +18,12 @@ pub enum FileContent {
     Text(String),
     /// Holds NUL bytes.
     Binary,
-    /// Not valid UTF-8; the byte offset of the first bad byte.
-    NotUtf8(usize),
+    /// Not valid UTF-8: the byte offset of the first bad byte, and the text decoded lossily
+    /// (identical up to that byte), so the position can be shown.
+    NotUtf8 {
+        at: usize,
+        lossy: String,
+    },
     /// Reading failed; the error.
     Unreadable(String),
 }
@@ -32,13 +36,28 @@ impl FileContent {
         }
         match String::from_utf8(bytes) {
             Ok(s) => FileContent::Text(s),
-            Err(e) => FileContent::NotUtf8(e.utf8_error().valid_up_to()),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                FileContent::NotUtf8 {
+                    at,
+                    lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                }
+            }
         }
     }
 
     pub fn text(&self) -> Option<&str> {
         match self {
             FileContent::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Text to position diagnostics in: the text, or the lossy decoding of a non-UTF-8 file.
+    pub fn display_text(&self) -> Option<&str> {
+        match self {
+            FileContent::Text(t) => Some(t),
+            FileContent::NotUtf8 { lossy, .. } => Some(lossy),
             _ => None,
         }
     }
@@ -157,9 +176,9 @@ fn content_problem(file: &PackageFile) -> Option<Diagnostic> {
             0..0,
             format!("`{}` is a binary file (it holds NUL bytes), not text; replace it with UTF-8 source", file.name),
         )),
-        FileContent::NotUtf8(at) => Some(Diagnostic::new(
+        FileContent::NotUtf8 { at, lossy } => Some(Diagnostic::new(
             Rule::NotText,
-            0..0,
+            *at..(*at + 1).min(lossy.len()),
             format!("`{}` is not UTF-8 (invalid byte at offset {at}); re-save it as UTF-8", file.name),
         )),
         FileContent::Unreadable(err) => Some(Diagnostic::new(

@@ -29,6 +29,8 @@ pub struct MetaUdf {
     pub name: Option<Spanned<String>>,
     pub source: Option<Spanned<String>>,
     pub code: Option<Spanned<String>>,
+    /// `metadata["fused:name"]` and `metadata["fused:slug"]`, which name the UDF too.
+    pub metadata_names: Vec<Spanned<String>>,
     pub headers: Vec<Header>,
     /// The `headers` array, when present.
     pub headers_range: Option<Range<usize>>,
@@ -43,6 +45,7 @@ pub struct ShapeError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // Parsed once per file; boxing buys nothing.
 pub enum MetaParse {
     /// Not JSON: where and why.
     Invalid {
@@ -61,6 +64,16 @@ pub struct Meta {
 }
 
 pub fn parse(text: &str) -> MetaParse {
+    // Python's `json.loads(bytes)` accepts a UTF-8 byte-order mark; three spaces in its place
+    // keep every byte offset.
+    let unbommed;
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            unbommed = format!("   {rest}");
+            unbommed.as_str()
+        }
+        None => text,
+    };
     if text.trim().is_empty() {
         return MetaParse::Invalid {
             range: 0..text.len(),
@@ -267,6 +280,12 @@ fn read_meta(root: &Value) -> Meta {
         range: range(udf),
         ..MetaUdf::default()
     };
+    if let Some(md) = udf.get_object("metadata") {
+        out.metadata_names = ["fused:name", "fused:slug"]
+            .iter()
+            .filter_map(|k| string(md, k))
+            .collect();
+    }
     if let Some(p) = udf.get("entrypoint") {
         if !matches!(p.value, Value::StringLit(_)) {
             err(

@@ -25,6 +25,11 @@ pub enum PathKind {
 
 pub trait PathProbe: Sync {
     fn probe(&self, path: &Path) -> PathKind;
+
+    /// The user's home folder, to resolve `~/...` targets; `None` when unknown.
+    fn home(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A probe that knows nothing; path rules stay silent.

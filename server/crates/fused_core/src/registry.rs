@@ -104,7 +104,7 @@ rules! {
         "A default for a parameter that does not exist is never used (unless the UDF takes `**kwargs`). Check the spelling against the function's parameters.";
     LoadPathMissing = "FUSED050", "load-path-missing", Error, false,
         "`fused.load` of a local path that does not exist",
-        "The path is resolved relative to the file that calls `fused.load`. A missing local path is not an error the SDK reports clearly: it then takes the string for a platform id and waits about 30 s for a login before failing.";
+        "fused-ls resolves a relative path from the folder of the file that calls `fused.load`, where a run of the package starts (the SDK itself resolves it against the process's working directory). A missing local path is not an error the SDK reports clearly: it then takes the string for a platform id and waits about 30 s for a login before failing.";
     LoadNotPackage = "FUSED051", "load-not-a-package", Error, false,
         "`fused.load` of a local folder that is not a UDF package",
         "A UDF package is a folder holding `meta.json`. Without it the SDK takes the string for a Fused platform id and hangs about 30 s waiting for a login. Point at the package folder, or create its meta.json.";
@@ -128,7 +128,7 @@ rules! {
         "The SDK reads the UDF's code from the file named by `udf.source`, next to meta.json. Rename the file or fix `source`.";
     MetaNameMismatch = "FUSED063", "meta-name-mismatch", Warning, true,
         "meta.json `name` differs from the package folder",
-        "A published package is a folder named after its UDF (`Sample_UDF/Sample_UDF.py`, `\"name\": \"Sample_UDF\"`). When they differ, the name the Workbench shows, the folder others load and the file disagree. The fix sets `name` to the folder's name.";
+        "A published package is a folder named after its UDF (`Sample_UDF/Sample_UDF.py`, `\"name\": \"Sample_UDF\"`). When they differ, the name the Workbench shows, the folder others load and the file disagree. `metadata` keys `fused:name` and `fused:slug` are checked too (a renamed folder leaves them stale). The fix sets them all to the folder's name.";
     MetaHeaderMissing = "FUSED064", "meta-header-missing", Error, false,
         "A header module's `source_file` is not in the package",
         "Each entry of `udf.headers` (`{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`) becomes an importable module; the SDK fails to load the package when its file is missing.";

@@ -251,7 +251,7 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                     .files
                     .iter()
                     .find(|f| f.name == report.name)
-                    .and_then(|f| f.content.text());
+                    .and_then(|f| f.content.display_text());
                 result.records.extend(
                     report
                         .diagnostics
@@ -293,7 +293,7 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                             .files
                             .iter()
                             .find(|f| f.name == report.name)
-                            .and_then(|f| f.content.text());
+                            .and_then(|f| f.content.display_text());
                         result.records.extend(
                             report
                                 .diagnostics
@@ -361,9 +361,11 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                 }
             }
             let shown = path.display().to_string();
-            result
-                .records
-                .extend(diags.iter().map(|d| Record::new(&shown, content.text(), d)));
+            result.records.extend(
+                diags
+                    .iter()
+                    .map(|d| Record::new(&shown, content.display_text(), d)),
+            );
         }
         Item::Broken(path, why) => {
             result.records.push(Record::whole_file(

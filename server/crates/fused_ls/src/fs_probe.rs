@@ -32,4 +32,8 @@ impl PathProbe for DiskProbe {
         }
         PathKind::File
     }
+
+    fn home(&self) -> Option<std::path::PathBuf> {
+        std::env::var_os("HOME").map(std::path::PathBuf::from)
+    }
 }

@@ -73,13 +73,11 @@ pub fn is_commit(reference: &str) -> bool {
     (7..=40).contains(&reference.len()) && reference.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn resolve(dir: &Path, t: &str) -> PathBuf {
-    if let Some(rest) = t.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+fn resolve(ctx: &PyContext, dir: &Path, t: &str) -> Option<PathBuf> {
+    match t.strip_prefix("~/") {
+        Some(rest) => ctx.probe.home().map(|h| h.join(rest)),
+        None => Some(dir.join(t)),
     }
-    dir.join(t)
 }
 
 pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
@@ -99,7 +97,7 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
             Target::Github { .. } | Target::OtherUrl => {}
             Target::Path(p) => {
                 let Some(dir) = ctx.dir else { continue };
-                let path = resolve(dir, p);
+                let Some(path) = resolve(ctx, dir, p) else { continue };
                 if let Some(d) = judge_path(ctx, &path, p, range, true) {
                     out.push(d);
                 }

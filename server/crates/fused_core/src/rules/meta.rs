@@ -1,7 +1,7 @@
 //! FUSED011 and FUSED060–066: meta.json against the package's files and code.
 
 use crate::diagnostic::{Applicability, Diagnostic, Fix, TextEdit};
-use crate::meta::{json_string, Meta, MetaUdf};
+use crate::meta::{json_string, Meta, MetaUdf, Spanned};
 use crate::model::PyModel;
 use crate::registry::Rule;
 
@@ -45,27 +45,45 @@ pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec
         )),
         _ => {}
     }
-    if let Some(name) = &udf.name {
-        if name.value != facts.dir_name && !facts.dir_name.is_empty() {
-            out.push(
-                Diagnostic::new(
-                    Rule::MetaNameMismatch,
-                    name.range.clone(),
-                    format!(
-                        "`name` is \"{}\" but the package folder is `{}`; make them the same",
-                        name.value, facts.dir_name
-                    ),
-                )
-                .with_fix(Fix {
-                    title: format!("Set `name` to \"{}\"", facts.dir_name),
-                    edits: vec![TextEdit {
-                        range: name.range.clone(),
+    let stale: Vec<&Spanned<String>> = udf
+        .name
+        .iter()
+        .chain(&udf.metadata_names)
+        .filter(|n| n.value != facts.dir_name && !facts.dir_name.is_empty())
+        .collect();
+    if let Some(first) = stale.first() {
+        let what = if udf.name.as_ref().is_some_and(|n| n.range == first.range) {
+            "`name`"
+        } else {
+            "`metadata`"
+        };
+        out.push(
+            Diagnostic::new(
+                Rule::MetaNameMismatch,
+                first.range.clone(),
+                format!(
+                    "{what} says \"{}\" but the package folder is `{}`; make them the same{}",
+                    first.value,
+                    facts.dir_name,
+                    if stale.len() > 1 {
+                        " (`fused:name`/`fused:slug` too)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .with_fix(Fix {
+                title: format!("Rename the UDF to \"{}\" in meta.json", facts.dir_name),
+                edits: stale
+                    .iter()
+                    .map(|n| TextEdit {
+                        range: n.range.clone(),
                         new_text: json_string(facts.dir_name),
-                    }],
-                    applicability: Applicability::Safe,
-                }),
-            );
-        }
+                    })
+                    .collect(),
+                applicability: Applicability::Safe,
+            }),
+        );
     }
     for h in &udf.headers {
         if let Some(file) = &h.source_file {

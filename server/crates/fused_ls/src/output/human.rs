@@ -75,7 +75,7 @@ pub fn write(
             let (from, to) = window(start, end, len);
             let mut shown: String = chars[from as usize..to as usize].iter().collect();
             if from > 0 {
-                shown.insert_str(0, "…");
+                shown.insert(0, '…');
                 start = start - from + 1;
                 end = end - from + 1;
             } else {
