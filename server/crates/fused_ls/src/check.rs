@@ -1,19 +1,17 @@
 //! `fused-ls check`: discover, read, check in parallel, optionally fix, print.
 
 use crate::discover::{discover, Item};
-use crate::fs_probe::DiskProbe;
 use crate::output::{self, Record};
-use crate::{atomic, CheckArgs};
-use fused_core::check::{check_loose_file, check_package, FileContent, Package, PackageFile};
+use crate::CheckArgs;
+use fused_core::check::{check_loose_file, check_package, FileContent};
 use fused_core::model::mentions_udf;
 use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_core::{apply_edits, Applicability, Diagnostic, Selection, Severity};
+use fused_fs::probe::DiskProbe;
+use fused_fs::{atomic, read_content, read_package};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Files larger than this are reported, not read.
-const MAX_FILE: u64 = 32 << 20;
 
 pub fn run(args: CheckArgs) -> ExitCode {
     let selection = match Selection::new(args.select.clone(), args.ignore.clone()) {
@@ -118,57 +116,6 @@ struct ItemResult {
     write_errors: Vec<String>,
 }
 
-pub fn read_content(path: &Path) -> FileContent {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE => {
-            return FileContent::Unreadable(format!(
-                "it is {} MiB, over the {} MiB limit",
-                m.len() >> 20,
-                MAX_FILE >> 20
-            ))
-        }
-        Err(e) => return FileContent::Unreadable(e.to_string()),
-        _ => {}
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => FileContent::from_bytes(bytes),
-        Err(e) => FileContent::Unreadable(e.to_string()),
-    }
-}
-
-/// Reads a package folder: every top-level file's name, and the content of those rules read.
-pub fn read_package(dir: &Path) -> Result<Package, String> {
-    let mut files = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        let is_file = std::fs::metadata(&path).map(|m| m.is_file());
-        let content = match is_file {
-            Ok(false) => continue,
-            Ok(true) if name.ends_with(".py") || name == "meta.json" => read_content(&path),
-            Ok(true) => FileContent::Text(String::new()),
-            Err(e) if name.ends_with(".py") || name == "meta.json" => {
-                FileContent::Unreadable(e.to_string())
-            }
-            Err(_) => continue,
-        };
-        files.push(PackageFile { name, content });
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let dir_name = abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(Package {
-        dir_name,
-        dir: Some(abs),
-        files,
-    })
-}
-
 fn wanted(d: &Diagnostic, level: FixLevel) -> bool {
     d.fix
         .as_ref()
@@ -179,7 +126,7 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
     let mut result = ItemResult::default();
     match item {
         Item::Package(dir) => {
-            let mut pkg = match read_package(dir) {
+            let mut pkg = match read_package(dir, &|_| None) {
                 Ok(p) => p,
                 Err(e) => {
                     result.records.push(Record::whole_file(

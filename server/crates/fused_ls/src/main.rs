@@ -1,9 +1,7 @@
 //! `fused-ls`: the command-line front end over `fused_core`.
 
-mod atomic;
 mod check;
 mod discover;
-mod fs_probe;
 mod output;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -71,6 +69,8 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Serve the Language Server Protocol over stdin/stdout.
+    Server,
     /// Print one rule's documentation.
     Rule {
         /// A code such as FUSED020, or a rule name.
@@ -99,6 +99,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
         Command::Rule { code } => match fused_core::Rule::from_code(&code) {
             Some(r) => {
                 print!("{}", r.doc_markdown());

@@ -1,0 +1,76 @@
+//! The disk side that the CLI and the language server share, so both read a package the same
+//! way: reading files into [`FileContent`], a package folder into a [`Package`] (with open editor
+//! buffers laid over the disk), the [`probe::DiskProbe`] and atomic writes.
+
+pub mod atomic;
+pub mod probe;
+
+use fused_core::check::{FileContent, Package, PackageFile};
+use std::path::Path;
+
+/// Files larger than this are reported, not read.
+pub const MAX_FILE: u64 = 32 << 20;
+
+pub fn read_content(path: &Path) -> FileContent {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE => {
+            return FileContent::Unreadable(format!(
+                "it is {} MiB, over the {} MiB limit",
+                m.len() >> 20,
+                MAX_FILE >> 20
+            ))
+        }
+        Err(e) => return FileContent::Unreadable(e.to_string()),
+        _ => {}
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => FileContent::from_bytes(bytes),
+        Err(e) => FileContent::Unreadable(e.to_string()),
+    }
+}
+
+fn wanted(name: &str) -> bool {
+    name.ends_with(".py") || name == "meta.json"
+}
+
+/// Reads a package folder: every top-level file's name, and the content of the files rules
+/// read. `overlay` gives the text of a file open in an editor (it wins over the disk, and a
+/// file that exists only there is included).
+pub fn read_package(
+    dir: &Path,
+    overlay: &dyn Fn(&Path) -> Option<String>,
+) -> Result<Package, String> {
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if let Some(text) = overlay(&path) {
+            files.push(PackageFile {
+                name,
+                content: FileContent::Text(text),
+            });
+            continue;
+        }
+        let content = match std::fs::metadata(&path).map(|m| m.is_file()) {
+            Ok(false) => continue,
+            Ok(true) if wanted(&name) => read_content(&path),
+            Ok(true) => FileContent::Text(String::new()),
+            Err(e) if wanted(&name) => FileContent::Unreadable(e.to_string()),
+            Err(_) => continue,
+        };
+        files.push(PackageFile { name, content });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir_name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Package {
+        dir_name,
+        dir: Some(abs),
+        files,
+    })
+}

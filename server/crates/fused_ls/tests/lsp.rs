@@ -1,0 +1,586 @@
+//! End-to-end tests of `fused-ls server`: the real binary over stdio, with the initialize
+//! capabilities VS Code and Neovim really send.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+/// VS Code 1.9x: UTF-16 only.
+fn vscode_caps() -> Value {
+    json!({
+        "general": {"positionEncodings": ["utf-16"], "markdown": {"parser": "marked", "version": "1.1.0"}},
+        "textDocument": {
+            "synchronization": {"dynamicRegistration": true, "willSave": true, "willSaveWaitUntil": true, "didSave": true},
+            "publishDiagnostics": {"relatedInformation": true, "versionSupport": false, "codeDescriptionSupport": true, "dataSupport": true},
+            "codeAction": {"dynamicRegistration": true, "isPreferredSupport": true, "dataSupport": true,
+                "codeActionLiteralSupport": {"codeActionKind": {"valueSet": ["", "quickfix", "refactor", "source", "source.organizeImports", "source.fixAll"]}}},
+            "hover": {"dynamicRegistration": true, "contentFormat": ["markdown", "plaintext"]}
+        },
+        "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true, "relativePatternSupport": true}, "configuration": true}
+    })
+}
+
+/// Neovim 0.11: offers UTF-8 first.
+fn neovim_caps() -> Value {
+    json!({
+        "general": {"positionEncodings": ["utf-8", "utf-16", "utf-32"]},
+        "textDocument": {
+            "synchronization": {"didSave": true, "dynamicRegistration": false, "willSave": true, "willSaveWaitUntil": true},
+            "publishDiagnostics": {"relatedInformation": true, "tagSupport": {"valueSet": [1, 2]}, "dataSupport": true},
+            "codeAction": {"codeActionLiteralSupport": {"codeActionKind": {"valueSet": ["", "quickfix", "refactor", "refactor.extract", "refactor.inline", "refactor.rewrite", "source", "source.organizeImports"]}}, "isPreferredSupport": true, "dataSupport": true, "resolveSupport": {"properties": ["edit"]}},
+            "hover": {"contentFormat": ["markdown", "plaintext"], "dynamicRegistration": true}
+        },
+        "workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true, "relativePatternSupport": true}, "workspaceEdit": {"resourceOperations": ["rename", "create", "delete"]}}
+    })
+}
+
+struct Lsp {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Messages read while waiting for something else.
+    backlog: Vec<Value>,
+}
+
+fn frame(body: &str) -> Vec<u8> {
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+impl Lsp {
+    fn start(caps: Value, env: &[(&str, &str)]) -> (Lsp, Value) {
+        let mut cmd = bin();
+        cmd.arg("server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("server starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; len];
+                if r.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut lsp = Lsp {
+            child,
+            stdin,
+            rx,
+            next_id: 1,
+            backlog: Vec::new(),
+        };
+        let init = lsp.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": caps}),
+        );
+        lsp.notify("initialized", json!({}));
+        (lsp, init)
+    }
+
+    fn send(&mut self, v: &Value) {
+        self.stdin.write_all(&frame(&v.to_string())).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn recv(&mut self) -> Value {
+        self.rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server answers within 30 s")
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.response(json!(id))
+    }
+
+    fn response(&mut self, id: Value) -> Value {
+        if let Some(i) = self
+            .backlog
+            .iter()
+            .position(|m| m.get("id") == Some(&id) && m.get("method").is_none())
+        {
+            return self.backlog.remove(i);
+        }
+        loop {
+            let m = self.recv();
+            if m.get("id") == Some(&id) && m.get("method").is_none() {
+                return m;
+            }
+            self.backlog.push(m);
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let r = self.call(method, params);
+        assert!(r.get("error").is_none(), "{method} failed: {r}");
+        r["result"].clone()
+    }
+
+    /// Waits for the diagnostics of `uri` at `version` (any version when `None`).
+    fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Vec<Value> {
+        let matches = |m: &Value| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri
+                && version.is_none_or(|v| m["params"]["version"] == v)
+        };
+        if let Some(i) = self.backlog.iter().rposition(matches) {
+            let m = self.backlog.remove(i);
+            self.backlog.retain(|x| !matches(x));
+            return m["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+        loop {
+            let m = self.recv();
+            if matches(&m) {
+                return m["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+            self.backlog.push(m);
+        }
+    }
+
+    fn open(&mut self, path: &Path, text: &str) -> String {
+        let uri = uri_of(path);
+        let lang = if path.extension().is_some_and(|e| e == "py") {
+            "python"
+        } else {
+            "json"
+        };
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": lang, "version": 1, "text": text}}),
+        );
+        uri
+    }
+
+    fn stop(mut self) -> Option<i32> {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        wait(&mut self.child)
+    }
+}
+
+fn wait(child: &mut Child) -> Option<i32> {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+fn uri_of(path: &Path) -> String {
+    let mut s = String::from("file://");
+    for b in path.to_str().unwrap().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                s.push(b as char)
+            }
+            _ => s.push_str(&format!("%{b:02X}")),
+        }
+    }
+    s
+}
+
+/// An LSP position in `enc` → a 1-based (line, column in Unicode scalars), as the CLI prints.
+fn to_cli(text: &str, pos: &Value, enc: &str) -> (u64, u64) {
+    let line = pos["line"].as_u64().unwrap() as usize;
+    let ch = pos["character"].as_u64().unwrap() as usize;
+    let line_text = text.split('\n').nth(line).unwrap_or("");
+    let mut units = 0;
+    let mut col = 0;
+    for c in line_text.chars() {
+        if units >= ch {
+            break;
+        }
+        units += if enc == "utf-8" {
+            c.len_utf8()
+        } else {
+            c.len_utf16()
+        };
+        col += 1;
+    }
+    (line as u64 + 1, col as u64 + 1)
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for group in ["clean", "broken"] {
+        for pkg in std::fs::read_dir(repo_root().join("fixtures").join(group)).unwrap() {
+            let pkg = pkg.unwrap().path();
+            if !pkg.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(&pkg).unwrap() {
+                let f = f.unwrap().path();
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                if (name.ends_with(".py") || name == "meta.json")
+                    && std::fs::read_to_string(&f).is_ok()
+                {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    for f in std::fs::read_dir(repo_root().join("fixtures/loose")).unwrap() {
+        out.push(f.unwrap().path());
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn server_diagnostics_equal_check_json_for_every_fixture_in_both_encodings() {
+    let root = repo_root();
+    let cli = json(&run(&root, &["check", "--format", "json", "fixtures"]));
+    let files = fixture_files();
+    assert!(files.len() > 80, "{}", files.len());
+    for (caps, enc) in [(vscode_caps(), "utf-16"), (neovim_caps(), "utf-8")] {
+        let (mut lsp, init) = Lsp::start(caps, &[]);
+        assert_eq!(init["capabilities"]["positionEncoding"], enc);
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            let uri = lsp.open(path, &text);
+            let got: Vec<(String, u64, u64, u64, u64)> = lsp
+                .diagnostics(&uri, Some(1))
+                .iter()
+                .map(|d| {
+                    let (l, c) = to_cli(&text, &d["range"]["start"], enc);
+                    let (el, ec) = to_cli(&text, &d["range"]["end"], enc);
+                    (d["code"].as_str().unwrap().to_string(), l, c, el, ec)
+                })
+                .collect();
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let want: Vec<(String, u64, u64, u64, u64)> = cli
+                .iter()
+                .filter(|d| d["path"] == rel.as_str())
+                .map(|d| {
+                    let n = |k: &str| d[k].as_u64().unwrap();
+                    (
+                        d["code"].as_str().unwrap().to_string(),
+                        n("line"),
+                        n("column"),
+                        n("end_line"),
+                        n("end_column"),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{rel} ({enc})");
+            lsp.notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            );
+        }
+        assert_eq!(lsp.stop(), Some(0));
+    }
+}
+
+fn scratch_pkg(udf: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[("Pkg.py", udf.as_bytes())]);
+    (t, dir)
+}
+
+#[test]
+fn incremental_edits_with_multibyte_text_in_both_encodings() {
+    let udf = "@fused.udf()\ndef udf(label: str = \"😀 café\", n: int = 1):\n    return label\n";
+    for (caps, enc) in [(vscode_caps(), "utf-16"), (neovim_caps(), "utf-8")] {
+        let (_t, dir) = scratch_pkg(udf);
+        let (mut lsp, _) = Lsp::start(caps, &[]);
+        let path = dir.join("Pkg.py");
+        let uri = lsp.open(&path, udf);
+        assert!(lsp.diagnostics(&uri, Some(1)).is_empty());
+        // Insert a bad keyword into `@fused.udf()`, then an annotation problem after the emoji.
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [{"range": {"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 11}}, "text": "timeout=3"}]}));
+        let d = lsp.diagnostics(&uri, Some(2));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0]["code"], "FUSED040");
+        assert_eq!(
+            d[0]["range"],
+            json!({"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 18}})
+        );
+        let line1 = "def udf(label: str = \"😀 café\", n: int = 1):";
+        let units = |s: &str| {
+            if enc == "utf-8" {
+                s.len()
+            } else {
+                s.encode_utf16().count()
+            }
+        };
+        let at = units(&line1[..line1.find("int").unwrap()]);
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": 3},
+            "contentChanges": [{"range": {"start": {"line": 1, "character": at}, "end": {"line": 1, "character": at + 3}}, "text": "Union[int, str]"}]}));
+        let d = lsp.diagnostics(&uri, Some(3));
+        let codes: Vec<&str> = d.iter().map(|x| x["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["FUSED040", "FUSED020"]);
+        assert_eq!(d[1]["range"]["start"], json!({"line": 1, "character": at}));
+        assert_eq!(
+            d[1]["range"]["end"],
+            json!({"line": 1, "character": at + 15})
+        );
+        assert_eq!(lsp.stop(), Some(0));
+    }
+}
+
+#[test]
+fn renaming_the_udf_updates_the_meta_json_entrypoint_diagnostic() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let meta_uri = lsp.open(&dir.join("meta.json"), META);
+    assert!(lsp.diagnostics(&meta_uri, Some(1)).is_empty());
+    // Rename in an open editor buffer: meta.json is re-checked without being reopened.
+    let py_uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": py_uri, "version": 2},
+        "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 7}}, "text": "udf_v2"}]}));
+    let mut d = lsp.diagnostics(&meta_uri, None);
+    for _ in 0..5 {
+        if !d.is_empty() {
+            break;
+        }
+        d = lsp.diagnostics(&meta_uri, None);
+    }
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "FUSED011");
+    lsp.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": py_uri}}),
+    );
+    // Renamed back on disk, reported as a watched-file change.
+    std::fs::write(dir.join("Pkg.py"), UDF).unwrap();
+    lsp.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": py_uri, "type": 2}]}),
+    );
+    let mut d = lsp.diagnostics(&meta_uri, None);
+    for _ in 0..5 {
+        if d.is_empty() {
+            break;
+        }
+        d = lsp.diagnostics(&meta_uri, None);
+    }
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn code_actions_quick_fix_noqa_and_fix_all() {
+    let udf = "@fused.udf(cache_max_age=\"10 minutes\", instance_type=\"t3.small\")\ndef udf(n: int = 1):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let diags = lsp.diagnostics(&uri, Some(1));
+    assert_eq!(diags.len(), 2);
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri},
+        "range": diags[0]["range"], "context": {"diagnostics": [diags[0]]}}),
+    );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert!(titles.contains(&"Write `\"10m\"` (FUSED041)"), "{titles:?}");
+    assert!(
+        titles.contains(&"Ignore FUSED041 on this line with `# noqa`"),
+        "{titles:?}"
+    );
+    let fix = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Write `\"10m\"` (FUSED041)")
+        .unwrap();
+    let edit = &fix["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "\"10m\"");
+    let noqa = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().starts_with("Ignore"))
+        .unwrap();
+    assert_eq!(
+        noqa["edit"]["changes"][&uri][0]["newText"],
+        "  # noqa: FUSED041"
+    );
+    let all = lsp.request("textDocument/codeAction", json!({"textDocument": {"uri": uri},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": [], "only": ["source.fixAll.fused"]}}));
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["kind"], "source.fixAll.fused");
+    let text = all[0]["edit"]["changes"][&uri][0]["newText"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.starts_with("@fused.udf(cache_max_age=\"10m\", engine=\"t3.small\")"),
+        "{text}"
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn hover_on_parameters_receiver_and_noqa_codes() {
+    let udf = "@fused.udf(engine=\"local\")\ndef udf(bounds: fused.types.Bounds = None, year: int = 2020, flag: bool = False):  # noqa: FUSED020\n    return year\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, _) = Lsp::start(neovim_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let hover = |lsp: &mut Lsp, line: u32, character: u32| {
+        let r = lsp.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}));
+        r["contents"]["value"].as_str().unwrap_or("").to_string()
+    };
+    let line1 = udf.lines().nth(1).unwrap();
+    let year = hover(&mut lsp, 1, line1.find("year").unwrap() as u32 + 1);
+    assert!(
+        year.contains("int(s, 10)") && year.contains("\"4.0\"` raises"),
+        "{year}"
+    );
+    let flag = hover(&mut lsp, 1, line1.find("flag").unwrap() as u32);
+    assert!(flag.contains("\"false\""), "{flag}");
+    let bounds = hover(&mut lsp, 1, 9);
+    assert!(
+        bounds.contains("receives the tile bounds") && bounds.contains("list of 4 floats"),
+        "{bounds}"
+    );
+    let code = hover(&mut lsp, 1, line1.find("FUSED020").unwrap() as u32 + 3);
+    assert!(code.contains("uncoerced-annotation"), "{code}");
+    let engine = hover(&mut lsp, 0, 12);
+    assert!(engine.contains("Where the UDF runs"), "{engine}");
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn a_panicking_handler_is_caught_logged_and_the_server_goes_on() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[("FUSED_LS_TEST_HOOKS", "1")]);
+    let r = lsp.call("fused/debugPanic", json!({}));
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    assert!(lsp
+        .backlog
+        .iter()
+        .chain(std::iter::once(&r))
+        .any(|m| m.to_string().contains("panicked")));
+    let uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    assert!(lsp.diagnostics(&uri, Some(1)).is_empty());
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn malformed_json_rpc_gets_errors_not_a_crash() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    for garbage in [
+        frame("{this is not json"),
+        frame("[1, 2, 3]"),
+        b"Content-Type: nothing\r\n\r\n".to_vec(),
+        frame("{\"jsonrpc\": \"2.0\"}"),
+    ] {
+        lsp.stdin.write_all(&garbage).unwrap();
+    }
+    lsp.stdin.flush().unwrap();
+    let unknown = lsp.call("fused/noSuchMethod", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    let bad_params = lsp.call("textDocument/hover", json!({"nonsense": true}));
+    assert_eq!(bad_params["error"]["code"], -32602, "{bad_params}");
+    let uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    assert!(lsp.diagnostics(&uri, Some(1)).is_empty());
+    // $/cancelRequest for an unknown id is ignored.
+    lsp.notify("$/cancelRequest", json!({"id": 9999}));
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn exit_without_shutdown_exits_1() {
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    lsp.notify("exit", Value::Null);
+    assert_eq!(wait(&mut lsp.child), Some(1));
+}
+
+#[test]
+fn a_burst_of_a_thousand_changes_ends_with_the_right_diagnostics() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    lsp.diagnostics(&uri, Some(1));
+    // Type `x,` one character at a time into the parameter list, 500 times: 1,000 changes.
+    for i in 0..1000 {
+        let ch = if i % 2 == 0 { "x" } else { "," };
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": i + 2},
+            "contentChanges": [{"range": {"start": {"line": 1, "character": 8 + i}, "end": {"line": 1, "character": 8 + i}}, "text": ch}]}));
+    }
+    let d = lsp.diagnostics(&uri, Some(1001));
+    // The final text has 500 unannotated `x` parameters before `n`: one hint each, at the
+    // right place, and nothing else.
+    assert_eq!(d.len(), 500);
+    assert!(d.iter().all(|x| x["code"] == "FUSED023"));
+    assert_eq!(
+        d[499]["range"]["start"],
+        json!({"line": 1, "character": 8 + 998})
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn settings_select_and_ignore_apply_live() {
+    let udf = "@fused.udf\ndef udf(a, n: int = 1):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    assert_eq!(lsp.diagnostics(&uri, Some(1)).len(), 1);
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": {"fused": {"ignore": ["FUSED023"]}}}),
+    );
+    let mut d = lsp.diagnostics(&uri, Some(1));
+    for _ in 0..3 {
+        if d.is_empty() {
+            break;
+        }
+        d = lsp.diagnostics(&uri, Some(1));
+    }
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -1,0 +1,4 @@
+//! One module per request.
+
+pub mod code_action;
+pub mod hover;

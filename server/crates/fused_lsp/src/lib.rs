@@ -1,0 +1,54 @@
+//! The Language Server Protocol front end of fused-ls: a thin layer over `fused_core`.
+//!
+//! `server` holds the session and the `LanguageServer` implementation, `handlers` one module per
+//! request, `convert` every conversion between core values and protocol types, `document` the
+//! open documents, `analysis` what `fused-ls check` would print for a file.
+
+pub mod analysis;
+pub mod convert;
+pub mod document;
+pub mod handlers;
+mod sanitize;
+pub mod server;
+
+use tower_lsp_server::{LspService, Server};
+
+/// Serves LSP over stdin/stdout until the client sends `exit`. Returns the process exit code:
+/// 0 after `shutdown` then `exit`, 1 when `exit` comes without `shutdown` or the input ends.
+pub fn run_stdio() -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    let code = runtime.block_on(async {
+        let shutdown = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = shutdown.clone();
+        let mut builder =
+            LspService::build(move |client| server::Backend::new(client, flag.clone()));
+        if std::env::var_os("FUSED_LS_TEST_HOOKS").is_some_and(|v| v == "1") {
+            builder = builder.custom_method("fused/debugPanic", server::Backend::debug_panic);
+        }
+        let (service, socket) = builder.finish();
+        // Frames pass through the sanitizer so one malformed message cannot end the session.
+        let (to_server, from_pump) = tokio::io::duplex(1 << 16);
+        tokio::spawn(sanitize::pump(tokio::io::stdin(), to_server));
+        Server::new(from_pump, tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+        if shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+            0
+        } else {
+            1
+        }
+    });
+    // The stdin reader may still be blocked in a read: do not wait for it.
+    runtime.shutdown_background();
+    code
+}

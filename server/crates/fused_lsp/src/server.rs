@@ -1,0 +1,396 @@
+//! The session (open documents, negotiated encoding, settings) and the `LanguageServer`
+//! implementation. Handlers stay thin: they snapshot state, ask the core, convert.
+
+use crate::convert;
+use crate::document::{Change, DocKind, Document};
+use crate::handlers;
+use fused_core::{Encoding, Selection};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+/// Settings from `initializationOptions` or `workspace/didChangeConfiguration` (`{"fused": {...}}`
+/// or the object itself). Unknown keys are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    /// The interpreter the runner uses (the runner issue).
+    pub python: Option<String>,
+    /// Run timeout in seconds (the runner issue).
+    pub run_timeout: Option<u64>,
+}
+
+impl Settings {
+    fn from_value(v: &serde_json::Value) -> Option<Settings> {
+        let v = v.get("fused").unwrap_or(v);
+        serde_json::from_value(v.clone()).ok()
+    }
+}
+
+pub struct State {
+    pub docs: HashMap<Uri, Document>,
+    pub encoding: Encoding,
+    pub settings: Settings,
+    pub selection: Selection,
+}
+
+pub struct Backend {
+    client: Client,
+    pub(crate) state: Arc<Mutex<State>>,
+    /// Set by `shutdown`: `exit` then ends the process with 0, else 1 (the protocol's rule).
+    shutdown: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    (uri.scheme().as_str() == "file")
+        .then(|| uri.to_file_path().map(|p| p.into_owned()))
+        .flatten()
+}
+
+fn kind_of(uri: &Uri) -> DocKind {
+    let path = uri.path().as_str();
+    if path.ends_with(".py") {
+        DocKind::Python
+    } else if path.ends_with("meta.json") {
+        DocKind::MetaJson
+    } else {
+        DocKind::Other
+    }
+}
+
+/// Runs `f`, turning a panic into an error message instead of a dead server.
+pub fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("fused-ls: {what} panicked: {msg}")
+    })
+}
+
+impl Backend {
+    pub fn new(client: Client, shutdown: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        let state = State {
+            docs: HashMap::new(),
+            encoding: Encoding::Utf16,
+            settings: Settings::default(),
+            selection: Selection::default(),
+        };
+        Backend {
+            client,
+            state: Arc::new(Mutex::new(state)),
+            shutdown,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock must not take the server down with a poisoned mutex.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn apply_settings(&self, s: Settings) {
+        let selection = match Selection::new(s.select.clone(), s.ignore.clone()) {
+            Ok(sel) => sel,
+            Err(e) => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    client
+                        .show_message(MessageType::WARNING, format!("fused-ls settings: {e}"))
+                        .await
+                });
+                Selection::default()
+            }
+        };
+        let mut st = self.lock();
+        st.settings = s;
+        st.selection = selection;
+    }
+
+    /// Recomputes and publishes diagnostics for `uri` unless a newer version arrives first.
+    fn schedule(&self, uri: Uri) {
+        let snapshot = {
+            let st = self.lock();
+            let Some(doc) = st.docs.get(&uri) else { return };
+            let Some(path) = uri_path(&uri) else { return };
+            let dir = path.parent().map(Path::to_path_buf);
+            // Open siblings are laid over the disk.
+            let overlay: HashMap<PathBuf, String> = st
+                .docs
+                .iter()
+                .filter_map(|(u, d)| uri_path(u).map(|p| (p, d)))
+                .filter(|(p, _)| p.parent().map(Path::to_path_buf) == dir)
+                .map(|(p, d)| (p, d.text.clone()))
+                .collect();
+            (
+                path,
+                doc.text.clone(),
+                doc.version,
+                overlay,
+                st.selection.clone(),
+                st.encoding,
+            )
+        };
+        let state = self.state.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let (path, text, version, overlay, sel, enc) = snapshot;
+            let current = |state: &Arc<Mutex<State>>| {
+                let st = state.lock().unwrap_or_else(|p| p.into_inner());
+                st.docs.get(&uri).map(|d| d.version) == Some(version)
+            };
+            // A burst of changes: only the newest version is analysed.
+            tokio::task::yield_now().await;
+            if !current(&state) {
+                return;
+            }
+            let result = tokio::task::spawn_blocking(move || {
+                guarded("diagnostics", || {
+                    let diags = crate::analysis::diagnostics(
+                        &path,
+                        &text,
+                        &|p| overlay.get(p).cloned(),
+                        &sel,
+                    );
+                    let index = fused_core::LineIndex::new(&text);
+                    diags
+                        .iter()
+                        .map(|d| convert::diagnostic(&text, &index, d, enc))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .await;
+            match result {
+                Ok(Ok(diags)) => {
+                    if current(&state) {
+                        client.publish_diagnostics(uri, diags, Some(version)).await;
+                    }
+                }
+                Ok(Err(msg)) => client.log_message(MessageType::ERROR, msg).await,
+                Err(e) => {
+                    client
+                        .log_message(
+                            MessageType::ERROR,
+                            format!("fused-ls: diagnostics task failed: {e}"),
+                        )
+                        .await
+                }
+            }
+        });
+    }
+
+    /// Re-publishes every open document of the folder holding `path` (a sibling changed).
+    fn schedule_folder(&self, dir: &Path) {
+        let uris: Vec<Uri> = {
+            let st = self.lock();
+            st.docs
+                .keys()
+                .filter(|u| {
+                    uri_path(u)
+                        .and_then(|p| p.parent().map(|d| d == dir))
+                        .unwrap_or(false)
+                })
+                .cloned()
+                .collect()
+        };
+        for uri in uris {
+            self.schedule(uri);
+        }
+    }
+
+    fn schedule_all(&self) {
+        let uris: Vec<Uri> = self.lock().docs.keys().cloned().collect();
+        for uri in uris {
+            self.schedule(uri);
+        }
+    }
+
+    /// Runs a request handler on a snapshot, catching panics: the client gets an error reply and
+    /// a log line, the server goes on.
+    async fn request<T>(&self, what: &str, f: impl FnOnce(&State) -> T) -> Result<T> {
+        let out = {
+            let st = self.lock();
+            guarded(what, || f(&st))
+        };
+        match out {
+            Ok(v) => Ok(v),
+            Err(msg) => {
+                self.client.log_message(MessageType::ERROR, &msg).await;
+                Err(Error {
+                    code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+                    message: msg.into(),
+                    data: None,
+                })
+            }
+        }
+    }
+
+    /// `fused/debugPanic`: panics inside a handler, to prove the server survives one. Only
+    /// registered when `FUSED_LS_TEST_HOOKS=1`.
+    pub async fn debug_panic(&self, _: serde_json::Value) -> Result<serde_json::Value> {
+        self.request("fused/debugPanic", |_| -> serde_json::Value {
+            panic!("deliberate panic for the robustness test")
+        })
+        .await
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_deref());
+        let enc = convert::negotiate(offered);
+        self.lock().encoding = enc;
+        if let Some(s) = params
+            .initialization_options
+            .as_ref()
+            .and_then(Settings::from_value)
+        {
+            self.apply_settings(s);
+        }
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "fused-ls".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: ServerCapabilities {
+                position_encoding: Some(convert::encoding_kind(enc)),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                            include_text: Some(false),
+                        })),
+                        ..Default::default()
+                    },
+                )),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            handlers::code_action::FIX_ALL.clone(),
+                        ]),
+                        resolve_provider: Some(false),
+                        ..Default::default()
+                    },
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                ..Default::default()
+            },
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.client
+            .log_message(
+                MessageType::INFO,
+                format!("fused-ls {} ready", env!("CARGO_PKG_VERSION")),
+            )
+            .await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.shutdown
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let doc = Document::new(
+            params.text_document.text,
+            params.text_document.version,
+            kind_of(&uri),
+        );
+        self.lock().docs.insert(uri.clone(), doc);
+        self.schedule(uri.clone());
+        if let Some(dir) = uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
+            self.schedule_folder(&dir);
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        {
+            let mut st = self.lock();
+            let enc = st.encoding;
+            let Some(doc) = st.docs.get_mut(&uri) else {
+                return;
+            };
+            let changes = params
+                .content_changes
+                .into_iter()
+                .map(|c| Change {
+                    range: c
+                        .range
+                        .map(|r| (convert::line_col(r.start), convert::line_col(r.end))),
+                    text: c.text,
+                })
+                .collect();
+            doc.apply(changes, params.text_document.version, enc);
+        }
+        // Siblings depend on this file too (the entrypoint, headers): re-check the folder.
+        match uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
+            Some(dir) => self.schedule_folder(&dir),
+            None => self.schedule(uri),
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        self.schedule(params.text_document.uri);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.lock().docs.remove(&uri);
+        self.client
+            .publish_diagnostics(uri.clone(), Vec::new(), None)
+            .await;
+        if let Some(dir) = uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
+            self.schedule_folder(&dir);
+        }
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        for change in params.changes {
+            if let Some(dir) = uri_path(&change.uri).and_then(|p| p.parent().map(Path::to_path_buf))
+            {
+                self.schedule_folder(&dir);
+            }
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        if let Some(s) = Settings::from_value(&params.settings) {
+            self.apply_settings(s);
+            self.schedule_all();
+        }
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        self.request("textDocument/codeAction", |st| {
+            handlers::code_action::code_actions(st, &params)
+        })
+        .await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        self.request("textDocument/hover", |st| {
+            handlers::hover::hover(st, &params)
+        })
+        .await
+    }
+}
