@@ -99,7 +99,7 @@ mod tests {
             (3, Encoding::Utf32),
             (4, Encoding::Utf16),
         ] {
-            let mut rng = Rng(seed * 0x9E37_79B9_7F4A_7C15);
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut reference =
                 String::from("@fused.udf\ndef udf(n: int = 1):\n    return n  # 😀\n");
             let mut doc = Document::new(reference.clone(), 0, DocKind::Python);
