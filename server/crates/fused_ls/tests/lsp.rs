@@ -584,3 +584,87 @@ fn settings_select_and_ignore_apply_live() {
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(lsp.stop(), Some(0));
 }
+
+#[test]
+fn completion_of_types_keywords_engines_and_annotations() {
+    let udf = "@fused.udf(engine=\"\")\ndef udf(bounds: fused.types.Bounds = None, year: int = 2020):\n    return year\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, init) = Lsp::start(vscode_caps(), &[]);
+    assert!(
+        init["capabilities"]["completionProvider"]["triggerCharacters"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("."))
+    );
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let mut complete = |line: u32, character: u32| -> Vec<String> {
+        let r = lsp.request("textDocument/completion", json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}));
+        r.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| i["label"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let line1 = udf.lines().nth(1).unwrap();
+    let types = complete(1, (line1.find("Bounds").unwrap()) as u32);
+    assert!(
+        types.contains(&"TileXYZ".to_string()) && types.contains(&"Bbox".to_string()),
+        "{types:?}"
+    );
+    let engines = complete(0, 19);
+    assert!(
+        engines.contains(&"realtime".to_string()) && engines.contains(&"m5.large".to_string()),
+        "{engines:?}"
+    );
+    let keywords = complete(0, 11);
+    assert!(
+        keywords.contains(&"cache_max_age=".to_string()),
+        "{keywords:?}"
+    );
+    let annotations = complete(1, (line1.find("int").unwrap()) as u32);
+    assert!(
+        annotations.contains(&"fused.types.Bounds".to_string())
+            && annotations.contains(&"float".to_string()),
+        "{annotations:?}"
+    );
+    assert!(complete(2, 4).is_empty());
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn inlay_hints_show_what_parameters_really_receive() {
+    let udf = "from __future__ import annotations\n\n@fused.udf\ndef udf(bounds: fused.types.Bounds = None, n: int = 4, name=\"x\", label: str = \"a\"):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, init) = Lsp::start(vscode_caps(), &[]);
+    assert_eq!(init["capabilities"]["inlayHintProvider"], true);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}}),
+    );
+    let line3 = udf.lines().nth(3).unwrap();
+    let got: Vec<(u64, String)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["character"].as_u64().unwrap(),
+                h["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let after = |s: &str| (line3.find(s).unwrap() + s.len()) as u64;
+    assert_eq!(
+        got,
+        vec![
+            (line3.find("bounds").unwrap() as u64, "tile ".to_string()),
+            (after("n: int"), " → str".to_string()),
+            (after("name"), ": str".to_string()),
+        ]
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -287,6 +287,16 @@ impl LanguageServer for Backend {
                     },
                 )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(
+                        handlers::completion::TRIGGERS
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }),
+                inlay_hint_provider: Some(OneOf::Left(true)),
                 ..Default::default()
             },
             offset_encoding: None,
@@ -383,6 +393,20 @@ impl LanguageServer for Backend {
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         self.request("textDocument/codeAction", |st| {
             handlers::code_action::code_actions(st, &params)
+        })
+        .await
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        self.request("textDocument/completion", |st| {
+            handlers::completion::completion(st, &params)
+        })
+        .await
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        self.request("textDocument/inlayHint", |st| {
+            handlers::inlay_hint::inlay_hints(st, &params)
         })
         .await
     }
