@@ -23,6 +23,33 @@ impl TypeExpr {
         from_node_depth(node, src, 0)
     }
 
+    /// Replaces import aliases by what they name (`gpd.GeoDataFrame` → `geopandas.GeoDataFrame`,
+    /// `B` → `fused.types.Bounds`), so the coercion table sees real names.
+    pub fn resolve(self, aliases: &std::collections::HashMap<String, String>) -> TypeExpr {
+        let name = |n: String| {
+            let (head, rest) = n
+                .split_once('.')
+                .map(|(h, r)| (h.to_string(), Some(r.to_string())))
+                .unwrap_or((n.clone(), None));
+            match (aliases.get(&head), rest) {
+                (Some(full), Some(rest)) => format!("{full}.{rest}"),
+                (Some(full), None) => full.clone(),
+                (None, _) => n,
+            }
+        };
+        match self {
+            TypeExpr::Name(n) => TypeExpr::Name(name(n)),
+            TypeExpr::Generic(n, args) => TypeExpr::Generic(
+                name(n),
+                args.into_iter().map(|a| a.resolve(aliases)).collect(),
+            ),
+            TypeExpr::Union(m) => {
+                TypeExpr::Union(m.into_iter().map(|a| a.resolve(aliases)).collect())
+            }
+            other => other,
+        }
+    }
+
     /// Parses annotation source text on its own.
     pub fn parse_text(text: &str) -> TypeExpr {
         let src = format!("def _(_: {text}): pass\n");
@@ -45,19 +72,39 @@ fn text<'a>(node: Node, src: &'a str) -> &'a str {
 }
 
 fn dotted(node: Node, src: &str) -> Option<String> {
-    match node.kind() {
-        "identifier" => Some(text(node, src).to_string()),
-        "attribute" => {
-            let obj = dotted(node.child_by_field_name("object")?, src)?;
-            let attr = node.child_by_field_name("attribute")?;
-            Some(format!("{obj}.{}", text(attr, src)))
+    // Iterative: a 20,000-deep `a.a.a...` must not overflow the stack.
+    let mut parts = Vec::new();
+    let mut n = node;
+    loop {
+        match n.kind() {
+            "identifier" => {
+                parts.push(text(n, src));
+                break;
+            }
+            "attribute" => {
+                parts.push(text(n.child_by_field_name("attribute")?, src));
+                n = n.child_by_field_name("object")?;
+            }
+            _ => return None,
         }
-        _ => None,
+        if parts.len() > 64 {
+            return None;
+        }
     }
+    parts.reverse();
+    Some(parts.join("."))
 }
 
 /// The value of a plain string literal (no interpolation), with common escapes resolved.
 pub fn string_value(node: Node, src: &str) -> Option<String> {
+    string_value_depth(node, src, 0)
+}
+
+fn string_value_depth(node: Node, src: &str, depth: u32) -> Option<String> {
+    if depth > 32 {
+        return None;
+    }
+    let string_value = |n: Node, src: &str| string_value_depth(n, src, depth + 1);
     match node.kind() {
         "string" => {
             let mut out = String::new();

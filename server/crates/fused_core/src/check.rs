@@ -162,7 +162,6 @@ pub fn noqa_suppresses(line: &str, rule: Rule) -> bool {
         return codes
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|c| !c.is_empty())
-            .take_while(|c| c.len() >= 5 && c[..5].eq_ignore_ascii_case("FUSED"))
             .any(|c| c.eq_ignore_ascii_case(rule.code()));
     }
     false
@@ -329,8 +328,14 @@ pub fn check_package(pkg: &Package, probe: &dyn PathProbe, sel: &Selection) -> V
         }
         let text = file.content.text().unwrap_or_default();
         let analysis = analyze_python(text, dir, probe, None);
+        let parses = !analysis
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.rule, Rule::SyntaxError | Rule::NewerSyntax));
         reports[i].diagnostics.extend(analysis.diagnostics);
-        if main.as_deref() == Some(file.name.as_str()) {
+        // A file that does not parse may hide its UDF from the tree: then the syntax error is
+        // the diagnostic, not "no UDF" or a stale entrypoint.
+        if main.as_deref() == Some(file.name.as_str()) && parses {
             rules::layout::no_udf(&analysis.model, &file.name, &mut reports[i].diagnostics);
             if let (Some(m), Some(u)) = (meta_i, udf_meta) {
                 rules::meta::entrypoint(u, &analysis.model, &mut reports[m].diagnostics);
@@ -374,6 +379,10 @@ mod tests {
     #[test]
     fn noqa_forms() {
         assert!(noqa_suppresses("x = 1  # noqa", Rule::SyntaxError));
+        assert!(noqa_suppresses(
+            "x = 1  # noqa: E501, FUSED020",
+            Rule::UncoercedAnnotation
+        ));
         assert!(noqa_suppresses(
             "x = 1  # noqa: FUSED020",
             Rule::UncoercedAnnotation

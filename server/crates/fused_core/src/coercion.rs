@@ -119,16 +119,35 @@ impl Coercion {
         }
     }
 
-    /// Whether a tile receiver with this annotation can hold tile bounds.
-    pub fn holds_bounds(self) -> bool {
+    /// Whether a tile run crashes when this is the receiver's annotation: fused 2.9.5's
+    /// `coerce_arg` on the bounds list raises for these (measured).
+    pub fn crashes_tile_run(self) -> bool {
         matches!(
             self,
-            Coercion::List
+            Coercion::Int
+                | Coercion::Float
                 | Coercion::Tuple
-                | Coercion::GeoDataFrame
-                | Coercion::Geometry
-                | Coercion::Fused(_)
+                | Coercion::Uuid
+                | Coercion::Datetime
+                | Coercion::Date
+                | Coercion::Time
         )
+    }
+
+    /// Whether a tile run passes something other than bounds without failing: `str` gets
+    /// `"[...]"`, `bool` gets `True`, `dict` gets the list.
+    pub fn mangles_bounds(self) -> bool {
+        matches!(self, Coercion::Str | Coercion::Bool | Coercion::Dict)
+    }
+
+    /// What a mangling receiver gets, in a phrase.
+    pub fn mangled_bounds(self) -> &'static str {
+        match self {
+            Coercion::Str => "the string `\"[minx, miny, maxx, maxy]\"`",
+            Coercion::Bool => "`True`",
+            Coercion::Dict => "the bounds list itself (not a dict)",
+            _ => "something else",
+        }
     }
 }
 
@@ -325,7 +344,7 @@ fn treatment_of_name(name: &str) -> Treatment {
         }
     }
     Treatment::NotCoerced {
-        why: format!("`{name}` is not a type the SDK converts to"),
+        why: "it is not a type the SDK converts to".into(),
     }
 }
 

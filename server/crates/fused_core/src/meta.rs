@@ -306,15 +306,6 @@ fn read_meta(root: &Value) -> Meta {
                         source_file: string(o, "source_file"),
                         range: range(o),
                     }),
-                    // The SDK also accepts a header as a bare file name.
-                    Value::StringLit(s) => out.headers.push(Header {
-                        module_name: Some(Spanned {
-                            value: s.value.trim_end_matches(".py").to_string(),
-                            range: range(s),
-                        }),
-                        source_file: Some(Spanned { value: s.value.to_string(), range: range(s) }),
-                        range: range(s),
-                    }),
                     other => err(range(other), format!("a header must be an object `{{\"module_name\": ..., \"source_file\": ...}}`, not {}", kind(other))),
                 }
             }
@@ -323,7 +314,18 @@ fn read_meta(root: &Value) -> Meta {
             range(other),
             format!("`headers` must be a list, not {}", kind(other)),
         ),
+        None if !template => err(
+            range(udf),
+            "the `udf` object has no `headers` (the SDK raises KeyError); add `\"headers\": []`"
+                .into(),
+        ),
         None => {}
+    }
+    if !template && out.source.is_none() && out.code.is_none() {
+        err(
+            range(udf),
+            "the `udf` object has neither `source` nor `code` (the SDK raises KeyError); add `\"source\": \"<name>.py\"`".into(),
+        );
     }
     meta.is_node_template = template || top_template;
     meta.udf = Some(out);

@@ -131,6 +131,8 @@ struct Names {
     udf: Vec<String>,
     /// Names bound to `fused.load`.
     load: Vec<String>,
+    /// Import aliases: `gpd` → `geopandas`, `B` → `fused.types.Bounds`, `f` → `fused`.
+    aliases: std::collections::HashMap<String, String>,
 }
 
 fn text<'a>(node: Node, src: &'a str) -> &'a str {
@@ -138,17 +140,27 @@ fn text<'a>(node: Node, src: &'a str) -> &'a str {
 }
 
 fn dotted(node: Node, src: &str) -> Option<String> {
-    match node.kind() {
-        "identifier" => Some(text(node, src).to_string()),
-        "attribute" => {
-            let obj = dotted(node.child_by_field_name("object")?, src)?;
-            Some(format!(
-                "{obj}.{}",
-                text(node.child_by_field_name("attribute")?, src)
-            ))
+    // Iterative: a 20,000-deep `a.a.a...` must not overflow the stack.
+    let mut parts = Vec::new();
+    let mut n = node;
+    loop {
+        match n.kind() {
+            "identifier" => {
+                parts.push(text(n, src));
+                break;
+            }
+            "attribute" => {
+                parts.push(text(n.child_by_field_name("attribute")?, src));
+                n = n.child_by_field_name("object")?;
+            }
+            _ => return None,
         }
-        _ => None,
+        if parts.len() > 64 {
+            return None;
+        }
     }
+    parts.reverse();
+    Some(parts.join("."))
 }
 
 /// Reads the model from a parsed file.
@@ -159,6 +171,7 @@ pub fn build(tree: &Tree, src: &str) -> PyModel {
         fused: vec!["fused".into()],
         udf: Vec::new(),
         load: Vec::new(),
+        aliases: std::collections::HashMap::new(),
     };
     let mut cursor = root.walk();
     let top: Vec<Node> = root.named_children(&mut cursor).collect();
@@ -195,18 +208,45 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
                     let alias = n
                         .child_by_field_name("alias")
                         .map(|x| text(x, src).to_string());
-                    if let (Some("fused"), Some(alias)) = (name, alias) {
-                        names.fused.push(alias);
+                    if let (Some(name), Some(alias)) = (name, alias) {
+                        if name == "fused" {
+                            names.fused.push(alias.clone());
+                        }
+                        names.aliases.insert(alias, name.to_string());
                     }
                 }
             }
         }
         "import_from_statement" => {
-            if node
+            let module = node
                 .child_by_field_name("module_name")
                 .map(|m| text(m, src))
-                != Some("fused")
-            {
+                .unwrap_or("");
+            if module != "fused" {
+                // Other modules only matter for aliases (`from shapely.geometry import box`).
+                if module.starts_with('.') {
+                    return;
+                }
+                let mut cursor = node.walk();
+                for n in node.children_by_field_name("name", &mut cursor) {
+                    let (name, alias) = if n.kind() == "aliased_import" {
+                        (
+                            n.child_by_field_name("name")
+                                .map(|x| text(x, src))
+                                .unwrap_or(""),
+                            n.child_by_field_name("alias")
+                                .map(|x| text(x, src))
+                                .unwrap_or(""),
+                        )
+                    } else {
+                        (text(n, src), text(n, src))
+                    };
+                    if !name.is_empty() && !alias.is_empty() {
+                        names
+                            .aliases
+                            .insert(alias.to_string(), format!("{module}.{name}"));
+                    }
+                }
                 return;
             }
             let mut cursor = node.walk();
@@ -228,6 +268,9 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
                     "load" => names.load.push(alias.to_string()),
                     _ => {}
                 }
+                names
+                    .aliases
+                    .insert(alias.to_string(), format!("fused.{name}"));
             }
         }
         _ => {}
@@ -275,7 +318,7 @@ fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
     let keywords = args.map(|a| read_keywords(a, src)).unwrap_or_default();
     let params = def
         .child_by_field_name("parameters")
-        .map(|p| read_params(p, src))
+        .map(|p| read_params(p, src, &names.aliases))
         .unwrap_or_default();
     Some(Udf {
         name: text(name_node, src).to_string(),
@@ -326,6 +369,14 @@ fn read_keywords(args: Node, src: &str) -> Vec<Keyword> {
 
 /// Reads a literal value node.
 pub fn literal(node: Node, src: &str) -> Literal {
+    literal_depth(node, src, 0)
+}
+
+fn literal_depth(node: Node, src: &str, depth: u32) -> Literal {
+    if depth > 32 {
+        return Literal::Other;
+    }
+    let literal = |n: Node, src: &str| literal_depth(n, src, depth + 1);
     match node.kind() {
         "string" | "concatenated_string" => string_value(node, src)
             .map(Literal::Str)
@@ -379,7 +430,11 @@ fn parse_int(t: &str) -> Option<i128> {
     }
 }
 
-fn read_params(params: Node, src: &str) -> Vec<Param> {
+fn read_params(
+    params: Node,
+    src: &str,
+    aliases: &std::collections::HashMap<String, String>,
+) -> Vec<Param> {
     let mut out = Vec::new();
     let mut cursor = params.walk();
     for p in params.named_children(&mut cursor) {
@@ -425,7 +480,7 @@ fn read_params(params: Node, src: &str) -> Vec<Param> {
             annotation: ty.map(|t| Annotation {
                 range: t.byte_range(),
                 text: text(t, src).to_string(),
-                expr: TypeExpr::from_node(t, src),
+                expr: TypeExpr::from_node(t, src).resolve(aliases),
             }),
             default: default.map(|d| Default {
                 range: d.byte_range(),

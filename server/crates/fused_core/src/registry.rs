@@ -77,7 +77,10 @@ rules! {
         "In Tile mode the SDK passes the tile to the parameter named `bounds`, else `bbox` (deprecated, warned at every run), else the first parameter. Rename it `bounds` (the fix renames it everywhere in the function). Callers that pass `bbox=` by keyword must be updated, so the fix is offered, not applied by `--fix` unless `--unsafe-fixes` is given.";
     TileReceiverType = "FUSED031", "tile-receiver-type", Error, false,
         "The tile receiver's annotation cannot hold tile bounds",
-        "The receiver (`bounds`, else `bbox`) gets the tile in the type its annotation names: `fused.types.Bounds` a list `[minx, miny, maxx, maxy]`, `fused.types.Bbox` a shapely box, `fused.types.Tile`/`TileGDF` a one-row GeoDataFrame with `x`, `y`, `z` columns and the tile polygon, `fused.types.TileXYZ` a `mercantile.Tile`. A scalar annotation such as `bounds: int` crashes every tile run with a TypeError.";
+        "The receiver (`bounds`, else `bbox`) gets the tile in the type its annotation names: `fused.types.Bounds` a list `[minx, miny, maxx, maxy]`, `fused.types.Bbox` a shapely box, `fused.types.Tile`/`TileGDF` a one-row GeoDataFrame with `x`, `y`, `z` columns and the tile polygon, `fused.types.TileXYZ` a `mercantile.Tile`. `int`, `float`, `tuple`, `uuid.UUID` and `datetime`/`date`/`time` crash every tile run (measured: the SDK's coercion of the bounds list raises). `str`, `bool` and `dict` do not crash but mangle the bounds (FUSED034).";
+    TileReceiverMangled = "FUSED034", "tile-receiver-mangled", Warning, false,
+        "The tile receiver's annotation turns the bounds into something else",
+        "With `bounds: str` a tile run passes the string `\"[minx, miny, maxx, maxy]\"`, with `bool` it passes `True`, with `dict` the list itself (measured on fused 2.9.5's `coerce_arg`). Nothing crashes, but the UDF does not get usable bounds. Annotate the receiver `fused.types.Bounds` (or `Bbox`, `Tile`, `TileGDF`, `TileXYZ`).";
     XyzParams = "FUSED032", "xyz-parameters", Warning, false,
         "Parameters `x`, `y` and `z` are clobbered by tile runs",
         "A tile run names its tile with `x`, `y`, `z`; a UDF that also takes all three as parameters does not receive them (the SDK warns that tile runs clobber them). Take the tile through `bounds: fused.types.TileXYZ` or rename the parameters.";

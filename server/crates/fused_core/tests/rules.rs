@@ -531,3 +531,169 @@ fn docs_are_generated_from_the_registry() {
         "docs/rules.md is stale: run `cargo run -p fused_ls -- rules --markdown > docs/rules.md`"
     );
 }
+
+// ---- Findings of the review against fused 2.9.5 (measured), one test each.
+
+#[test]
+fn load_targets_follow_the_sdk_order() {
+    let probe = MapProbe(HashMap::new());
+    let src = "@fused.udf\ndef udf(n: int = 1):\n    a = fused.load(\"user@fused.io/my_udf\")\n    b = fused.load(\"@fused.udf\\ndef f(): pass\")\n    c = fused.load(\"helpers.py\")\n    d = fused.load(\"github.com/o/r/tree/main/x\")\n";
+    let diags = analyze_python(src, Some(Path::new("/w/pkg")), &probe, None).diagnostics;
+    let got: Vec<(&str, &str)> = diags
+        .iter()
+        .map(|d| (d.rule.code(), &src[d.range.clone()]))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("FUSED050", "\"helpers.py\""),
+            ("FUSED053", "\"github.com/o/r/tree/main/x\"")
+        ]
+    );
+    assert!(diags[0].message.contains("FileNotFoundError"));
+}
+
+#[test]
+fn a_file_that_does_not_parse_gets_no_missing_udf_error() {
+    let half = "@fused.udf(\ndef udf(n: int = 1):\n    return n\n";
+    let d = pkg_diags(&[("meta.json", META), ("Pkg.py", half), ("README.md", "")]);
+    let codes: Vec<_> = d.iter().map(|x| x.1).collect();
+    assert!(
+        codes.contains(&"FUSED001") && !codes.contains(&"FUSED010") && !codes.contains(&"FUSED011"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn receiver_types_that_crash_and_that_mangle() {
+    for (ann, code) in [
+        ("tuple", Some("FUSED031")),
+        ("float", Some("FUSED031")),
+        ("datetime", Some("FUSED031")),
+        ("str", Some("FUSED034")),
+        ("bool", Some("FUSED034")),
+        ("dict", Some("FUSED034")),
+        ("List[float]", None),
+        ("gpd.GeoDataFrame", None),
+    ] {
+        let src = format!("@fused.udf\ndef udf(bounds: {ann} = None):\n    pass\n");
+        let got: Vec<_> = codes(&src)
+            .into_iter()
+            .filter(|c| *c == "FUSED031" || *c == "FUSED034")
+            .collect();
+        assert_eq!(got, code.into_iter().collect::<Vec<_>>(), "{ann}");
+    }
+    // An unannotated receiver gets the tile GeoDataFrame: no "receives a string" hint.
+    assert!(codes("@fused.udf\ndef udf(bounds=None, n: int = 1):\n    pass\n").is_empty());
+}
+
+#[test]
+fn decorator_checks_match_the_sdk() {
+    assert!(
+        codes("@fused.udf(cache_max_age=\" 2H \")\ndef udf(n: int = 1):\n    pass\n").is_empty()
+    );
+    let both = "@fused.udf(engine=\"local\", instance_type=\"t3.small\")\ndef udf(n: int = 1):\n    pass\n";
+    assert!(py(both)
+        .iter()
+        .any(|d| d.rule == Rule::InvalidEngine && d.message.contains("Cannot specify both")));
+    assert_eq!(
+        spans(
+            "@fused.udf(instance_type=\"local\")\ndef udf(n: int = 1):\n    pass\n",
+            Rule::InvalidEngine
+        ),
+        vec!["\"local\""]
+    );
+    assert_eq!(
+        spans(
+            "@fused.udf(disk_size_gb=50, region=\"us-east-1\")\ndef udf(n: int = 1):\n    pass\n",
+            Rule::InvalidEngine
+        ),
+        vec!["disk_size_gb"]
+    );
+    assert!(codes(
+        "@fused.udf(engine=\"m5.large\", disk_size_gb=50)\ndef udf(n: int = 1):\n    pass\n"
+    )
+    .is_empty());
+}
+
+#[test]
+fn meta_shapes_the_sdk_cannot_load() {
+    for (meta, needle) in [
+        (META.replace(",\"headers\":[]", ""), "no `headers`"),
+        (
+            META.replace("\"headers\":[]", "\"headers\":[\"utils.py\"]"),
+            "a header must be an object",
+        ),
+        (
+            META.replace(",\"source\":\"Pkg.py\"", ""),
+            "neither `source` nor `code`",
+        ),
+    ] {
+        let pkg = package(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "")]);
+        let reports = check_package(&pkg, &NoProbe, &Selection::default());
+        let msgs: Vec<String> = reports
+            .iter()
+            .flat_map(|r| {
+                r.diagnostics
+                    .iter()
+                    .filter(|d| d.rule == Rule::MetaWrongShape)
+                    .map(|d| d.message.clone())
+            })
+            .collect();
+        assert!(
+            msgs.iter().any(|m| m.contains(needle)),
+            "{needle}: {msgs:?}"
+        );
+    }
+}
+
+#[test]
+fn utils_header_fix_on_an_udf_object_without_keys_is_valid_json() {
+    let meta = r#"{"job_config":{"steps":[{"type":"udf","udf":{}}]}}"#;
+    let pkg = package(&[
+        ("meta.json", meta),
+        ("Pkg.py", UDF),
+        ("README.md", ""),
+        ("utils.py", ""),
+    ]);
+    let reports = check_package(&pkg, &NoProbe, &Selection::default());
+    let d = reports[0]
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == Rule::UtilsNotDeclared)
+        .unwrap();
+    let fixed = apply_edits(meta, &d.fix.as_ref().unwrap().edits).0;
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&fixed).is_ok(),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn deep_attribute_chains_and_unary_runs_are_safe_on_a_small_stack() {
+    let decorator = format!(
+        "@{}a\ndef udf(n: int = {}1):\n    pass\n",
+        "a.".repeat(20_000),
+        "-".repeat(20_000)
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let tree = fused_core::python::parse_tree(&decorator, None);
+            fused_core::model::build(&tree, &decorator).udfs.len()
+        })
+        .unwrap();
+    assert_eq!(handle.join().expect("no stack overflow"), 0);
+}
+
+#[test]
+fn import_aliases_are_resolved() {
+    let src = "import fused as f\nimport shapely.geometry as geo\nfrom fused.types import Bounds as B\n\n@f.udf\ndef udf(bounds: B = None, area: geo.Polygon = None, t: f.types.TileXYZ = None):\n    pass\n";
+    assert!(codes(src).is_empty(), "{:?}", codes(src));
+}
+
+#[test]
+fn future_import_does_not_blame_itself_for_union() {
+    let src = "from __future__ import annotations\n@fused.udf\ndef udf(a: Union[int, str] = 1):\n    pass\n";
+    assert_eq!(codes(src), vec!["FUSED020"]);
+}

@@ -668,3 +668,18 @@ fn inlay_hints_show_what_parameters_really_receive() {
     );
     assert_eq!(lsp.stop(), Some(0));
 }
+
+#[test]
+fn deeply_nested_code_does_not_take_the_server_down() {
+    let deep = format!(
+        "@fused.udf\ndef udf(n: Union[int, str] = 1):\n    return {}n{}\n",
+        "(".repeat(1000),
+        ")".repeat(1000)
+    );
+    let (_t, dir) = scratch_pkg(&deep);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), &deep);
+    let d = lsp.diagnostics(&uri, Some(1));
+    assert!(d.iter().any(|x| x["code"] == "FUSED020"), "{d:?}");
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -18,6 +18,8 @@ use tower_lsp_server::{LspService, Server};
 pub fn run_stdio() -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(16)
+        .thread_stack_size(256 << 20)
         .enable_all()
         .build()
     {
@@ -27,6 +29,8 @@ pub fn run_stdio() -> i32 {
             return 2;
         }
     };
+    // Deep stacks: the exact parser recurses once per nesting level of the user's code, and a
+    // stack overflow would abort the whole server.
     let code = runtime.block_on(async {
         let shutdown = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = shutdown.clone();

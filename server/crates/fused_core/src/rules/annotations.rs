@@ -9,15 +9,20 @@ use crate::registry::Rule;
 pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
     let future = ctx.model.future_annotations.is_some();
     for udf in &ctx.model.udfs {
+        // An unannotated tile receiver gets the tile GeoDataFrame, not a string.
+        let receiver = udf
+            .param("bounds")
+            .or_else(|| udf.param("bbox"))
+            .map(|p| p.name.as_str());
         for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {
-            check_param(p, future, out);
+            check_param(p, future, receiver == Some(p.name.as_str()), out);
         }
     }
 }
 
-fn check_param(p: &Param, future: bool, out: &mut Vec<Diagnostic>) {
+fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnostic>) {
     let Some(ann) = &p.annotation else {
-        if p.name != "self" {
+        if p.name != "self" && !is_receiver {
             out.push(Diagnostic::new(
                 Rule::Unannotated,
                 p.name_range.clone(),
@@ -27,17 +32,11 @@ fn check_param(p: &Param, future: bool, out: &mut Vec<Diagnostic>) {
         return;
     };
     let plain = treatment(&ann.expr);
-    if future {
-        if future_treatment(&ann.text).is_none() {
-            let harmless = matches!(
-                plain,
-                Treatment::Passthrough
-                    | Treatment::Coerced {
-                        coercion: Coercion::Str,
-                        ..
-                    }
-            );
-            if !harmless {
+    if future && future_treatment(&ann.text).is_none() {
+        // Only a type that would be coerced without the import is lost to it; a Union or an
+        // unknown name is a string either way (FUSED020 below says so).
+        if let Treatment::Coerced { coercion, .. } = plain {
+            if coercion != Coercion::Str {
                 out.push(Diagnostic::new(
                     Rule::FutureAnnotations,
                     ann.range.clone(),
@@ -47,14 +46,16 @@ fn check_param(p: &Param, future: bool, out: &mut Vec<Diagnostic>) {
                     ),
                 ));
             }
+            return;
         }
+    } else if future {
         return;
     }
     match &plain {
         Treatment::NotCoerced { why } => out.push(Diagnostic::new(
             Rule::UncoercedAnnotation,
             ann.range.clone(),
-            format!("`{}` receives a string: {why}; annotate a supported type or `str` and convert it yourself", p.name),
+            format!("`{}: {}` receives a string: {why}; annotate a supported type or `str` and convert it yourself", p.name, ann.text),
         )),
         Treatment::Iterable => out.push(Diagnostic::new(
             Rule::IterableNotCoerced,

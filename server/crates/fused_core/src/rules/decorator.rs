@@ -61,6 +61,26 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
 
 fn check_udf(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
     let has_engine = udf.keywords.iter().any(|k| k.name == "engine");
+    // `disk_size_gb` is for batch instances: with no engine or a non-batch one the run raises.
+    if let Some(disk) = udf.keywords.iter().find(|k| k.name == "disk_size_gb") {
+        let engine = udf
+            .keywords
+            .iter()
+            .find(|k| k.name == "engine" || k.name == "instance_type")
+            .map(|k| &k.value);
+        let batch = match engine {
+            Some(Literal::Str(e)) => !matches!(e.as_str(), "local" | "remote" | "realtime"),
+            Some(_) => true,
+            None => false,
+        };
+        if !batch {
+            out.push(Diagnostic::new(
+                Rule::InvalidEngine,
+                disk.name_range.clone(),
+                "`disk_size_gb` needs a batch `engine` (an instance type such as \"m5.large\"); with none the run raises",
+            ));
+        }
+    }
     for kw in &udf.keywords {
         match kw.name.as_str() {
             "cache_max_age" => {
@@ -116,12 +136,19 @@ fn check_udf(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
                     });
                 }
                 out.push(d);
-                if let Literal::Str(s) = &kw.value {
-                    if !ENGINES.contains(&s.as_str()) {
+                if has_engine {
+                    out.push(Diagnostic::new(
+                        Rule::InvalidEngine,
+                        kw.name_range.clone(),
+                        "`engine` and `instance_type` together raise \"Cannot specify both\"; keep `engine` only",
+                    ));
+                } else if let Literal::Str(s) = &kw.value {
+                    // `instance_type` takes "realtime" or a batch instance type, not local/remote.
+                    if !ENGINES.contains(&s.as_str()) || s == "local" || s == "remote" {
                         out.push(Diagnostic::new(
                             Rule::InvalidEngine,
                             kw.value_range.clone(),
-                            format!("`instance_type=\"{s}\"` is not an engine the SDK accepts; use a listed instance type"),
+                            format!("`instance_type=\"{s}\"` is not accepted; use \"realtime\" or a listed instance type (or `engine=`)"),
                         ));
                     }
                 }
@@ -168,6 +195,7 @@ fn check_udf(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
 
 /// `^\d+[smhd]$`, as the SDK's pydantic model checks it.
 pub fn valid_max_age(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
     let Some(unit) = s.chars().last() else {
         return false;
     };
@@ -229,7 +257,12 @@ mod tests {
 
     #[test]
     fn max_age() {
-        assert!(valid_max_age("30m") && valid_max_age("2d") && valid_max_age("0s"));
+        assert!(
+            valid_max_age("30m")
+                && valid_max_age("2d")
+                && valid_max_age("0s")
+                && valid_max_age(" 2H ")
+        );
         assert!(
             !valid_max_age("10 minutes")
                 && !valid_max_age("m")

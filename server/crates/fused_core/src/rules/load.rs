@@ -21,47 +21,51 @@ pub enum Target<'a> {
     Bare(&'a str),
 }
 
+/// Classifies a target in the order fused 2.9.5's `_load_udf.py` does: an
+/// `https://github.com` prefix is GitHub; a newline means a code string; a `.py` or `.zip` suffix
+/// is a file; an existing folder is a package; anything else is a platform id. Targets that are
+/// evidently meant as paths (`./`, `../`, `/`, `~`) are judged as paths even when missing, since
+/// the SDK would then wait ~30 s for a login on a platform id.
 pub fn classify(target: &str) -> Target<'_> {
     let t = target.trim();
-    let rest = t
-        .strip_prefix("https://github.com/")
-        .or_else(|| t.strip_prefix("http://github.com/"))
-        .or_else(|| t.strip_prefix("https://www.github.com/"))
-        .or_else(|| t.strip_prefix("github.com/"));
-    if let Some(rest) = rest {
+    if t.contains('\n') {
+        return Target::OtherUrl;
+    }
+    if let Some(rest) = t.strip_prefix("https://github.com/") {
         let parts: Vec<&str> = rest.split('/').collect();
         if parts.len() < 2 || parts[0].is_empty() || parts[1].is_empty() {
             return Target::GithubMalformed("it names no `<owner>/<repo>`");
         }
-        match parts.get(2).copied() {
-            Some("tree") => {}
-            Some("blob") => return Target::GithubMalformed(
+        return match parts.get(2).copied() {
+            Some("tree") => match parts.get(3).copied() {
+                Some(r) if !r.is_empty() => Target::Github { reference: r },
+                _ => Target::GithubMalformed("it has no `<ref>` after `tree/`"),
+            },
+            Some("blob") => Target::GithubMalformed(
                 "`blob/` URLs point at one file; use `/tree/<ref>/<path>` to the package folder",
             ),
-            None | Some("") => return Target::GithubMalformed("it has no `/tree/<ref>/<path>`"),
-            Some(_) => {
-                return Target::GithubMalformed(
-                    "the part after `<owner>/<repo>` must be `tree/<ref>/<path>`",
-                )
-            }
-        }
-        match parts.get(3).copied() {
-            Some(r) if !r.is_empty() => Target::Github { reference: r },
-            _ => Target::GithubMalformed("it has no `<ref>` after `tree/`"),
-        }
-    } else if t.contains("://") {
-        Target::OtherUrl
-    } else if t.starts_with('/')
+            None | Some("") => Target::GithubMalformed("it has no `/tree/<ref>/<path>`"),
+            Some(_) => Target::GithubMalformed(
+                "the part after `<owner>/<repo>` must be `tree/<ref>/<path>`",
+            ),
+        };
+    }
+    if t.starts_with("http://github.com/")
+        || t.starts_with("github.com/")
+        || t.starts_with("https://www.github.com/")
+    {
+        return Target::GithubMalformed("the SDK recognises only URLs starting `https://github.com/` (it would take this for a platform id)");
+    }
+    if t.contains("://") {
+        return Target::OtherUrl;
+    }
+    let explicit = t.starts_with('/')
         || t.starts_with("./")
         || t.starts_with("../")
         || t.starts_with('~')
-        || t.contains('/')
-        || t.contains('\\')
-        || t.ends_with(".zip")
-        || t.ends_with(".py")
         || t == "."
-        || t == ".."
-    {
+        || t == "..";
+    if explicit || t.ends_with(".py") || t.ends_with(".zip") {
         Target::Path(t)
     } else {
         Target::Bare(t)
@@ -102,6 +106,16 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
                     out.push(d);
                 }
             }
+            Target::Bare(name) if name.contains(['/', '\\']) => {
+                // `a/b`: a folder if one exists, else a platform id (`user@fused.io/udf`).
+                let Some(dir) = ctx.dir else { continue };
+                let path = dir.join(name);
+                if matches!(ctx.probe.probe(&path), PathKind::Dir { .. }) {
+                    if let Some(d) = judge_path(ctx, &path, name, range, false) {
+                        out.push(d);
+                    }
+                }
+            }
             Target::Bare(name) => {
                 let Some(dir) = ctx.dir else { continue };
                 // A bare name is a local folder when one exists (beside the file, or beside its
@@ -129,15 +143,22 @@ fn judge_path(
     explicit: bool,
 ) -> Option<Diagnostic> {
     match ctx.probe.probe(path) {
-        PathKind::Missing if explicit => Some(Diagnostic::new(
-            Rule::LoadPathMissing,
-            range,
-            format!("`{shown}` does not exist (resolved from this file's folder); the SDK would take it for a platform id and hang ~30 s waiting for a login"),
-        )),
+        PathKind::Missing if explicit => {
+            let consequence = if shown.ends_with(".py") || shown.ends_with(".zip") {
+                "the SDK raises FileNotFoundError"
+            } else {
+                "the SDK would take it for a platform id and wait ~30 s for a login"
+            };
+            Some(Diagnostic::new(
+                Rule::LoadPathMissing,
+                range,
+                format!("`{shown}` does not exist (resolved from this file's folder): {consequence}; fix the path"),
+            ))
+        }
         PathKind::Dir { has_meta: false } => Some(Diagnostic::new(
             Rule::LoadNotPackage,
             range,
-            format!("`{shown}` is a folder without meta.json, not a UDF package; the SDK would take it for a platform id and hang ~30 s; point at a package folder"),
+            format!("`{shown}` is a folder without meta.json, not a UDF package (the SDK raises ValueError); point at a package folder"),
         )),
         PathKind::Zip { is_package: Err(why) } => Some(Diagnostic::new(
             Rule::LoadZipNotPackage,
@@ -177,6 +198,15 @@ mod tests {
         assert_eq!(classify("pkg.zip"), Target::Path("pkg.zip"));
         assert_eq!(classify("Sibling_UDF"), Target::Bare("Sibling_UDF"));
         assert_eq!(classify("s3://bucket/x"), Target::OtherUrl);
+        assert_eq!(
+            classify("user@fused.io/my_udf"),
+            Target::Bare("user@fused.io/my_udf")
+        );
+        assert_eq!(classify("@fused.udf\ndef udf(): pass"), Target::OtherUrl);
+        assert!(matches!(
+            classify("github.com/o/r/tree/main/x"),
+            Target::GithubMalformed(_)
+        ));
         assert!(is_commit("3c1a5b2e9f0d4c7a8b6e5d4c3b2a1f0e9d8c7b6a"));
         assert!(!is_commit("main"));
     }

@@ -143,11 +143,13 @@ fn add_utils_header(udf: &MetaUdf, text: &str) -> Option<TextEdit> {
             }
         }
         None => {
-            // After the `udf` object's opening brace; the object always has other keys here.
+            // After the `udf` object's opening brace, with a comma only if keys follow.
             let at = udf.range.start + 1;
+            let empty = text[at..udf.range.end - 1].trim().is_empty();
+            let sep = if empty { "" } else { "," };
             Some(TextEdit {
                 range: at..at,
-                new_text: format!("\"headers\":[{UTILS_HEADER}],"),
+                new_text: format!("\"headers\":[{UTILS_HEADER}]{sep}"),
             })
         }
     }

@@ -64,13 +64,21 @@ fn receiver(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
         return;
     }
     if let Treatment::Coerced { coercion, .. } = treatment(&ann.expr) {
-        if !coercion.holds_bounds() {
+        if coercion.crashes_tile_run() {
             out.push(Diagnostic::new(
                 Rule::TileReceiverType,
                 ann.range.clone(),
+                format!("`{}: {}` cannot hold tile bounds and crashes tile runs; annotate it {TILE_TYPES}", p.name, ann.text),
+            ));
+        } else if coercion.mangles_bounds() {
+            out.push(Diagnostic::new(
+                Rule::TileReceiverMangled,
+                ann.range.clone(),
                 format!(
-                    "`{}: {}` cannot hold tile bounds and crashes tile runs; annotate it {TILE_TYPES}",
-                    p.name, ann.text
+                    "`{}: {}` does not crash a tile run but receives {} instead of the bounds; annotate it {TILE_TYPES}",
+                    p.name,
+                    ann.text,
+                    coercion.mangled_bounds()
                 ),
             ));
         }
