@@ -286,8 +286,6 @@ def make_udf(rng: random.Random, name: str, target: int, plant_unused: bool,
 
     deco = rng.choice(["@fused.udf", "@fused.udf", "@fused.udf()",
                        '@fused.udf(cache_max_age="1d")', '@fused.udf(engine="realtime")'])
-    head_len = 1  # decorator
-    imports = list(base_imports)
     body: list[str] = []
     doc = [f'"""{rng.choice(VERBS).capitalize()} {rng.choice(SUBJECTS).replace("_", " ")} '
            f'for the map ({"tile" if tile else "file"} mode)."""']
@@ -296,18 +294,21 @@ def make_udf(rng: random.Random, name: str, target: int, plant_unused: bool,
     params = list(needed)
     if tile:
         params.insert(0, "bounds")
+    if plant_unannotated:
+        load = load + ['print(f"run {label}")']
 
     def sig_lines(ps: list[str]) -> int:
-        return 1 if len(ps) <= 2 else len(ps) + 2
+        n = len(ps) + (1 if plant_unannotated else 0)
+        return 1 if n <= 2 else n + 2
 
     def total(ch, ps, imps) -> int:
         n_imp = len(imps) + (1 if plant_unused else 0)
         steps_len = sum(len(s[0]) + (1 if s[0][0].startswith(("def ", "@", "try:", "#", "from ")) else 0)
                         for s in ch)
-        return (head_len + sig_lines(ps) + len(doc) + n_imp + 1 + len(helper) + 1 + len(load)
+        return (1 + sig_lines(ps) + len(doc) + n_imp + 1 + len(helper) + 1 + len(load)
                 + steps_len + 1)
 
-    imps: set[str] = set(imports)
+    imps: set[str] = set(base_imports)
     for st in steps:
         lines, need_imp, need_par = st
         new_ps = params + [p for p in sorted(need_par) if p not in params]
@@ -342,8 +343,6 @@ def make_udf(rng: random.Random, name: str, target: int, plant_unused: bool,
     body.append("")
     body += helper
     body.append("")
-    if "label" in params:
-        load = load + ['print(f"run {label}")']
     body += [ln.replace("{v}", var) for ln in load]
     for lines, _, _ in chosen:
         lines = [ln.replace("{v}", var) for ln in lines]
@@ -386,7 +385,6 @@ def make_file(n_lines: int, seed: int, name: str) -> tuple[str, dict]:
         if left < 30:
             if k == 0:
                 raise ValueError(f"{n_lines} lines is too small for a UDF file")
-            lines[-1:] = lines[-1:]  # keep what we have and pad with comments at the end
             lines += ["", "", "# end of the generated UDFs"] + ["#"] * max(0, left - 1)
             lines = lines[:n_lines]
             break
@@ -496,24 +494,34 @@ class Lsp:
     """One server over stdio. A reader thread stamps each message on arrival and answers the
     server's own requests at once (null; `workspace/configuration`: a list of nulls)."""
 
-    def __init__(self, argv: list[str], stderr_path: Path, timeout: float):
+    def __init__(self, argv: list[str], stderr_path: Path, timeout: float, env: dict | None = None):
         self.timeout = timeout
         self.stderr = open(stderr_path, "ab")
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, bufsize=0)
+                                     stderr=self.stderr, bufsize=0,
+                                     env={**os.environ, **(env or {})})
         self.q: queue.Queue = queue.Queue()
         self.wlock = threading.Lock()
         self.next_id = 0
         self.server_requests: dict[str, int] = {}
+        self.publishes: dict[str, int] = {}  # publishDiagnostics received, by uri
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
     # -- wire --
     def _write(self, msg: dict) -> None:
         body = json.dumps(msg, separators=(",", ":")).encode()
+        # A server that stops reading its input would block this write forever once the pipe
+        # is full (the 5,000-line didOpen is larger than a pipe): kill it after the timeout.
+        watchdog = threading.Timer(self.timeout, self.proc.kill)
+        watchdog.daemon = True
         with self.wlock:
-            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            self.proc.stdin.flush()
+            watchdog.start()
+            try:
+                self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                self.proc.stdin.flush()
+            finally:
+                watchdog.cancel()
 
     def _read(self) -> None:
         f = self.proc.stdout
@@ -549,13 +557,21 @@ class Lsp:
                         result = [None] * len(msg.get("params", {}).get("items", []))
                     else:
                         result = None
-                    try:
-                        self._write({"jsonrpc": "2.0", "id": msg["id"], "result": result})
-                    except OSError:
-                        pass
+                    # answered from another thread, so this one never stops reading
+                    threading.Thread(target=self._reply, args=(msg["id"], result),
+                                     daemon=True).start()
+                elif msg.get("method") == "textDocument/publishDiagnostics":
+                    u = (msg.get("params") or {}).get("uri", "")
+                    self.publishes[u] = self.publishes.get(u, 0) + 1
                 self.q.put((t, msg))
         except Exception as e:  # a broken frame: report it as the end of the stream
             self.q.put((time.perf_counter(), {"__reader_error__": repr(e)}))
+
+    def _reply(self, rid, result) -> None:
+        try:
+            self._write({"jsonrpc": "2.0", "id": rid, "result": result})
+        except (OSError, ValueError):
+            pass
 
     def _next(self, deadline: float):
         left = deadline - time.perf_counter()
@@ -662,24 +678,31 @@ class Lsp:
 TYPED = "  # tuned by hand for the downtown tiles, keep in sync with the README and the map"
 
 
-def session(name: str, argv: list[str], init_options, py: Path, text: str, edits: int,
-            timeout: float, log_dir: Path) -> dict:
+def initialize_params(root: Path, init_options) -> dict:
+    return {
+        "processId": os.getpid(),
+        "clientInfo": {"name": "Visual Studio Code", "version": "1.95.0"},
+        "locale": "en",
+        "rootPath": str(root),
+        "rootUri": root.resolve().as_uri(),
+        "workspaceFolders": [{"uri": root.resolve().as_uri(), "name": root.name}],
+        "capabilities": vscode_capabilities(),
+        "initializationOptions": init_options,
+        "trace": "off",
+    }
+
+
+def session(name: str, srv: dict, py: Path, text: str, edits: int, timeout: float,
+            log_dir: Path) -> dict:
     root = py.parent
     uri = py.resolve().as_uri()
-    lsp = Lsp(argv, log_dir / f"{name}.stderr.log", timeout)
+    init_options = srv["init_options"]
+    if not text.isascii():
+        raise ValueError("the edit site math assumes an ASCII file")
+    lsp = Lsp(srv["argv"], log_dir / f"{name}.stderr.log", timeout, srv.get("env"))
     out: dict = {"server": name}
     try:
-        init_s, res = lsp.request("initialize", {
-            "processId": os.getpid(),
-            "clientInfo": {"name": "Visual Studio Code", "version": "1.95.0"},
-            "locale": "en",
-            "rootPath": str(root),
-            "rootUri": root.resolve().as_uri(),
-            "workspaceFolders": [{"uri": root.resolve().as_uri(), "name": root.name}],
-            "capabilities": vscode_capabilities(),
-            "initializationOptions": init_options,
-            "trace": "off",
-        })
+        init_s, res = lsp.request("initialize", initialize_params(root, init_options))
         caps = (res or {}).get("capabilities", {})
         out["initialize_ms"] = init_s * 1000
         out["position_encoding"] = caps.get("positionEncoding", "(not sent: utf-16)")
@@ -699,6 +722,7 @@ def session(name: str, argv: list[str], init_options, py: Path, text: str, edits
 
         line, col = edit_site(text)
         out["edit_site"] = [line + 1, col + 1]
+        out["edit_line"] = text.split("\n")[line].strip()
         latencies = []
         extra = 0
         for i in range(edits):
@@ -720,18 +744,20 @@ def session(name: str, argv: list[str], init_options, py: Path, text: str, edits
         out["rss_kib"], out["hwm_kib"] = rss, hwm
         out["cpu_s"] = lsp.cpu_seconds()
         out["server_requests"] = dict(lsp.server_requests)
+        out["publishes"] = lsp.publishes.get(uri, 0)
     finally:
         lsp.close()
     return out
 
 
-def warm_up(name: str, argv: list[str], init_options, root: Path, timeout: float, log_dir: Path):
-    lsp = Lsp(argv, log_dir / f"{name}.stderr.log", timeout)
+def start_only(name: str, srv: dict, root: Path, timeout: float, log_dir: Path):
+    """Spawn, initialize, shut down: (initialize round trip in ms, serverInfo). Used untimed
+    as the warm-up (page cache, dynamic loader) and for extra initialize samples."""
+    lsp = Lsp(srv["argv"], log_dir / f"{name}.stderr.log", timeout, srv.get("env"))
     try:
-        lsp.request("initialize", {"processId": os.getpid(), "rootUri": root.resolve().as_uri(),
-                                   "capabilities": vscode_capabilities(),
-                                   "initializationOptions": init_options})
+        dt, res = lsp.request("initialize", initialize_params(root, srv["init_options"]))
         lsp.notify("initialized", {})
+        return dt * 1000, (res or {}).get("serverInfo") or {}
     finally:
         lsp.close()
 
@@ -746,12 +772,13 @@ def p95(xs: list[float]) -> float:
     return s[max(0, -(-95 * len(s) // 100) - 1)]
 
 
-def summarize(sessions: list[dict]) -> dict:
+def summarize(sessions: list[dict], init_extra: list[float]) -> dict:
     edits = [x for s in sessions for x in s["edit_ms"]]
     rss = [s["rss_kib"] for s in sessions if s.get("rss_kib")]
     first = sessions[0]
     return {
-        "initialize_ms": statistics.median(s["initialize_ms"] for s in sessions),
+        "initialize_ms": statistics.median([s["initialize_ms"] for s in sessions] + init_extra),
+        "initialize_samples": len(sessions) + len(init_extra),
         "open_ms": statistics.median(s["open_ms"] for s in sessions),
         "edit_median_ms": statistics.median(edits) if edits else float("nan"),
         "edit_p95_ms": p95(edits) if edits else float("nan"),
@@ -770,7 +797,9 @@ def summarize(sessions: list[dict]) -> dict:
         "server_info": first["server_info"],
         "server_requests": first["server_requests"],
         "edit_site": first["edit_site"],
+        "edit_line": first["edit_line"],
         "stray_messages": sum(s["stray_messages"] for s in sessions),
+        "publishes": first["publishes"],
     }
 
 
@@ -792,6 +821,10 @@ def print_file(info: dict, res: dict[str, dict | None], errors: dict[str, str]) 
     print()
     print(f"{info['name']}.py: {info['lines']} lines, {info['bytes'] / 1024:.1f} KiB, "
           f"{info['udfs']} @fused.udf functions")
+    site = next((r for r in res.values() if r), None)
+    if site:
+        print(f"  edits typed at the end of line {site['edit_site'][0]} `{site['edit_line']}`: "
+              f"{TYPED[:24]!r}...")
     w = 34
     print(f"  {'':{w}} {'':4}" + "".join(f"{n:>14}" for n in names))
     for key, label, unit, f in FIGURES:
@@ -799,11 +832,13 @@ def print_file(info: dict, res: dict[str, dict | None], errors: dict[str, str]) 
         print(f"  {label:{w}} {unit:4}{row}")
     print("  " + "-" * (w + 5 + 14 * len(names)))
     extra = [
+        ("initialize samples (starts)", lambda s: str(s["initialize_samples"])),
         ("edits timed", lambda s: f"{s['sessions']}x{s['edits'] // max(s['sessions'], 1)}"),
         ("didChange -> publish, max  ms", lambda s: f"{s['edit_max_ms']:.2f}"),
         ("peak RSS (VmHWM)          MiB", lambda s: f"{s['hwm_mib']:.1f}"),
         ("CPU per session (user+sys)  s", lambda s: f"{s['cpu_s']:.2f}"),
         ("diagnostics on open / at end", lambda s: f"{s['open_diagnostics']} / {s['last_diagnostics']}"),
+        ("publishes per session (1 + edits)", lambda s: f"{s['publishes']} ({1 + s['edits'] // max(s['sessions'], 1)})"),
         ("publish carries version", lambda s: "yes" if s["versioned"] else "no"),
         ("position encoding", lambda s: str(s["position_encoding"])),
     ]
@@ -857,6 +892,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="300,5000", help="file sizes in lines (default 300,5000)")
     ap.add_argument("--edits", type=int, default=100, help="single-character edits per session")
     ap.add_argument("--runs", type=int, default=3, help="sessions per server and file (default 3)")
+    ap.add_argument("--init-samples", type=int, default=10,
+                    help="extra start/initialize/shutdown cycles per server and file (default 10)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for any answer")
     ap.add_argument("--json", help="write every figure to this file")
@@ -876,19 +913,32 @@ def main(argv=None) -> int:
     if not args.fused_ls:
         ap.error("--fused-ls is required")
 
-    servers = {"fused-ls": ([args.fused_ls, "server"], None)}
-    if args.ruff:
-        # No settings: ruff's defaults (E4, E7, E9, F), as for a project without a ruff config.
-        servers["ruff"] = ([args.ruff, "server"], {"settings": {}})
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    servers = {"fused-ls": {"argv": [args.fused_ls, "server"], "init_options": None}}
+    if args.ruff:
+        # ruff's default rule set whatever the machine has: no user config (an empty
+        # XDG_CONFIG_HOME) and no config file lookup ("editorOnly" with no editor settings).
+        empty = work / "xdg-empty"
+        empty.mkdir(exist_ok=True)
+        servers["ruff"] = {"argv": [args.ruff, "server"],
+                           "init_options": {"settings": {"configurationPreference": "editorOnly"}},
+                           "env": {"XDG_CONFIG_HOME": str(empty)}}
 
-    errors_any = False
-    for name, (cmd, opts) in servers.items():
+    print("bench: warm-up start of each server", file=sys.stderr)
+    versions = {}
+    for name, srv in servers.items():
         try:
-            warm_up(name, cmd, opts, pkgs[0][0].parent, args.timeout, logs)
+            _, si = start_only(name, srv, pkgs[0][0].parent, args.timeout, logs)
+            versions[name] = f"{si.get('name', name)} {si.get('version', '?')}"
         except (LspError, OSError) as e:
+            versions[name] = f"{name} (warm-up failed: {e})"
             print(f"bench: {name} warm-up failed: {e}", file=sys.stderr)
+    print("  servers  " + " vs ".join(versions.values())
+          + ("" if args.ruff else f" (ruff skipped: {args.ruff_skip_reason})"))
+    print(f"  method   per file and server: {args.runs} fresh session(s) after a warm-up start, "
+          f"{args.edits} single-character edits each;\n"
+          f"           VS Code's client capabilities (utf-16, push diagnostics); seed {args.seed}")
 
     all_results = {}
     goals = []
@@ -897,11 +947,11 @@ def main(argv=None) -> int:
         sessions: dict[str, list] = {n: [] for n in servers}
         errors: dict[str, str] = {}
         for r in range(args.runs):
-            for name, (cmd, opts) in servers.items():
+            for name, srv in servers.items():
                 if name in errors:
                     continue
                 try:
-                    s = session(name, cmd, opts, py, text, args.edits, args.timeout, logs)
+                    s = session(name, srv, py, text, args.edits, args.timeout, logs)
                     sessions[name].append(s)
                     print(f"bench: {info['name']} {name} run {r + 1}: init {s['initialize_ms']:.1f} ms, "
                           f"open {s['open_ms']:.1f} ms, edits median "
@@ -909,10 +959,21 @@ def main(argv=None) -> int:
                           f"RSS {(s['rss_kib'] or 0) / 1024:.1f} MiB", file=sys.stderr)
                 except (LspError, OSError, ValueError) as e:
                     errors[name] = str(e)
-                    errors_any = True
                     print(f"bench: {info['name']} {name} run {r + 1} failed: {e} "
                           f"(stderr: {logs / (name + '.stderr.log')})", file=sys.stderr)
-        res = {n: (summarize(sessions[n]) if sessions[n] and n not in errors else None)
+        # extra initialize samples: a start is cheap and one sample per session is noisy
+        init_extra: dict[str, list] = {n: [] for n in servers}
+        for _ in range(args.init_samples):
+            for name, srv in servers.items():
+                if name in errors:
+                    continue
+                try:
+                    init_extra[name].append(start_only(name, srv, py.parent, args.timeout, logs)[0])
+                except (LspError, OSError) as e:
+                    errors[name] = f"initialize-only start: {e}"
+                    print(f"bench: {info['name']} {name} initialize-only start failed: {e}",
+                          file=sys.stderr)
+        res = {n: (summarize(sessions[n], init_extra[n]) if sessions[n] and n not in errors else None)
                for n in servers}
         if "ruff" not in servers:
             errors["ruff"] = f"skipped ({args.ruff_skip_reason})"
@@ -931,4 +992,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:  # a bug in the harness is "could not run", not "goal missed"
+        import traceback
+        traceback.print_exc()
+        sys.exit(2)

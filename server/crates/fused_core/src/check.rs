@@ -208,6 +208,21 @@ pub fn check_loose_file(
     finalize(Some(text), analysis.diagnostics, sel)
 }
 
+/// [`check_loose_file`] for text, re-parsing incrementally from `old_tree`; returns the new tree.
+pub fn check_loose_text_incremental(
+    text: &str,
+    dir: Option<&Path>,
+    probe: &dyn PathProbe,
+    sel: &Selection,
+    old_tree: Option<&Tree>,
+) -> (Vec<Diagnostic>, Tree) {
+    let analysis = analyze_python(text, dir, probe, old_tree);
+    (
+        finalize(Some(text), analysis.diagnostics, sel),
+        analysis.tree,
+    )
+}
+
 /// Maps diagnostics of inline code (a meta.json string) onto that string's range.
 fn inline_code_diags(
     code: &meta::Spanned<String>,
@@ -236,6 +251,35 @@ fn inline_code_diags(
 
 /// Checks every file of a package and the package as a whole.
 pub fn check_package(pkg: &Package, probe: &dyn PathProbe, sel: &Selection) -> Vec<FileReport> {
+    check_package_incremental(pkg, probe, sel, None).0
+}
+
+/// The tree-sitter tree of one file from the previous parse, already `edit`ed to match its
+/// current text: that file is re-parsed incrementally (the language server's case).
+pub struct OldTree<'a> {
+    pub name: &'a str,
+    pub tree: &'a Tree,
+}
+
+/// [`check_package`], re-parsing `old`'s file incrementally; returns that file's new tree too.
+pub fn check_package_incremental(
+    pkg: &Package,
+    probe: &dyn PathProbe,
+    sel: &Selection,
+    old: Option<OldTree>,
+) -> (Vec<FileReport>, Option<Tree>) {
+    let mut new_tree = None;
+    let reports = check_package_inner(pkg, probe, sel, old, &mut new_tree);
+    (reports, new_tree)
+}
+
+fn check_package_inner(
+    pkg: &Package,
+    probe: &dyn PathProbe,
+    sel: &Selection,
+    old: Option<OldTree>,
+    new_tree: &mut Option<Tree>,
+) -> Vec<FileReport> {
     let names: Vec<&str> = pkg.files.iter().map(|f| f.name.as_str()).collect();
     let mut reports: Vec<FileReport> = pkg
         .files
@@ -327,7 +371,11 @@ pub fn check_package(pkg: &Package, probe: &dyn PathProbe, sel: &Selection) -> V
             continue;
         }
         let text = file.content.text().unwrap_or_default();
-        let analysis = analyze_python(text, dir, probe, None);
+        let old_tree = old.as_ref().filter(|o| o.name == file.name).map(|o| o.tree);
+        let analysis = analyze_python(text, dir, probe, old_tree);
+        if old.as_ref().is_some_and(|o| o.name == file.name) {
+            *new_tree = Some(analysis.tree.clone());
+        }
         let parses = !analysis
             .diagnostics
             .iter()

@@ -1,6 +1,9 @@
-//! An open document: the client's text, byte for byte, with its version and line index.
+//! An open document: the client's text, byte for byte, with its version, line index and the
+//! tree-sitter tree of its last parse, edited in step with the text so the next parse is
+//! incremental.
 
 use fused_core::{Encoding, LineCol, LineIndex};
+use tree_sitter::{InputEdit, Point, Tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocKind {
@@ -14,6 +17,8 @@ pub struct Document {
     pub version: i32,
     pub index: LineIndex,
     pub kind: DocKind,
+    /// The last tree, already `edit`ed for every change since it was built.
+    pub tree: Option<Tree>,
 }
 
 /// One change of `textDocument/didChange`: a range in the negotiated encoding (`None`: the
@@ -31,6 +36,7 @@ impl Document {
             version,
             index,
             kind,
+            tree: None,
         }
     }
 
@@ -38,16 +44,58 @@ impl Document {
     pub fn apply(&mut self, changes: Vec<Change>, version: i32, enc: Encoding) {
         for change in changes {
             match change.range {
-                None => self.text = change.text,
+                None => {
+                    self.text = change.text;
+                    self.tree = None;
+                }
                 Some((start, end)) => {
                     let s = self.index.offset(start, &self.text, enc) as usize;
                     let e = (self.index.offset(end, &self.text, enc) as usize).max(s);
-                    self.text.replace_range(s..e, &change.text);
+                    self.replace(s..e, &change.text);
+                    continue;
                 }
             }
             self.index = LineIndex::new(&self.text);
         }
         self.version = version;
+    }
+
+    /// Replaces `range` and edits the tree. The edit given to tree-sitter spans whole lines:
+    /// comment-only lines are masked before parsing, so typing a `#` changes what the parser
+    /// sees up to the end of its line, beyond the edited bytes.
+    fn replace(&mut self, range: std::ops::Range<usize>, new_text: &str) {
+        let old_len = self.text.len();
+        let line_start = self.text[..range.start]
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let old_line_end = self.text[range.end..]
+            .find('\n')
+            .map(|i| range.end + i)
+            .unwrap_or(old_len);
+        let start_position = point(&self.index, &self.text, line_start);
+        let old_end_position = point(&self.index, &self.text, old_line_end);
+        self.text.replace_range(range.clone(), new_text);
+        self.index = LineIndex::new(&self.text);
+        let new_line_end = old_line_end + new_text.len() - (range.end - range.start);
+        if let Some(tree) = &mut self.tree {
+            tree.edit(&InputEdit {
+                start_byte: line_start,
+                old_end_byte: old_line_end,
+                new_end_byte: new_line_end,
+                start_position,
+                old_end_position,
+                new_end_position: point(&self.index, &self.text, new_line_end),
+            });
+        }
+    }
+}
+
+fn point(index: &LineIndex, text: &str, offset: usize) -> Point {
+    let lc = index.line_col(offset as u32, text, Encoding::Utf8);
+    Point {
+        row: lc.line as usize,
+        column: lc.col as usize,
     }
 }
 
@@ -103,6 +151,7 @@ mod tests {
             let mut reference =
                 String::from("@fused.udf\ndef udf(n: int = 1):\n    return n  # 😀\n");
             let mut doc = Document::new(reference.clone(), 0, DocKind::Python);
+            doc.tree = Some(fused_core::python::parse_tree(&doc.text, None));
             for step in 0..2500 {
                 let b = char_boundaries(&reference);
                 let mut s = b[rng.below(b.len())];
@@ -139,6 +188,17 @@ mod tests {
                     enc,
                 );
                 assert_eq!(doc.text, reference, "seed {seed} step {step}");
+                if step % 50 == 0 {
+                    // The edited tree reparses to exactly what a fresh parse gives.
+                    let tree = fused_core::python::parse_tree(&doc.text, doc.tree.as_ref());
+                    let fresh = fused_core::python::parse_tree(&doc.text, None);
+                    assert_eq!(
+                        tree.root_node().to_sexp(),
+                        fresh.root_node().to_sexp(),
+                        "seed {seed} step {step}"
+                    );
+                    doc.tree = Some(tree);
+                }
             }
         }
     }

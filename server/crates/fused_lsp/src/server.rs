@@ -137,12 +137,17 @@ impl Backend {
                 overlay,
                 st.selection.clone(),
                 st.encoding,
+                if doc.kind == DocKind::Python {
+                    doc.tree.clone()
+                } else {
+                    None
+                },
             )
         };
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (path, text, version, overlay, sel, enc) = snapshot;
+            let (path, text, version, overlay, sel, enc, old_tree) = snapshot;
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| d.version) == Some(version)
@@ -154,23 +159,35 @@ impl Backend {
             }
             let result = tokio::task::spawn_blocking(move || {
                 guarded("diagnostics", || {
-                    let diags = crate::analysis::diagnostics(
+                    let (diags, tree) = crate::analysis::diagnostics(
                         &path,
                         &text,
                         &|p| overlay.get(p).cloned(),
                         &sel,
+                        old_tree.as_ref(),
                     );
                     let index = fused_core::LineIndex::new(&text);
-                    diags
+                    let diags = diags
                         .iter()
                         .map(|d| convert::diagnostic(&text, &index, d, enc))
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    (diags, tree)
                 })
             })
             .await;
             match result {
-                Ok(Ok(diags)) => {
+                Ok(Ok((diags, tree))) => {
                     if current(&state) {
+                        // Keep the tree for the next incremental parse; if an edit arrived
+                        // meanwhile, the old (already edited) tree stays instead.
+                        if let Some(tree) = tree {
+                            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                            if let Some(doc) =
+                                st.docs.get_mut(&uri).filter(|d| d.version == version)
+                            {
+                                doc.tree = Some(tree);
+                            }
+                        }
                         client.publish_diagnostics(uri, diags, Some(version)).await;
                     }
                 }

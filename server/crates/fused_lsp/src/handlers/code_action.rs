@@ -21,11 +21,12 @@ pub fn code_actions(st: &State, params: &CodeActionParams) -> Option<CodeActionR
         .iter()
         .filter_map(|(u, d)| uri_path(u).map(|p| (p, d.text.clone())))
         .collect();
-    let diags = crate::analysis::diagnostics(
+    let (diags, _) = crate::analysis::diagnostics(
         &path,
         &doc.text,
         &|p| overlay.get(p).cloned(),
         &st.selection,
+        None,
     );
     let text = &doc.text;
     let index = &doc.index;
