@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod line_index;
 pub mod meta;
 pub mod model;
+pub mod package;
 pub mod probe;
 pub mod python;
 pub mod registry;

@@ -122,6 +122,9 @@ pub struct PyModel {
     pub future_annotations: Option<Range<usize>>,
     pub udfs: Vec<Udf>,
     pub loads: Vec<LoadCall>,
+    /// Top-level names of the modules imported anywhere in the file (`import utils`,
+    /// `from helpers import x` → `utils`, `helpers`), to find local helper modules.
+    pub imported_modules: Vec<String>,
 }
 
 struct Names {
@@ -185,7 +188,13 @@ pub fn build(tree: &Tree, src: &str) -> PyModel {
             }
         }
     }
-    collect_loads(root, src, &names, &mut model.loads);
+    collect_loads(
+        root,
+        src,
+        &names,
+        &mut model.loads,
+        &mut model.imported_modules,
+    );
     model
 }
 
@@ -494,10 +503,46 @@ fn read_params(
 
 /// Finds `fused.load("literal")` calls anywhere in the file, iteratively (a file nested
 /// thousands deep must not overflow the stack).
-fn collect_loads(root: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
+fn collect_loads(
+    root: Node,
+    src: &str,
+    names: &Names,
+    out: &mut Vec<LoadCall>,
+    imports: &mut Vec<String>,
+) {
     let mut cursor = root.walk();
     loop {
         let node = cursor.node();
+        match node.kind() {
+            "import_statement" => {
+                let mut c = node.walk();
+                for n in node.children_by_field_name("name", &mut c) {
+                    let dotted = if n.kind() == "aliased_import" {
+                        n.child_by_field_name("name")
+                    } else {
+                        Some(n)
+                    };
+                    if let Some(d) = dotted {
+                        let top = text(d, src).split('.').next().unwrap_or("").to_string();
+                        if !top.is_empty() && !imports.contains(&top) {
+                            imports.push(top);
+                        }
+                    }
+                }
+            }
+            "import_from_statement" => {
+                if let Some(m) = node.child_by_field_name("module_name") {
+                    let t = text(m, src);
+                    if !t.starts_with('.') {
+                        let top = t.split('.').next().unwrap_or("").to_string();
+                        if !top.is_empty() && !imports.contains(&top) {
+                            imports.push(top);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
         if node.kind() == "call" {
             if let Some(func) = node.child_by_field_name("function") {
                 let is_load = match dotted(func, src) {

@@ -112,7 +112,7 @@ pub fn read_zip(bytes: &[u8], stem: &str, limits: ZipLimits) -> Result<ZipPackag
         }
     };
     let prefix = root.as_ref().map(|r| format!("{r}/")).unwrap_or_default();
-    let files = entries
+    let files: Vec<PackageFile> = entries
         .into_iter()
         .filter_map(|(n, c)| {
             let rel = n.strip_prefix(&prefix)?;
@@ -122,9 +122,25 @@ pub fn read_zip(bytes: &[u8], stem: &str, limits: ZipLimits) -> Result<ZipPackag
             })
         })
         .collect();
+    // A zip with meta.json at its root (as `pack` and the SDK write it) is named by its
+    // meta.json; the zip's own file name is often a version or a download name.
+    let meta_name = || {
+        files
+            .iter()
+            .find(|f: &&PackageFile| f.name == "meta.json")
+            .and_then(|f| f.content.text())
+            .and_then(|t| match crate::meta::parse(t) {
+                crate::meta::MetaParse::Parsed(m) => m.udf.and_then(|u| u.name).map(|n| n.value),
+                _ => None,
+            })
+    };
+    let dir_name = root
+        .clone()
+        .or_else(meta_name)
+        .unwrap_or_else(|| stem.to_string());
     Ok(ZipPackage {
         package: Package {
-            dir_name: root.clone().unwrap_or_else(|| stem.to_string()),
+            dir_name,
             dir: None,
             files,
         },

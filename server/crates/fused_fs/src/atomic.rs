@@ -5,6 +5,13 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    // Renaming over a read-only file would succeed: respect the user's "do not change this".
+    if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only",
+        ));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

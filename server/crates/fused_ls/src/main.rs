@@ -2,7 +2,10 @@
 
 mod check;
 mod discover;
+mod new;
 mod output;
+mod pack;
+mod sync;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -71,6 +74,42 @@ enum Command {
     },
     /// Serve the Language Server Protocol over stdin/stdout.
     Server,
+    /// Create a new UDF package (README.md, NAME.py, meta.json, utils.py on request).
+    New {
+        /// The package's name: its folder and `<NAME>.py`.
+        name: String,
+        /// A Tile-mode UDF (`bounds: fused.types.Bounds`) instead of a File-mode one.
+        #[arg(long)]
+        tile: bool,
+        /// Also create utils.py, declared as a header and used by the UDF.
+        #[arg(long)]
+        utils: bool,
+        /// Where to create the package folder.
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+    },
+    /// Bring meta.json in line with the source (name, entrypoint, source, headers).
+    Sync {
+        /// Package folders, or folders to search (default: the current folder).
+        paths: Vec<std::path::PathBuf>,
+        /// Write nothing; exit 1 when a meta.json is out of sync (for CI and pre-commit).
+        #[arg(long)]
+        check: bool,
+        /// Write nothing; print what would change as a unified diff.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Zip a package deterministically (same bytes on every run); refuses packages with errors.
+    Pack {
+        /// The package folder.
+        path: std::path::PathBuf,
+        /// The zip to write (default: `<NAME>.zip` in the current folder).
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+        /// Pack even when `check` finds errors.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print one rule's documentation.
     Rule {
         /// A code such as FUSED020, or a rule name.
@@ -99,6 +138,18 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::New {
+            name,
+            tile,
+            utils,
+            dir,
+        } => new::run(&name, tile, utils, &dir),
+        Command::Sync { paths, check, diff } => sync::run(paths, check, diff),
+        Command::Pack {
+            path,
+            output,
+            force,
+        } => pack::run(&path, output, force),
         Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
         Command::Rule { code } => match fused_core::Rule::from_code(&code) {
             Some(r) => {

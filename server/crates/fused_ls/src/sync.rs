@@ -1,0 +1,121 @@
+//! `fused-ls sync [PATH...] [--check] [--diff]`: bring meta.json in line with the source.
+
+use fused_core::package::sync::{sync, SyncOutcome};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Package folders under `paths`: folders holding meta.json, plus folders given explicitly
+/// (which get a meta.json created when they hold a UDF).
+fn package_dirs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut dirs = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let dir = if p.is_file() {
+            p.parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        } else {
+            p.clone()
+        };
+        if !dir.is_dir() {
+            errors.push(format!("`{}` does not exist", p.display()));
+            continue;
+        }
+        if !dir.join("meta.json").exists() {
+            dirs.push(dir.clone());
+        }
+        for entry in ignore::WalkBuilder::new(&dir)
+            .follow_links(true)
+            .require_git(false)
+            .build()
+            .flatten()
+        {
+            if entry.file_type().is_some_and(|t| t.is_dir())
+                && entry.path().join("meta.json").is_file()
+            {
+                dirs.push(entry.path().to_path_buf());
+            }
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    (dirs, errors)
+}
+
+pub fn run(paths: Vec<PathBuf>, check: bool, diff: bool) -> ExitCode {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    };
+    let (dirs, mut errors) = package_dirs(&paths);
+    let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    let mut out_of_sync = 0;
+    for dir in dirs {
+        let meta_path = dir.join("meta.json");
+        let pkg = match fused_fs::read_package(&dir, &|_| None) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let outcome = match sync(&pkg) {
+            Ok(o) => o,
+            Err(e) => {
+                // A folder found by walking that holds no UDF is simply not a package.
+                if !meta_path.exists() && !explicit.contains(&dir) {
+                    continue;
+                }
+                if !meta_path.exists() && e.starts_with("no meta.json and no") {
+                    continue;
+                }
+                errors.push(format!("{}: {e}", meta_path.display()));
+                continue;
+            }
+        };
+        let old = std::fs::read_to_string(&meta_path).unwrap_or_default();
+        let (new, summary) = match outcome {
+            SyncOutcome::Unchanged => continue,
+            SyncOutcome::Changed { text, changes } => (text, changes.join("; ")),
+            SyncOutcome::Created { text } => (text, "created".to_string()),
+        };
+        out_of_sync += 1;
+        if diff {
+            let name = meta_path.display().to_string();
+            print!(
+                "{}",
+                similar::TextDiff::from_lines(&old, &new)
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(&name, &name)
+            );
+        }
+        if check || diff {
+            if check {
+                println!("{}: out of sync: {summary}", meta_path.display());
+            }
+            continue;
+        }
+        match fused_fs::atomic::write(&meta_path, new.as_bytes()) {
+            Ok(()) => println!("{}: {summary}", meta_path.display()),
+            Err(e) => errors.push(format!(
+                "cannot write `{}`: {e}; it was left as it was",
+                meta_path.display()
+            )),
+        }
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    if !errors.is_empty() {
+        ExitCode::from(2)
+    } else if (check || diff) && out_of_sync > 0 {
+        ExitCode::from(1)
+    } else {
+        if out_of_sync == 0 {
+            println!("meta.json is in sync.");
+        }
+        ExitCode::SUCCESS
+    }
+}
