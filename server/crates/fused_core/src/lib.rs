@@ -10,6 +10,7 @@ pub mod coercion;
 pub mod diagnostic;
 pub mod line_index;
 pub mod meta;
+pub mod meta_keys;
 pub mod model;
 pub mod package;
 pub mod probe;

@@ -683,3 +683,115 @@ fn deeply_nested_code_does_not_take_the_server_down() {
     assert!(d.iter().any(|x| x["code"] == "FUSED020"), "{d:?}");
     assert_eq!(lsp.stop(), Some(0));
 }
+
+#[test]
+fn sync_meta_and_create_package_actions_are_workspace_edits() {
+    let t = tempfile::tempdir().unwrap();
+    // A package whose utils.py is not declared: "Sync meta.json with the source" from the .py.
+    let dir = write_package(t.path(), &[("utils.py", b"def helper(n):\n    return n\n")]);
+    let udf =
+        "@fused.udf\ndef udf(n: int = 1):\n    from utils import helper\n    return helper(n)\n";
+    std::fs::write(dir.join("Pkg.py"), udf).unwrap();
+    let (mut lsp, init) = Lsp::start(vscode_caps(), &[]);
+    let kinds = init["capabilities"]["codeActionProvider"]["codeActionKinds"].to_string();
+    assert!(
+        kinds.contains("source.fused.syncMeta") && kinds.contains("source.fused.createPackage"),
+        "{kinds}"
+    );
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    lsp.diagnostics(&uri, Some(1));
+    let actions = lsp.request("textDocument/codeAction", json!({"textDocument": {"uri": uri},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": [], "only": ["source.fused.syncMeta"]}}));
+    let actions = actions.as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert!(actions[0]["title"]
+        .as_str()
+        .unwrap()
+        .contains("headers: added `utils.py`"));
+    let meta_uri = uri_of(&dir.join("meta.json"));
+    let new_text = actions[0]["edit"]["changes"][&meta_uri][0]["newText"]
+        .as_str()
+        .unwrap();
+    assert!(
+        new_text.contains("\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]"),
+        "{new_text}"
+    );
+    // Nothing was written to disk: the client applies the edit.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("meta.json")).unwrap(),
+        META
+    );
+
+    // A loose UDF: "Create package files" creates meta.json and README.md beside it.
+    let loose_dir = t.path().join("Loose_Tool");
+    std::fs::create_dir_all(&loose_dir).unwrap();
+    std::fs::write(loose_dir.join("Loose_Tool.py"), UDF).unwrap();
+    let loose = lsp.open(&loose_dir.join("Loose_Tool.py"), UDF);
+    let actions = lsp.request("textDocument/codeAction", json!({"textDocument": {"uri": loose},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}));
+    let create = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "source.fused.createPackage")
+        .expect("create action");
+    let ops = create["edit"]["documentChanges"].as_array().unwrap();
+    let created: Vec<&str> = ops
+        .iter()
+        .filter(|o| o["kind"] == "create")
+        .map(|o| o["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        created,
+        [
+            uri_of(&loose_dir.join("meta.json")),
+            uri_of(&loose_dir.join("README.md"))
+        ]
+    );
+    let meta_text = ops[1]["edits"][0]["newText"].as_str().unwrap();
+    assert!(
+        meta_text.contains("\"name\":\"Loose_Tool\"")
+            && meta_text.contains("\"source\":\"Loose_Tool.py\""),
+        "{meta_text}"
+    );
+    assert!(!loose_dir.join("meta.json").exists());
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn meta_json_hover_and_completion() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let (mut lsp, _) = Lsp::start(neovim_caps(), &[]);
+    let uri = lsp.open(&dir.join("meta.json"), META);
+    let at = META.find("\"entrypoint\"").unwrap() as u32 + 3;
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": at}}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("`@fused.udf` function the SDK calls"),
+        "{hover}"
+    );
+    // Type a new key after `{"version":"0.0.3",` and ask for completion inside the quotes.
+    let insert_at = META.find("\"job_config\"").unwrap() as u32;
+    lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": 2},
+        "contentChanges": [{"range": {"start": {"line": 0, "character": insert_at}, "end": {"line": 0, "character": insert_at}}, "text": "\"me"}]}));
+    let items = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": insert_at + 3}}),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"metadata") && labels.contains(&"headers"),
+        "{labels:?}"
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -298,6 +298,8 @@ impl LanguageServer for Backend {
                         code_action_kinds: Some(vec![
                             CodeActionKind::QUICKFIX,
                             handlers::code_action::FIX_ALL.clone(),
+                            handlers::package_actions::SYNC_META.clone(),
+                            handlers::package_actions::CREATE_PACKAGE.clone(),
                         ]),
                         resolve_provider: Some(false),
                         ..Default::default()

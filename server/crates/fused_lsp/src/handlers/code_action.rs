@@ -83,6 +83,7 @@ pub fn code_actions(st: &State, params: &CodeActionParams) -> Option<CodeActionR
             }
         }
     }
+    out.extend(crate::handlers::package_actions::actions(st, &path, &wants));
     if wants(&FIX_ALL) {
         if let Some(fixed) = fix_all(text, &diags) {
             let whole = convert::range(text, index, &(0..text.len()), enc);

@@ -14,12 +14,15 @@ pub const TRIGGERS: &[&str] = &[".", "(", ",", "=", "\"", "'", ":", " "];
 pub fn completion(st: &State, params: &CompletionParams) -> Option<CompletionResponse> {
     let pos = &params.text_document_position;
     let doc = st.docs.get(&pos.text_document.uri)?;
-    if doc.kind != DocKind::Python {
-        return None;
-    }
     let offset = convert::offset(&doc.text, &doc.index, pos.position, st.encoding);
     let line_start = doc.index.line_start(doc.index.line_of(offset as u32)) as usize;
     let prefix = &doc.text[line_start..offset];
+    if doc.kind == DocKind::MetaJson {
+        return meta_items(&doc.text[..offset]).map(CompletionResponse::Array);
+    }
+    if doc.kind != DocKind::Python {
+        return None;
+    }
     let items = items_for(prefix)?;
     Some(CompletionResponse::Array(items))
 }
@@ -129,6 +132,65 @@ fn in_annotation(before_word: &str) -> bool {
     before_name.is_empty() || before_name.ends_with('(') || before_name.ends_with(',')
 }
 
+/// meta.json: keys where a key goes (`{` or `,` then an opening quote), known values after
+/// `"type":`, `"fused:udfType":` and `"nodeTemplateType":`.
+pub fn meta_items(before: &str) -> Option<Vec<CompletionItem>> {
+    let partial_len = before.len()
+        - before
+            .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+            .len();
+    let head = &before[..before.len() - partial_len];
+    let quoted = head.ends_with('"');
+    let head = head.strip_suffix('"').unwrap_or(head).trim_end();
+    if let Some(key_part) = head.strip_suffix(':') {
+        let key = key_part
+            .trim_end()
+            .strip_suffix('"')
+            .and_then(|k| k.rsplit('"').next())?;
+        let values: &[&str] = match key {
+            "type" => &["udf", "geopandas_v2"],
+            "fused:udfType" => &["auto"],
+            "nodeTemplateType" => &["textbox", "json_ui"],
+            _ => return None,
+        };
+        return Some(
+            values
+                .iter()
+                .map(|v| CompletionItem {
+                    label: (*v).to_string(),
+                    kind: Some(CompletionItemKind::VALUE),
+                    insert_text: Some(if quoted {
+                        (*v).to_string()
+                    } else {
+                        format!("\"{v}\"")
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+    }
+    if !(head.ends_with('{') || head.ends_with(',')) {
+        return None;
+    }
+    Some(
+        fused_core::meta_keys::KEYS
+            .iter()
+            .map(|(k, place, what)| CompletionItem {
+                label: (*k).to_string(),
+                kind: Some(CompletionItemKind::PROPERTY),
+                detail: Some(format!("in {place}")),
+                documentation: Some(Documentation::String((*what).to_string())),
+                insert_text: Some(if quoted {
+                    (*k).to_string()
+                } else {
+                    format!("\"{k}\"")
+                }),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
 fn fused_type_item(t: FusedType) -> CompletionItem {
     CompletionItem {
         label: t.name().into(),
@@ -204,5 +266,19 @@ mod tests {
         assert!(labels("@fused.udf(engine=\"local\")").is_empty());
         assert!(labels("x = {\"a\": ").is_empty());
         assert!(labels("print(").is_empty());
+        let meta = |b: &str| {
+            meta_items(b)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| i.label)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            meta("{\"job_config\": {\"steps\": [{\"type\": \"udf\", \"udf\": {\"entry")
+                .contains(&"entrypoint".to_string())
+        );
+        assert!(meta("{\"a\": 1, \"").contains(&"headers".to_string()));
+        assert_eq!(meta("{\"type\": \""), vec!["udf", "geopandas_v2"]);
+        assert!(meta("{\"name\": \"x").is_empty());
     }
 }

@@ -12,11 +12,22 @@ use tower_lsp_server::ls_types::*;
 pub fn hover(st: &State, params: &HoverParams) -> Option<Hover> {
     let pos = &params.text_document_position_params;
     let doc = st.docs.get(&pos.text_document.uri)?;
+    let text = &doc.text;
+    let offset = convert::offset(text, &doc.index, pos.position, st.encoding);
+    if doc.kind == DocKind::MetaJson {
+        let (range, key) = json_string_at(text, offset)?;
+        let (place, what) = fused_core::meta_keys::doc(key)?;
+        return Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: format!("**\"{key}\"** (in {place})\n\n{what}"),
+            }),
+            range: Some(convert::range(text, &doc.index, &range, st.encoding)),
+        });
+    }
     if doc.kind != DocKind::Python {
         return None;
     }
-    let text = &doc.text;
-    let offset = convert::offset(text, &doc.index, pos.position, st.encoding);
     let (word_range, word) = word_at(text, offset)?;
     let markdown = |value: String| Hover {
         contents: HoverContents::Markup(MarkupContent {
@@ -58,6 +69,31 @@ pub fn hover(st: &State, params: &HoverParams) -> Option<Hover> {
         }
     }
     None
+}
+
+/// The JSON string literal (its content) around `offset`, on one line.
+pub fn json_string_at(text: &str, offset: usize) -> Option<(std::ops::Range<usize>, &str)> {
+    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = text[offset..]
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(text.len());
+    // Quotes before the cursor on this line, unescaped: an odd count means we are inside one.
+    let quotes: Vec<usize> = text[line_start..line_end]
+        .char_indices()
+        .filter(|(i, c)| *c == '"' && !text[line_start..line_start + i].ends_with('\\'))
+        .map(|(i, _)| line_start + i)
+        .collect();
+    let before = quotes.iter().filter(|q| **q < offset).count();
+    if before % 2 == 0 {
+        // On the opening quote itself.
+        let open = *quotes.iter().find(|q| **q == offset)?;
+        let close = *quotes.iter().find(|q| **q > open)?;
+        return Some((open..close + 1, &text[open + 1..close]));
+    }
+    let open = *quotes.iter().rev().find(|q| **q < offset)?;
+    let close = *quotes.iter().find(|q| **q >= offset)?;
+    Some((open..close + 1, &text[open + 1..close]))
 }
 
 fn word_at(text: &str, offset: usize) -> Option<(std::ops::Range<usize>, &str)> {
