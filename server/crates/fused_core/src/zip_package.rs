@@ -147,3 +147,91 @@ pub fn read_zip(bytes: &[u8], stem: &str, limits: ZipLimits) -> Result<ZipPackag
         prefix,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zip_of(entries: &[(&str, &[u8], Option<u32>)]) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            for (name, data, mode) in entries {
+                match mode {
+                    Some(_) => z
+                        .add_symlink(
+                            *name,
+                            "../../etc/passwd",
+                            zip::write::SimpleFileOptions::default(),
+                        )
+                        .unwrap(),
+                    None => {
+                        z.start_file(*name, zip::write::SimpleFileOptions::default())
+                            .unwrap();
+                        z.write_all(data).unwrap();
+                    }
+                }
+            }
+            z.finish().unwrap();
+        }
+        buf.into_inner()
+    }
+
+    const META: &[u8] = br#"{"job_config":{"steps":[{"type":"udf","udf":{"name":"Pkg","entrypoint":"udf","headers":[],"source":"Pkg.py"}}]}}"#;
+
+    #[test]
+    fn refuses_escaping_absolute_and_symlink_entries() {
+        for (bad, why) in [
+            ("../evil.py", "escapes"),
+            ("/etc/evil.py", "escapes"),
+            ("a/../../evil.py", "escapes"),
+        ] {
+            let z = zip_of(&[("meta.json", META, None), (bad, b"x = 1\n", None)]);
+            let err = read_zip(&z, "x", ZipLimits::default())
+                .err()
+                .unwrap_or_default();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let z = zip_of(&[("meta.json", META, None), ("link.py", b"", Some(0o777))]);
+        assert!(read_zip(&z, "x", ZipLimits::default())
+            .err()
+            .unwrap_or_default()
+            .contains("symlink"));
+    }
+
+    #[test]
+    fn reads_root_and_single_folder_layouts_and_stops_at_limits() {
+        let root = zip_of(&[("meta.json", META, None), ("Pkg.py", b"x = 1\n", None)]);
+        let p = read_zip(&root, "download-3", ZipLimits::default()).unwrap();
+        assert_eq!(
+            (p.package.dir_name.as_str(), p.prefix.as_str()),
+            ("Pkg", "")
+        );
+        let nested = zip_of(&[
+            ("Pkg/meta.json", META, None),
+            ("Pkg/Pkg.py", b"x = 1\n", None),
+        ]);
+        let p = read_zip(&nested, "x", ZipLimits::default()).unwrap();
+        assert_eq!(
+            (
+                p.package.dir_name.as_str(),
+                p.prefix.as_str(),
+                p.package.files.len()
+            ),
+            ("Pkg", "Pkg/", 2)
+        );
+        let big = vec![b'a'; 4096];
+        let z = zip_of(&[("meta.json", META, None), ("Pkg.py", &big, None)]);
+        let limits = ZipLimits {
+            max_entry: 1024,
+            max_total: 1 << 20,
+            max_entries: 10,
+        };
+        assert!(read_zip(&z, "x", limits)
+            .err()
+            .unwrap_or_default()
+            .contains("limit"));
+        assert!(read_zip(b"not a zip", "x", ZipLimits::default()).is_err());
+    }
+}

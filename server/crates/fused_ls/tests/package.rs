@@ -285,6 +285,23 @@ fn sync_creates_meta_json_for_a_package_folder_without_one() {
             && meta.contains("\"source\":\"Fresh Start.py\""),
         "{meta}"
     );
+    // The folder's name has a space: packing and reading the zip back work too.
+    std::fs::write(dir.join("README.md"), "# Fresh Start\n").unwrap();
+    let pack = run(t.path(), &["pack", "Fresh Start", "-o", "fresh start.zip"]);
+    assert_eq!(
+        pack.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pack.stderr)
+    );
+    assert_eq!(
+        stdout(&run(
+            t.path(),
+            &["check", "--format", "json", "fresh start.zip"]
+        ))
+        .trim(),
+        "[]"
+    );
 }
 
 #[test]
