@@ -103,7 +103,8 @@ if [[ -n $RUFF ]]; then ARGS+=(--ruff "$RUFF"); else ARGS+=(--ruff-skip-reason "
 
 echo
 echo "fused-ls LSP benchmark"
-echo "  binary   ${BIN#"$ROOT"/} ($("$BIN" --version 2>/dev/null | head -n 1 || echo '?'))"
+VERSION=$(timeout 5 "$BIN" --version 2>/dev/null | head -n 1 || true)
+echo "  binary   ${BIN#"$ROOT"/}${VERSION:+ ($VERSION)}"
 echo "  ruff     ${RUFF:-skipped: $RUFF_SKIP}"
 echo "  machine  $CORES cores; load average $LOAD before the runs$([[ $BUSY -gt 0 ]] && echo ", $BUSY other busy process(es): figures are noisy")"
 set +e
@@ -111,7 +112,7 @@ set +e
 RC=$?
 set -e
 if [[ $RC -eq 2 ]]; then
-  echo "bench: the harness could not measure fused-ls; its stderr: $WORK/logs/fused-ls.stderr.log" >&2
+  echo "bench: the harness could not measure fused-ls; the end of its stderr:" >&2
   [[ -f $WORK/logs/fused-ls.stderr.log ]] && tail -n 20 "$WORK/logs/fused-ls.stderr.log" >&2
 fi
 exit $RC

@@ -18,6 +18,7 @@ pub mod python;
 pub mod registry;
 pub mod rules;
 pub mod selection;
+pub mod tile;
 pub mod zip_package;
 
 pub use check::{
