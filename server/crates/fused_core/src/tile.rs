@@ -141,8 +141,8 @@ pub fn geojson_bounds(text: &str) -> Result<Bounds, String> {
     let gj: geojson::GeoJson = text
         .parse()
         .map_err(|e| format!("not valid GeoJSON: {e}"))?;
-    let collection: geo::GeometryCollection<f64> =
-        geojson::quick_collection(&gj).map_err(|e| format!("unsupported GeoJSON: {e}"))?;
+    let collection = geo::GeometryCollection::<f64>::try_from(&gj)
+        .map_err(|e| format!("unsupported GeoJSON: {e}"))?;
     rect_bounds(&Geometry::GeometryCollection(collection))
 }
 
