@@ -5,6 +5,7 @@ mod discover;
 mod new;
 mod output;
 mod pack;
+mod run;
 mod sync;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,6 +73,8 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Run a UDF locally, in File mode or (with a tile spec) Tile mode, through the bundled runner.
+    Run(run::RunArgs),
     /// Serve the Language Server Protocol over stdin/stdout.
     Server,
     /// Create a new UDF package (README.md, NAME.py, meta.json, utils.py on request).
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
             output,
             force,
         } => pack::run(&path, output, force),
+        Command::Run(args) => run::run(args),
         Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
         Command::Rule { code } => match fused_core::Rule::from_code(&code) {
             Some(r) => {

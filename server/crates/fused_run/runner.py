@@ -1,0 +1,456 @@
+"""fused-ls's bundled runner: runs one UDF, locally, the way the Fused SDK would.
+
+Started by `fused-ls run` (and the language server) as a separate process under the user's
+interpreter: `python runner.py REQUEST.json RESULT.json`. The request names the UDF's file, its
+entrypoint, the mode, the tile bounds and the parameters as strings. The result (JSON) is written
+to RESULT.json; the UDF's own stdout and stderr stay the process's, captured by fused-ls.
+
+It works without the `fused` package: a small stand-in provides `fused.udf`, `fused.types`,
+`fused.cache` (memoisation) and `fused.load` of local packages. With the real package installed,
+the UDF sees the real one; only `@fused.udf` is intercepted so the plain function can be called.
+Nothing here is ever cached across runs: each run is a fresh process.
+"""
+
+import datetime as _dt
+import functools
+import json
+import os
+import sys
+import time
+import traceback
+import types
+import typing
+import uuid
+import zipfile
+
+PREVIEW_ROWS = 10
+GEOJSON_MAX_FEATURES = 1000
+
+
+# ---------------------------------------------------------------------------- the fused stand-in
+
+def _make_fused_standin():
+    fused = types.ModuleType("fused")
+    fused.__fused_ls_standin__ = True
+    ftypes = types.ModuleType("fused.types")
+    for name in ("Tile", "Bounds", "TileXYZ", "TileGDF", "ViewportGDF", "Bbox"):
+        setattr(ftypes, name, type(name, (), {"__module__": "fused.types"}))
+    fused.types = ftypes
+
+    def cache(func=None, **_kwargs):
+        def wrap(f):
+            memo = {}
+
+            @functools.wraps(f)
+            def inner(*args, **kwargs):
+                try:
+                    key = json.dumps([args, kwargs], sort_keys=True, default=repr)
+                except Exception:
+                    return f(*args, **kwargs)
+                if key not in memo:
+                    memo[key] = f(*args, **kwargs)
+                return memo[key]
+
+            return inner
+
+        return wrap(func) if callable(func) else wrap
+
+    fused.cache = cache
+    fused.load = _load
+    fused.udf = _udf_decorator
+    sys.modules["fused"] = fused
+    sys.modules["fused.types"] = ftypes
+    return fused
+
+
+class _Loaded:
+    """What `fused.load` returns in the stand-in: the UDF's function and its helper modules."""
+
+    def __init__(self, func, modules):
+        self._func = func
+        for name, mod in modules.items():
+            setattr(self, name, mod)
+
+    def __call__(self, *args, **kwargs):
+        return self._func(*args, **kwargs)
+
+    def run_local(self, **kwargs):
+        return self._func(**kwargs)
+
+
+def _load(target, *args, **kwargs):
+    t = str(target)
+    if t.startswith("https://github.com/") or "://" in t:
+        raise RuntimeError(
+            f"fused.load({t!r}): loading from GitHub or the Fused server needs the network and the "
+            "real `fused` package; fused-ls's runner is offline. Vendor the package locally and load its folder."
+        )
+    if "\n" in t:
+        return _exec_package({"<code>": t}, "<code>", None, "<code>")
+    path = os.path.abspath(os.path.expanduser(t))
+    if t.endswith(".py"):
+        with open(path, encoding="utf-8") as f:
+            return _exec_package({os.path.basename(path): f.read()}, os.path.basename(path), None, path)
+    if t.endswith(".zip"):
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            files = {n: z.read(n).decode("utf-8") for n in names if n.endswith((".py", ".json"))}
+        return _exec_meta_package(files, path)
+    if os.path.isdir(path) and os.path.exists(os.path.join(path, "meta.json")):
+        files = {}
+        for n in os.listdir(path):
+            if n.endswith((".py", ".json")):
+                with open(os.path.join(path, n), encoding="utf-8") as f:
+                    files[n] = f.read()
+        return _exec_meta_package(files, path)
+    raise RuntimeError(
+        f"fused.load({t!r}): no local package there (a folder with meta.json, a .zip or a .py); "
+        "a Fused platform id needs the real `fused` package and a login"
+    )
+
+
+def _exec_meta_package(files, where):
+    meta = json.loads(files["meta.json"])
+    udf = meta["job_config"]["steps"][0]["udf"]
+    headers = {}
+    for h in udf.get("headers", []):
+        if isinstance(h, dict) and h.get("source_file") in files:
+            headers[h["module_name"]] = files[h["source_file"]]
+    return _exec_package({udf["source"]: files[udf["source"]]}, udf["source"], udf.get("entrypoint"), where, headers)
+
+
+def _module(name, code, filename):
+    mod = types.ModuleType(name)
+    mod.__file__ = filename
+    exec(compile(code, filename, "exec"), mod.__dict__)
+    return mod
+
+
+def _exec_package(files, main, entrypoint, where, headers=None):
+    modules = {}
+    for name, code in (headers or {}).items():
+        mod = _module(name, code, os.path.join(str(where), name + ".py"))
+        sys.modules[name] = mod
+        modules[name] = mod
+    captured = []
+    ns = _exec_udf_file(files[main], os.path.join(str(where), main), captured)
+    func = _pick(captured, entrypoint, ns)
+    return _Loaded(func, modules)
+
+
+# --------------------------------------------------------------------------- running the UDF file
+
+class _Captured:
+    def __init__(self, func, kwargs):
+        self.func = func
+        self.kwargs = kwargs
+
+
+def _udf_decorator(func=None, **kwargs):
+    """`@fused.udf` / `@fused.udf(...)`: records the plain function."""
+    sink = _udf_decorator.sink
+
+    def wrap(f):
+        sink.append(_Captured(f, kwargs))
+        return f
+
+    return wrap(func) if callable(func) else wrap
+
+
+_udf_decorator.sink = []
+
+
+def _exec_udf_file(code, filename, captured):
+    fused = sys.modules["fused"]
+    real_udf = getattr(fused, "udf")
+    previous = _udf_decorator.sink
+    _udf_decorator.sink = captured
+    fused.udf = _udf_decorator
+    try:
+        ns = {"__name__": "__fused_udf__", "__file__": filename, "fused": fused}
+        exec(compile(code, filename, "exec"), ns)
+        return ns
+    finally:
+        fused.udf = real_udf if real_udf is not _udf_decorator else _udf_decorator
+        _udf_decorator.sink = previous
+
+
+def _pick(captured, entrypoint, ns):
+    for c in captured:
+        if entrypoint is None or c.func.__name__ == entrypoint:
+            return c.func
+    if entrypoint and callable(ns.get(entrypoint)):
+        return ns[entrypoint]
+    names = ", ".join(c.func.__name__ for c in captured) or "none"
+    raise RuntimeError(f"no @fused.udf function named {entrypoint!r} (decorated: {names})")
+
+
+# ------------------------------------------------------------------------------------- coercion
+
+def _ann_text(ann):
+    if isinstance(ann, str):
+        return ann
+    return getattr(ann, "__qualname__", None) or str(ann)
+
+
+def _future_coerce(text, value):
+    """Under `from __future__ import annotations` the SDK matches the annotation's text."""
+    t = text.strip()
+    base = t[len("fused.types."):] if t.startswith("fused.types.") else t
+    if base in ("Tile", "TileGDF", "Bounds", "TileXYZ", "Bbox", "ViewportGDF"):
+        return True, _fused_type(base, value)
+    if t in ("datetime", "datetime.datetime"):
+        return True, _dt.datetime.fromisoformat(value)
+    if t in ("date", "datetime.date"):
+        return True, _dt.date.fromisoformat(value)
+    if t in ("time", "datetime.time"):
+        return True, _dt.time.fromisoformat(value)
+    if t in ("uuid.UUID", "UUID"):
+        return True, uuid.UUID(value)
+    if "GeoDataFrame" in t:
+        return True, _gdf_from_geojson(value)
+    if "DataFrame" in t:
+        import pandas as pd
+        import io
+
+        return True, pd.read_json(io.StringIO(value))
+    return False, value
+
+
+def _fused_type(name, value):
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value
+
+
+def _gdf_from_geojson(value):
+    import geopandas as gpd
+
+    data = json.loads(value) if isinstance(value, str) else value
+    if data.get("type") == "FeatureCollection":
+        return gpd.GeoDataFrame.from_features(data["features"], crs=4326)
+    if data.get("type") == "Feature":
+        return gpd.GeoDataFrame.from_features([data], crs=4326)
+    from shapely.geometry import shape
+
+    return gpd.GeoDataFrame(geometry=[shape(data)], crs=4326)
+
+
+def coerce(ann, value):
+    """A string argument → what the SDK passes for annotation `ann` (SDK-FACTS' table)."""
+    if ann is None or ann is _EMPTY or value is None:
+        return value
+    if isinstance(ann, str):
+        return _future_coerce(ann, value)[1]
+    origin = typing.get_origin(ann)
+    args = typing.get_args(ann)
+    if origin is typing.Union or (sys.version_info >= (3, 10) and origin is getattr(types, "UnionType", None)):
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return coerce(non_none[0], value)
+        return value  # any other Union: unchanged
+    if origin is typing.Literal:
+        return value
+    if origin is not None:
+        ann = origin
+    if not isinstance(value, str):
+        return value
+    if ann is str:
+        return str(value)
+    if ann is bool:
+        return value.lower() != "false" and value != ""
+    if ann is int:
+        return int(value, 10)
+    if ann is float:
+        return float(value)
+    if ann in (list, dict):
+        return json.loads(value)
+    if ann is tuple:
+        return tuple(json.loads(value))
+    if ann is uuid.UUID:
+        return uuid.UUID(value)
+    if ann in (_dt.datetime, _dt.date, _dt.time):
+        return ann.fromisoformat(value)
+    module = getattr(ann, "__module__", "") or ""
+    name = getattr(ann, "__name__", "")
+    if module.startswith("fused") and name in ("Tile", "TileGDF", "Bounds", "TileXYZ", "Bbox", "ViewportGDF"):
+        return _fused_type(name, value)
+    if name == "GeoDataFrame":
+        return _gdf_from_geojson(value)
+    if name == "DataFrame":
+        import io
+        import pandas as pd
+
+        return pd.read_json(io.StringIO(value))
+    if module.startswith("shapely"):
+        from shapely import wkt
+
+        return wkt.loads(value)
+    return value  # Iterable and anything else: unchanged (the SDK does the same)
+
+
+_EMPTY = object()
+
+
+# ------------------------------------------------------------------------------------ tile input
+
+def _tile_value(ann, bounds, tile):
+    """What the receiver gets in Tile mode, decided by its annotation."""
+    text = _ann_text(ann) if ann is not _EMPTY else ""
+    base = text.split(".")[-1].strip("'\"")
+    if base == "Bounds" or ann is list or text.startswith(("list", "List", "typing.List")):
+        return list(bounds)
+    if base == "Bbox":
+        from shapely.geometry import box
+
+        return box(*bounds)
+    if base == "TileXYZ":
+        import mercantile
+
+        return mercantile.Tile(tile["x"], tile["y"], tile["z"])
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame({"x": [tile["x"]], "y": [tile["y"]], "z": [tile["z"]]}, geometry=[box(*bounds)], crs=4326)
+
+
+def _receiver(sig):
+    params = list(sig.parameters)
+    for name in ("bounds", "bbox"):
+        if name in params:
+            return name
+    return params[0] if params else None
+
+
+# ------------------------------------------------------------------------------------ the result
+
+def _describe(result):
+    out = {"type": type(result).__module__ + "." + type(result).__qualname__}
+    try:
+        import pandas as pd
+    except Exception:  # pragma: no cover - pandas missing
+        pd = None
+    if pd is not None and isinstance(result, pd.DataFrame):
+        out["rows"] = int(len(result))
+        out["columns"] = [str(c) for c in result.columns]
+        preview = result.head(PREVIEW_ROWS)
+        geom = getattr(result, "geometry", None) if hasattr(result, "crs") else None
+        if geom is not None:
+            out["crs"] = str(result.crs) if result.crs is not None else None
+            out["total_bounds"] = [float(v) for v in result.total_bounds]
+            preview = preview.drop(columns=[result.geometry.name])
+            limited = result.head(GEOJSON_MAX_FEATURES)
+            try:
+                out["geojson"] = json.loads(limited.to_crs(4326).to_json() if result.crs is not None else limited.to_json())
+            except Exception as e:  # noqa: BLE001
+                out["geojson_error"] = str(e)
+            out["geojson_truncated"] = len(result) > GEOJSON_MAX_FEATURES
+        out["preview"] = json.loads(preview.to_json(orient="records", date_format="iso", default_handler=str))
+        return out
+    if isinstance(result, (str, int, float, bool)) or result is None:
+        out["value"] = result
+    elif isinstance(result, (list, tuple, dict)):
+        try:
+            out["value"] = json.loads(json.dumps(result, default=str))
+        except Exception:  # noqa: BLE001
+            out["value"] = repr(result)[:10000]
+        if isinstance(result, (list, tuple)):
+            out["rows"] = len(result)
+    else:
+        out["value"] = repr(result)[:10000]
+    return out
+
+
+def _write_output(value, path):
+    """`-o out.geojson|.parquet|.csv`."""
+    if path.endswith(".csv"):
+        value.to_csv(path, index=False)
+    elif path.endswith(".parquet"):
+        value.to_parquet(path)
+    elif path.endswith((".geojson", ".json")):
+        if hasattr(value, "to_file"):
+            value.to_file(path, driver="GeoJSON")
+        elif hasattr(value, "to_json"):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(value.to_json(orient="records"))
+        else:
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(value, f, default=str)
+    else:
+        raise ValueError(f"cannot write {path!r}: use .geojson, .parquet or .csv")
+
+
+def _error(exc, filename):
+    tb = traceback.extract_tb(exc.__traceback__)
+    line = None
+    for frame in tb:
+        if frame.filename == filename:
+            line = frame.lineno
+    return {
+        "class": type(exc).__name__,
+        "message": str(exc),
+        "line": line,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+def main():
+    request_path, result_path = sys.argv[1], sys.argv[2]
+    with open(request_path, encoding="utf-8") as f:
+        req = json.load(f)
+    result = {"ok": False, "result": None, "error": None}
+    filename = req["source_path"]
+    start = time.perf_counter()
+    try:
+        try:
+            import fused  # noqa: F401  (the real package when installed)
+        except Exception:
+            _make_fused_standin()
+        pkg_dir = req.get("package_dir")
+        if pkg_dir:
+            sys.path.insert(0, pkg_dir)
+            os.chdir(pkg_dir)
+        for name, path in req.get("headers", {}).items():
+            with open(path, encoding="utf-8") as f:
+                sys.modules[name] = _module(name, f.read(), path)
+        with open(filename, encoding="utf-8") as f:
+            code = f.read()
+        captured = []
+        ns = _exec_udf_file(code, filename, captured)
+        func = _pick(captured, req.get("entrypoint"), ns)
+        import inspect
+
+        sig = inspect.signature(func)
+        hints = {}
+        for name, p in sig.parameters.items():
+            hints[name] = p.annotation if p.annotation is not inspect.Parameter.empty else _EMPTY
+        kwargs = {}
+        for name, value in req.get("params", {}).items():
+            if name not in sig.parameters and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+                raise TypeError(f"{func.__name__}() has no parameter {name!r}")
+            try:
+                kwargs[name] = coerce(hints.get(name, _EMPTY), value)
+            except Exception as exc:
+                ann = _ann_text(hints.get(name, _EMPTY)) if hints.get(name, _EMPTY) is not _EMPTY else "no annotation"
+                raise type(exc)(f"parameter {name!r} ({ann}) cannot take {value!r}: {exc}") from exc
+        if req.get("mode") == "tile":
+            receiver = _receiver(sig)
+            if receiver is None:
+                raise TypeError("a Tile run needs a parameter to receive the tile (`bounds`)")
+            kwargs[receiver] = _tile_value(hints.get(receiver, _EMPTY), req["bounds"], req["tile"])
+        value = func(**kwargs)
+        result["ok"] = True
+        result["result"] = _describe(value)
+        if req.get("output_path"):
+            _write_output(value, req["output_path"])
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are UDF errors too
+        result["error"] = _error(exc, filename)
+    result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(result_path, "w", encoding="utf-8") as f:
+        json.dump(result, f, default=str)
+
+
+if __name__ == "__main__":
+    main()
