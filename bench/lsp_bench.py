@@ -123,7 +123,8 @@ def raster_theme(rng: random.Random, tile: bool):
         "        data = src.read(1, window=window, out_shape=shape, resampling=Resampling.bilinear)",
         '    return np.asarray(data, dtype="float32")',
     ]
-    url = f"s3://fused-asset/data/{rng.choice(['dem', 'nlcd', 'cdl', 's2'])}/{rng.randint(2015, 2024)}/cog.tif"
+    dataset = rng.choice(["dem", "nlcd", "cdl", "s2"])
+    url = f"s3://fused-asset/data/{dataset}/{rng.randint(2015, 2024)}/cog.tif"
     src = "bounds" if tile else repr(bounds_around(rng))
     load = [f'{{v}} = read_band("{url}", {src})']
     steps = [
@@ -353,8 +354,10 @@ def make_udf(rng: random.Random, name: str, target: int, plant_unused: bool,
     have = 1 + len(sig) + len(body) + len(ret)
     if have < target:  # fill the last few lines with the notes people leave
         notes = ["# notes:", "# - the numbers above were tuned on a few tiles by hand",
-                 "# - revisit once the source data is refreshed", "# - keep this UDF cheap: it runs per tile",
-                 "# - see the README for the parameters", "# - ask in #udfs before changing the output schema"]
+                 "# - revisit once the source data is refreshed",
+                 "# - keep this UDF cheap: it runs per tile",
+                 "# - see the README for the parameters",
+                 "# - ask in #udfs before changing the output schema"]
         fill = target - have
         body += ([""] + notes)[:fill] + ["# -"] * max(0, fill - len(notes) - 1)
     out = [deco] + sig + ["    " + ln if ln else "" for ln in body + ret]
@@ -838,7 +841,8 @@ def print_file(info: dict, res: dict[str, dict | None], errors: dict[str, str]) 
         ("peak RSS (VmHWM)          MiB", lambda s: f"{s['hwm_mib']:.1f}"),
         ("CPU per session (user+sys)  s", lambda s: f"{s['cpu_s']:.2f}"),
         ("diagnostics on open / at end", lambda s: f"{s['open_diagnostics']} / {s['last_diagnostics']}"),
-        ("publishes per session (1 + edits)", lambda s: f"{s['publishes']} ({1 + s['edits'] // max(s['sessions'], 1)})"),
+        ("publishes per session (1 + edits)",
+         lambda s: f"{s['publishes']} ({1 + s['edits'] // max(s['sessions'], 1)})"),
         ("publish carries version", lambda s: "yes" if s["versioned"] else "no"),
         ("position encoding", lambda s: str(s["position_encoding"])),
     ]

@@ -254,11 +254,13 @@ pub fn check_package(pkg: &Package, probe: &dyn PathProbe, sel: &Selection) -> V
     check_package_incremental(pkg, probe, sel, None).0
 }
 
-/// The tree-sitter tree of one file from the previous parse, already `edit`ed to match its
-/// current text: that file is re-parsed incrementally (the language server's case).
+/// One file of the package whose tree the caller keeps (the language server's open document):
+/// its previous tree, already `edit`ed to match its current text, makes the parse incremental,
+/// and its new tree is returned.
 pub struct OldTree<'a> {
     pub name: &'a str,
-    pub tree: &'a Tree,
+    /// `None` on the first parse: the new tree is returned all the same.
+    pub tree: Option<&'a Tree>,
 }
 
 /// [`check_package`], re-parsing `old`'s file incrementally; returns that file's new tree too.
@@ -371,7 +373,10 @@ fn check_package_inner(
             continue;
         }
         let text = file.content.text().unwrap_or_default();
-        let old_tree = old.as_ref().filter(|o| o.name == file.name).map(|o| o.tree);
+        let old_tree = old
+            .as_ref()
+            .filter(|o| o.name == file.name)
+            .and_then(|o| o.tree);
         let analysis = analyze_python(text, dir, probe, old_tree);
         if old.as_ref().is_some_and(|o| o.name == file.name) {
             *new_tree = Some(analysis.tree.clone());

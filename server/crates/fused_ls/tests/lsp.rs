@@ -117,9 +117,16 @@ impl Lsp {
     }
 
     fn recv(&mut self) -> Value {
-        self.rx
+        let m = self
+            .rx
             .recv_timeout(Duration::from_secs(30))
-            .expect("the server answers within 30 s")
+            .expect("the server answers within 30 s");
+        // Answer the server's own requests (workDoneProgress/create...) as an editor would.
+        if m.get("id").is_some() && m.get("method").is_some() {
+            let reply = json!({"jsonrpc": "2.0", "id": m["id"], "result": null});
+            self.send(&reply);
+        }
+        m
     }
 
     /// Sends a request and returns the whole response (`result` or `error`).
@@ -793,5 +800,125 @@ fn meta_json_hover_and_completion() {
         labels.contains(&"metadata") && labels.contains(&"headers"),
         "{labels:?}"
     );
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn run_lenses_execute_command_result_notification_and_failing_line() {
+    let root = repo_root();
+    let (mut lsp, init) = Lsp::start(vscode_caps(), &[]);
+    assert_eq!(
+        init["capabilities"]["executeCommandProvider"]["commands"],
+        json!(["fused.run"])
+    );
+    let tile_path = root.join("fixtures/run/Tile_Receivers/Tile_Receivers.py");
+    let text = std::fs::read_to_string(&tile_path).unwrap();
+    let uri = lsp.open(&tile_path, &text);
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let titles: Vec<&str> = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["command"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["▶ Run", "▶ Run tile"]);
+    let tile_lens = &lenses[1]["command"];
+    assert_eq!(tile_lens["command"], "fused.run");
+    // Clicking "Run tile" runs it: the result comes back, as a notification and a message too.
+    let result = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.run", "arguments": tile_lens["arguments"]}),
+    );
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["mode"], "tile");
+    assert_eq!(result["result"]["value"]["bounds"][0], -74.0478515625);
+    let mut note = None;
+    let mut message = None;
+    for _ in 0..50 {
+        if note.is_some() && message.is_some() {
+            break;
+        }
+        let m = lsp.backlog.pop().unwrap_or_else(|| lsp.recv());
+        match m["method"].as_str() {
+            Some("fused/runResult") => note = Some(m),
+            Some("window/showMessage") => message = Some(m),
+            _ => {}
+        }
+    }
+    let note = note.expect("fused/runResult");
+    assert_eq!(note["params"]["uri"], uri.as_str());
+    assert_eq!(note["params"]["result"]["ok"], true);
+    assert!(message.unwrap()["params"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("tile run ok"));
+
+    // A failing run puts a diagnostic on the failing line; an edit clears it.
+    let failing = root.join("fixtures/run/Failing_Udf/Failing_Udf.py");
+    let ftext = std::fs::read_to_string(&failing).unwrap();
+    let furi = lsp.open(&failing, &ftext);
+    lsp.diagnostics(&furi, Some(1));
+    let r = lsp.request("workspace/executeCommand", json!({"command": "fused.run", "arguments": [{"uri": furi, "mode": "file", "params": {"how": "raise"}}]}));
+    assert_eq!(r["error"]["class"], "ZeroDivisionError");
+    let mut d = lsp.diagnostics(&furi, Some(1));
+    for _ in 0..5 {
+        if d.iter().any(|x| x["source"] == "fused-ls run") {
+            break;
+        }
+        d = lsp.diagnostics(&furi, Some(1));
+    }
+    let run_diag = d
+        .iter()
+        .find(|x| x["source"] == "fused-ls run")
+        .expect("a run diagnostic");
+    assert_eq!(run_diag["range"]["start"]["line"], 13);
+    lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": furi, "version": 2},
+        "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "\n"}]}));
+    let d = lsp.diagnostics(&furi, Some(2));
+    assert!(!d.iter().any(|x| x["source"] == "fused-ls run"), "{d:?}");
+    // Unknown commands and bad arguments are errors, not crashes.
+    let bad = lsp.call(
+        "workspace/executeCommand",
+        json!({"command": "fused.nope", "arguments": []}),
+    );
+    assert_eq!(bad["error"]["code"], -32602);
+    let bad = lsp.call(
+        "workspace/executeCommand",
+        json!({"command": "fused.run", "arguments": [{"mode": "file"}]}),
+    );
+    assert_eq!(bad["error"]["code"], -32602);
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn cancelling_a_run_kills_it() {
+    let root = repo_root();
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let failing = root.join("fixtures/run/Failing_Udf/Failing_Udf.py");
+    let furi = lsp.open(&failing, &std::fs::read_to_string(&failing).unwrap());
+    let id = 4242;
+    lsp.send(&json!({"jsonrpc": "2.0", "id": id, "method": "workspace/executeCommand",
+        "params": {"command": "fused.run", "arguments": [{"uri": furi, "params": {"how": "loop"}}], "workDoneToken": "run-1"}}));
+    // Wait for the UDF to start (its progress begins), then cancel from the progress UI.
+    let started = std::time::Instant::now();
+    loop {
+        let m = lsp.recv();
+        if m["method"] == "$/progress"
+            && m["params"]["token"] == "run-1"
+            && m["params"]["value"]["kind"] == "begin"
+        {
+            assert_eq!(m["params"]["value"]["cancellable"], true);
+            break;
+        }
+        lsp.backlog.push(m);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    lsp.notify("window/workDoneProgress/cancel", json!({"token": "run-1"}));
+    let r = lsp.response(json!(id));
+    assert_eq!(r["result"]["error"]["class"], "Cancelled", "{r}");
+    assert!(started.elapsed().as_secs() < 30);
     assert_eq!(lsp.stop(), Some(0));
 }

@@ -46,7 +46,10 @@ pub fn diagnostics(
                 content: FileContent::Text(text.to_string()),
             });
         }
-        let old = old_tree.map(|tree| OldTree { name: &name, tree });
+        let old = Some(OldTree {
+            name: &name,
+            tree: old_tree,
+        });
         let (reports, tree) = check_package_incremental(&pkg, &DiskProbe, sel, old);
         let diags = reports
             .into_iter()

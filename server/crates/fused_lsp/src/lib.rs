@@ -36,6 +36,10 @@ pub fn run_stdio() -> i32 {
         let flag = shutdown.clone();
         let mut builder =
             LspService::build(move |client| server::Backend::new(client, flag.clone()));
+        builder = builder.custom_method(
+            "window/workDoneProgress/cancel",
+            server::Backend::progress_cancel,
+        );
         if std::env::var_os("FUSED_LS_TEST_HOOKS").is_some_and(|v| v == "1") {
             builder = builder.custom_method("fused/debugPanic", server::Backend::debug_panic);
         }

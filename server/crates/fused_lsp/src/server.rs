@@ -36,6 +36,11 @@ impl Settings {
 
 pub struct State {
     pub docs: HashMap<Uri, Document>,
+    /// The failing line of the last run of a document and its message (cleared by an edit).
+    pub run_errors: HashMap<Uri, (u32, String)>,
+    /// Cancel flags of running runs, by progress token.
+    pub progress: HashMap<String, Arc<std::sync::atomic::AtomicBool>>,
+    pub runs: u64,
     pub encoding: Encoding,
     pub settings: Settings,
     pub selection: Selection,
@@ -81,6 +86,9 @@ impl Backend {
     pub fn new(client: Client, shutdown: Arc<std::sync::atomic::AtomicBool>) -> Self {
         let state = State {
             docs: HashMap::new(),
+            run_errors: HashMap::new(),
+            progress: HashMap::new(),
+            runs: 0,
             encoding: Encoding::Utf16,
             settings: Settings::default(),
             selection: Selection::default(),
@@ -92,7 +100,55 @@ impl Backend {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn register_run(&self, _cancel: Arc<std::sync::atomic::AtomicBool>) -> u64 {
+        let mut st = self.lock();
+        st.runs += 1;
+        st.runs
+    }
+
+    fn token_key(t: &ProgressToken) -> String {
+        match t {
+            ProgressToken::Number(n) => n.to_string(),
+            ProgressToken::String(s) => s.clone(),
+        }
+    }
+
+    pub(crate) fn track_progress(
+        &self,
+        t: ProgressToken,
+        cancel: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        self.lock().progress.insert(Self::token_key(&t), cancel);
+    }
+
+    pub(crate) fn untrack_progress(&self, t: &ProgressToken) {
+        self.lock().progress.remove(&Self::token_key(t));
+    }
+
+    /// `window/workDoneProgress/cancel`: the user pressed cancel on a run's progress.
+    pub async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        if let Some(flag) = self.lock().progress.get(&Self::token_key(&params.token)) {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Records (or clears) the failing line of the last run and re-publishes the diagnostics.
+    pub(crate) fn set_run_error(&self, uri: &Uri, error: Option<(u32, String)>) {
+        {
+            let mut st = self.lock();
+            match error {
+                Some(e) => st.run_errors.insert(uri.clone(), e),
+                None => st.run_errors.remove(uri),
+            };
+        }
+        self.schedule(uri.clone());
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock must not take the server down with a poisoned mutex.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -137,6 +193,7 @@ impl Backend {
                 overlay,
                 st.selection.clone(),
                 st.encoding,
+                st.run_errors.get(&uri).cloned(),
                 if doc.kind == DocKind::Python {
                     doc.tree.clone()
                 } else {
@@ -147,7 +204,7 @@ impl Backend {
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (path, text, version, overlay, sel, enc, old_tree) = snapshot;
+            let (path, text, version, overlay, sel, enc, run_error, old_tree) = snapshot;
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| d.version) == Some(version)
@@ -167,10 +224,22 @@ impl Backend {
                         old_tree.as_ref(),
                     );
                     let index = fused_core::LineIndex::new(&text);
-                    let diags = diags
+                    let mut diags = diags
                         .iter()
                         .map(|d| convert::diagnostic(&text, &index, d, enc))
                         .collect::<Vec<_>>();
+                    if let Some((line, message)) = run_error {
+                        // The failing line of the last run, from its own source.
+                        let start = index.line_start(line) as usize;
+                        let end = index.line_range(line, &text).end;
+                        diags.push(Diagnostic {
+                            range: convert::range(&text, &index, &(start..end), enc),
+                            severity: Some(DiagnosticSeverity::ERROR),
+                            source: Some("fused-ls run".into()),
+                            message,
+                            ..Default::default()
+                        });
+                    }
                     (diags, tree)
                 })
             })
@@ -316,6 +385,15 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 }),
                 inlay_hint_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![handlers::code_lens::RUN_COMMAND.to_string()],
+                    work_done_progress_options: WorkDoneProgressOptions {
+                        work_done_progress: Some(true),
+                    },
+                }),
                 ..Default::default()
             },
             offset_encoding: None,
@@ -345,9 +423,10 @@ impl LanguageServer for Backend {
             kind_of(&uri),
         );
         self.lock().docs.insert(uri.clone(), doc);
-        self.schedule(uri.clone());
-        if let Some(dir) = uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
-            self.schedule_folder(&dir);
+        // The folder's open documents, this one included: siblings may depend on it.
+        match uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
+            Some(dir) => self.schedule_folder(&dir),
+            None => self.schedule(uri),
         }
     }
 
@@ -370,6 +449,7 @@ impl LanguageServer for Backend {
                 })
                 .collect();
             doc.apply(changes, params.text_document.version, enc);
+            st.run_errors.remove(&uri);
         }
         // Siblings depend on this file too (the entrypoint, headers): re-check the folder.
         match uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
@@ -427,6 +507,27 @@ impl LanguageServer for Backend {
         self.request("textDocument/inlayHint", |st| {
             handlers::inlay_hint::inlay_hints(st, &params)
         })
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.request("textDocument/codeLens", |st| {
+            handlers::code_lens::code_lenses(st, &params)
+        })
+        .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != handlers::code_lens::RUN_COMMAND {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`; fused-ls offers `fused.run`",
+                params.command
+            )));
+        }
+        self.run_command(
+            params.arguments,
+            params.work_done_progress_params.work_done_token,
+        )
         .await
     }
 

@@ -1,0 +1,272 @@
+//! `workspace/executeCommand` `fused.run`: runs a UDF through the bundled runner with work-done
+//! progress the user can cancel, then sends the result JSON as the custom notification
+//! `fused/runResult`, a one-line `window/showMessage`, the UDF's stdout in `window/logMessage`,
+//! and, when the run failed at a line of the UDF, a diagnostic there (cleared by the next run or
+//! edit).
+
+use crate::server::{uri_path, Backend};
+use fused_core::meta::{self, MetaParse};
+use fused_core::tile::{self, Tile};
+use fused_run::{find_python, Mode, RunOptions, RunRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_lsp_server::ls_types::notification::Notification;
+use tower_lsp_server::ls_types::*;
+
+/// The custom notification carrying a run's result: `{"uri": ..., "result": <run --format json>}`.
+pub enum RunResult {}
+
+impl Notification for RunResult {
+    type Params = Value;
+    const METHOD: &'static str = "fused/runResult";
+}
+
+/// The argument of `fused.run`.
+#[derive(Debug, Deserialize)]
+pub struct RunArgs {
+    pub uri: Uri,
+    #[serde(default)]
+    pub entrypoint: Option<String>,
+    /// `"file"` (default) or `"tile"`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// `"Z/X/Y"`.
+    #[serde(default)]
+    pub tile: Option<String>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lng: Option<f64>,
+    #[serde(default)]
+    pub z: Option<u8>,
+    #[serde(default)]
+    pub bbox: Option<[f64; 4]>,
+    /// Parameters as strings, as a caller would send them.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// Sets the cancel flag when dropped: a cancelled request drops its future, and the run stops.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
+    let dir = path.parent().ok_or("the file has no folder")?.to_path_buf();
+    let meta = std::fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|t| match meta::parse(&t) {
+            MetaParse::Parsed(m) => m.udf,
+            MetaParse::Invalid { .. } => None,
+        });
+    let headers = meta
+        .as_ref()
+        .map(|m| {
+            m.headers
+                .iter()
+                .filter_map(|h| {
+                    Some((
+                        h.module_name.as_ref()?.value.clone(),
+                        dir.join(&h.source_file.as_ref()?.value),
+                    ))
+                })
+                .filter(|(_, p)| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    let tile_mode = args.mode.as_deref() == Some("tile");
+    let spec = if !tile_mode {
+        None
+    } else if let Some(t) = &args.tile {
+        let t = Tile::parse(t)?;
+        Some((t.bounds(), t))
+    } else if let (Some(lat), Some(lng), Some(z)) = (args.lat, args.lng, args.z) {
+        let t = Tile::containing(lng, lat, z)?;
+        Some((t.bounds(), t))
+    } else if let Some(b) = args.bbox {
+        let b = tile::parse_bbox(&format!("{},{},{},{}", b[0], b[1], b[2], b[3]))?;
+        Some((
+            b,
+            Tile::containing(
+                (b[0] + b[2]) / 2.0,
+                (b[1] + b[3]) / 2.0,
+                args.z.unwrap_or(13),
+            )?,
+        ))
+    } else {
+        let t = Tile::parse(crate::handlers::code_lens::DEFAULT_TILE)?;
+        Some((t.bounds(), t))
+    };
+    Ok(RunRequest {
+        source_path: path.to_path_buf(),
+        entrypoint: args.entrypoint.clone(),
+        package_dir: Some(dir),
+        headers,
+        mode: if tile_mode { Mode::Tile } else { Mode::File },
+        bounds: spec.map(|s| s.0),
+        tile: spec.map(|s| s.1),
+        params: args.params.clone(),
+        output_path: None,
+    })
+}
+
+impl Backend {
+    pub(crate) async fn run_command(
+        &self,
+        args: Vec<Value>,
+        token: Option<ProgressToken>,
+    ) -> tower_lsp_server::jsonrpc::Result<Option<Value>> {
+        let invalid = |m: String| tower_lsp_server::jsonrpc::Error::invalid_params(m);
+        let arg = args.into_iter().next().ok_or_else(|| {
+            invalid(
+                "fused.run takes one argument: {uri, mode, tile | lat/lng/z | bbox, params}".into(),
+            )
+        })?;
+        let args: RunArgs =
+            serde_json::from_value(arg).map_err(|e| invalid(format!("fused.run: {e}")))?;
+        let path =
+            uri_path(&args.uri).ok_or_else(|| invalid("fused.run needs a file: URI".into()))?;
+        let req = request_for(&args, &path).map_err(invalid)?;
+        let (python, timeout) = {
+            let st = self.lock();
+            let python = find_python(
+                st.settings.python.as_deref().map(Path::new),
+                req.package_dir.as_deref().unwrap_or(Path::new(".")),
+            );
+            (
+                python,
+                Duration::from_secs_f64(st.settings.run_timeout.unwrap_or(120) as f64),
+            )
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let guard = CancelOnDrop(cancel.clone());
+        let run_id = self.register_run(cancel.clone());
+        // Progress: the client's token, or one we create (ignored if the client cannot show it).
+        let token = match token {
+            Some(t) => Some(t),
+            None => {
+                let t = ProgressToken::String(format!("fused-ls-run-{run_id}"));
+                self.client()
+                    .send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                        token: t.clone(),
+                    })
+                    .await
+                    .ok()
+                    .map(|_| t)
+            }
+        };
+        if let Some(t) = &token {
+            self.track_progress(t.clone(), cancel.clone());
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mode = if req.mode == Mode::Tile {
+            "tile"
+        } else {
+            "file"
+        };
+        let progress = match &token {
+            Some(t) => Some(
+                self.client()
+                    .progress(t.clone(), format!("Running {name} ({mode})"))
+                    .with_cancel_button()
+                    .begin()
+                    .await,
+            ),
+            None => None,
+        };
+        let opts = RunOptions {
+            python,
+            timeout,
+            output_cap: 1 << 20,
+        };
+        let outcome =
+            tokio::task::spawn_blocking(move || fused_run::run(&req, &opts, &cancel)).await;
+        if let Some(p) = progress {
+            p.finish().await;
+        }
+        if let Some(t) = &token {
+            self.untrack_progress(t);
+        }
+        drop(guard);
+        let result = match outcome {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                self.client()
+                    .show_message(MessageType::ERROR, format!("fused-ls: {e}"))
+                    .await;
+                return Err(invalid(e));
+            }
+            Err(e) => {
+                return Err(tower_lsp_server::jsonrpc::Error {
+                    code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+                    message: format!("the run task failed: {e}").into(),
+                    data: None,
+                })
+            }
+        };
+        let ok = result["ok"].as_bool().unwrap_or(false);
+        let summary = if ok {
+            let res = &result["result"];
+            let rows = res["rows"]
+                .as_u64()
+                .map(|r| format!(", {r} rows"))
+                .unwrap_or_default();
+            format!(
+                "{name}: {mode} run ok in {:.0} ms, returned {}{rows}",
+                result["elapsed_ms"].as_f64().unwrap_or(0.0),
+                res["type"].as_str().unwrap_or("?")
+            )
+        } else {
+            let e = &result["error"];
+            let at = e["line"]
+                .as_u64()
+                .map(|l| format!(" at line {l}"))
+                .unwrap_or_default();
+            format!(
+                "{name}: {mode} run failed{at}: {}: {}",
+                e["class"].as_str().unwrap_or("Error"),
+                e["message"].as_str().unwrap_or("")
+            )
+        };
+        let stdout = result["stdout"].as_str().unwrap_or("").to_string();
+        if !stdout.is_empty() {
+            self.client()
+                .log_message(MessageType::INFO, format!("{name} stdout:\n{stdout}"))
+                .await;
+        }
+        let failed_line = if ok {
+            None
+        } else {
+            result["error"]["line"]
+                .as_u64()
+                .map(|l| (l.saturating_sub(1) as u32, summary.clone()))
+        };
+        self.set_run_error(&args.uri, failed_line);
+        self.client()
+            .send_notification::<RunResult>(json!({"uri": args.uri, "result": result}))
+            .await;
+        self.client()
+            .show_message(
+                if ok {
+                    MessageType::INFO
+                } else {
+                    MessageType::ERROR
+                },
+                summary,
+            )
+            .await;
+        Ok(Some(result))
+    }
+}
