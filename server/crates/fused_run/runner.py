@@ -190,7 +190,9 @@ def _pick(captured, entrypoint, ns):
 def _ann_text(ann):
     if isinstance(ann, str):
         return ann
-    return getattr(ann, "__qualname__", None) or str(ann)
+    # The real SDK's fused.types are TypeVars (`~Bounds`): their __name__ is the type's name.
+    name = getattr(ann, "__name__", None) or getattr(ann, "__qualname__", None) or str(ann)
+    return name.lstrip("~")
 
 
 def _future_coerce(text, value):

@@ -1,0 +1,164 @@
+//! Parity with the real SDK: the same UDFs with the same string arguments through fused 2.9.5's
+//! `fused.run(..., engine="local", cache=False)` and through fused-ls's runner, under both the
+//! plain `python3` (the runner's stand-in `fused`) and the SDK's own interpreter (the real
+//! package). Results must agree. The SDK venv is made once by tests/sdk/setup.sh.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn sdk_python() -> String {
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("tests/sdk/setup.sh"))
+        .output()
+        .expect("setup runs");
+    assert!(
+        out.status.success(),
+        "SDK venv setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// `fused.run(fused.load(pkg), engine="local", cache=False, **params)` → `{"value": ...}` or
+/// `{"error": "<message>"}`.
+fn sdk_run(python: &str, pkg: &str, params: &[(&str, &str)]) -> Value {
+    let kwargs: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    let script = format!(
+        "import json, warnings, fused\nwarnings.simplefilter('ignore')\nkw = json.loads({:?})\nkw = {{k: (int(v) if k in ('x', 'y', 'z') else v) for k, v in kw.items()}}\ntry:\n    r = fused.run(fused.load({pkg:?}), engine='local', cache=False, **kw)\n    print('RESULT ' + json.dumps({{'value': r}}, default=str))\nexcept Exception as e:\n    print('RESULT ' + json.dumps({{'error': str(e)}}))\n",
+        Value::Object(kwargs).to_string()
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .current_dir(repo_root().join("fixtures/run"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no result: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    serde_json::from_str(line).unwrap()
+}
+
+fn ours(python: Option<&str>, pkg: &str, params: &[(&str, &str)], tile: Option<&str>) -> Value {
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--format".into(),
+        "json".into(),
+        format!("fixtures/run/{pkg}"),
+    ];
+    for (k, v) in params {
+        args.push("-p".into());
+        args.push(format!("{k}={v}"));
+    }
+    if let Some(t) = tile {
+        args.push("--tile".into());
+        args.push(t.into());
+    }
+    if let Some(py) = python {
+        args.push("--python".into());
+        args.push(py.into());
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&repo_root(), &argv);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_coercion_row_agrees_with_fused_2_9_5() {
+    let sdk = sdk_python();
+    let cases: &[&[(&str, &str)]] = &[
+        &[
+            ("count", " 7 "),
+            ("ratio", "1e3"),
+            ("enabled", "no"),
+            ("label", "42"),
+        ],
+        &[
+            ("enabled", "FALSE"),
+            ("ids", "[1, 2]"),
+            ("options", "{\"a\": 1}"),
+            ("pair", "[1, 2]"),
+        ],
+        &[
+            ("enabled", ""),
+            ("floats", "[1.5, 2]"),
+            ("names", "{\"k\": \"v\"}"),
+            ("maybe", "5"),
+        ],
+        &[
+            ("enabled", "0"),
+            ("stream", "[1, 2]"),
+            ("either", "5"),
+            ("mode", "slow"),
+        ],
+        &[
+            ("token", "12345678-1234-5678-1234-567812345678"),
+            ("when", "2024-01-31"),
+            ("at", "2024-01-31T10:00:00"),
+        ],
+    ];
+    for case in cases {
+        let want = sdk_run(&sdk, "Coercion_Table", case);
+        for python in [None, Some(sdk.as_str())] {
+            let got = ours(python, "Coercion_Table", case, None);
+            assert_eq!(got["ok"], true, "{got}");
+            assert_eq!(
+                got["result"]["value"], want["value"],
+                "{case:?} with {python:?}"
+            );
+        }
+    }
+    // int("4.0") fails in both.
+    let want = sdk_run(&sdk, "Coercion_Table", &[("count", "4.0")]);
+    assert!(
+        want["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid literal for int()"),
+        "{want}"
+    );
+    let got = ours(None, "Coercion_Table", &[("count", "4.0")], None);
+    assert!(got["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid literal for int()"));
+}
+
+#[test]
+fn the_x_y_z_tile_example_agrees_and_x_y_z_are_not_filled() {
+    let sdk = sdk_python();
+    let want = sdk_run(
+        &sdk,
+        "Tile_Receivers",
+        &[("x", "2411"), ("y", "3079"), ("z", "13")],
+    );
+    for python in [None, Some(sdk.as_str())] {
+        let got = ours(python, "Tile_Receivers", &[], Some("13/2411/3079"));
+        assert_eq!(got["result"]["value"], want["value"], "with {python:?}");
+    }
+}
+
+#[test]
+fn a_raising_udf_fails_alike() {
+    let sdk = sdk_python();
+    let want = sdk_run(&sdk, "Failing_Udf", &[("how", "raise")]);
+    assert_eq!(want["error"], "ZeroDivisionError: division by zero");
+    for python in [None, Some(sdk.as_str())] {
+        let got = ours(python, "Failing_Udf", &[("how", "raise")], None);
+        assert_eq!(
+            format!(
+                "{}: {}",
+                got["error"]["class"].as_str().unwrap(),
+                got["error"]["message"].as_str().unwrap()
+            ),
+            want["error"].as_str().unwrap()
+        );
+        assert_eq!(got["error"]["line"], 14);
+    }
+}
