@@ -162,3 +162,117 @@ fn a_raising_udf_fails_alike() {
         assert_eq!(got["error"]["line"], 14);
     }
 }
+
+/// Receivers of every `fused.types` annotation and a GeoDataFrame result, under the SDK's
+/// interpreter (it has geopandas, shapely and mercantile): what the runner hands the UDF, what it
+/// reports back, and `-o` output files.
+#[test]
+fn geo_receivers_results_and_output_files() {
+    let sdk = sdk_python();
+    let t = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "fused.types.Bbox",
+            "type(bounds).__name__ + ' ' + str(tuple(round(v, 6) for v in bounds.bounds))",
+            "Polygon (-74.047852, 40.713956, -74.003906, 40.747257)",
+        ),
+        (
+            "fused.types.TileXYZ",
+            "repr(tuple(bounds))",
+            "(2411, 3079, 13)",
+        ),
+        (
+            "fused.types.Tile",
+            "str(list(bounds.columns)) + ' ' + str(bounds[['x', 'y', 'z']].values.tolist())",
+            "['x', 'y', 'z', 'geometry'] [[2411, 3079, 13]]",
+        ),
+        (
+            "fused.types.TileGDF",
+            "str(bounds[['x', 'y', 'z']].values.tolist())",
+            "[[2411, 3079, 13]]",
+        ),
+        (
+            "",
+            "str(bounds[['x', 'y', 'z']].values.tolist())",
+            "[[2411, 3079, 13]]",
+        ),
+    ];
+    for (i, (ann, expr, want)) in cases.iter().enumerate() {
+        let sig = if ann.is_empty() {
+            "bounds=None".to_string()
+        } else {
+            format!("bounds: {ann} = None")
+        };
+        let f = t.path().join(format!("r{i}.py"));
+        std::fs::write(
+            &f,
+            format!("import fused\n\n@fused.udf\ndef udf({sig}):\n    return {expr}\n"),
+        )
+        .unwrap();
+        let out = run(
+            &repo_root(),
+            &[
+                "run",
+                "--format",
+                "json",
+                f.to_str().unwrap(),
+                "--tile",
+                "13/2411/3079",
+                "--python",
+                &sdk,
+            ],
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["result"]["value"], *want, "{ann}: {r}");
+    }
+    // A GeoDataFrame result: rows, columns, CRS, total bounds, a preview and GeoJSON for a map.
+    let f = t.path().join("gdf.py");
+    std::fs::write(&f, "import fused\n\n@fused.udf\ndef udf(bounds: fused.types.Bounds = None, n: int = 3):\n    import geopandas as gpd\n    from shapely.geometry import Point\n    minx, miny, maxx, maxy = bounds\n    pts = [Point(minx + (maxx - minx) * i / n, miny) for i in range(n)]\n    return gpd.GeoDataFrame({'i': list(range(n)), 'name': [f'p{i}' for i in range(n)]}, geometry=pts, crs=4326)\n").unwrap();
+    let out_file = t.path().join("out.geojson");
+    let out = run(
+        &repo_root(),
+        &[
+            "run",
+            "--format",
+            "json",
+            f.to_str().unwrap(),
+            "--tile",
+            "13/2411/3079",
+            "-p",
+            "n=4",
+            "--python",
+            &sdk,
+            "-o",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let res = &r["result"];
+    assert_eq!(res["type"], "geopandas.geodataframe.GeoDataFrame", "{r}");
+    assert_eq!(res["rows"], 4);
+    assert_eq!(res["columns"], serde_json::json!(["i", "name", "geometry"]));
+    assert_eq!(res["crs"], "EPSG:4326");
+    assert_eq!(res["preview"][1], serde_json::json!({"i": 1, "name": "p1"}));
+    assert_eq!(res["geojson"]["features"].as_array().unwrap().len(), 4);
+    assert_eq!(res["total_bounds"][0], -74.0478515625);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(written["features"].as_array().unwrap().len(), 4);
+    let csv = t.path().join("out.csv");
+    run(
+        &repo_root(),
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--tile",
+            "13/2411/3079",
+            "--python",
+            &sdk,
+            "-o",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(std::fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with("i,name,geometry\n0,p0,POINT"));
+}
