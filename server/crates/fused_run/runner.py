@@ -25,6 +25,7 @@ import zipfile
 
 PREVIEW_ROWS = 10
 GEOJSON_MAX_FEATURES = 1000
+GEOJSON_MAX_BYTES = 1 << 20
 
 
 # ---------------------------------------------------------------------------- the fused stand-in
@@ -341,12 +342,25 @@ def _describe(result):
             out["crs"] = str(result.crs) if result.crs is not None else None
             out["total_bounds"] = [float(v) for v in result.total_bounds]
             preview = preview.drop(columns=[result.geometry.name])
-            limited = result.head(GEOJSON_MAX_FEATURES)
+            # GeoJSON for a map, capped in features and in bytes: it travels to the editor.
+            n = min(len(result), GEOJSON_MAX_FEATURES)
             try:
-                out["geojson"] = json.loads(limited.to_crs(4326).to_json() if result.crs is not None else limited.to_json())
+                # str() of an EPSG CRS is cheap; to_epsg() searches pyproj's database (~50 ms).
+                is_4326 = result.crs is None or str(result.crs).upper() in ("EPSG:4326", "OGC:CRS84")
+                base = result if is_4326 else result.to_crs(4326)
+                # Size the cap from a sample instead of serialising everything first.
+                sample = max(1, min(n, 20))
+                per_feature = len(base.head(sample).to_json()) / sample
+                n = max(1, min(n, int(GEOJSON_MAX_BYTES / max(per_feature, 1.0))))
+                while True:
+                    text = base.head(n).to_json()
+                    if len(text) <= GEOJSON_MAX_BYTES or n <= 1:
+                        break
+                    n = max(1, n // 2)
+                out["geojson"] = json.loads(text)
             except Exception as e:  # noqa: BLE001
                 out["geojson_error"] = str(e)
-            out["geojson_truncated"] = len(result) > GEOJSON_MAX_FEATURES
+            out["geojson_truncated"] = n < len(result)
         out["preview"] = json.loads(preview.to_json(orient="records", date_format="iso", default_handler=str))
         return out
     if isinstance(result, (str, int, float, bool)) or result is None:
@@ -454,5 +468,80 @@ def main():
         json.dump(result, f, default=str)
 
 
+# --------------------------------------------------------------------------------- warm worker
+
+def worker():
+    """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
+
+    Each line on stdin is a job `{"request", "result", "stdout", "stderr"}`; for each, a child
+    process runs it (its own session, so fused-ls can kill it and everything it started, and a
+    fresh UDF namespace), and this process answers `{"pid": ...}` when the child starts and
+    `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next.
+    """
+    import resource
+    import signal
+
+    for name in ("numpy", "pandas", "shapely", "shapely.geometry", "pyproj", "geopandas", "mercantile"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    try:
+        # Pay the lazy initialisations (pyproj's database, the JSON writers) once, before forking.
+        import geopandas as gpd
+        from shapely.geometry import Point
+
+        _describe(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)], crs=4326).to_crs(3857))
+    except Exception:
+        pass
+    try:
+        import fused  # noqa: F401
+    except Exception:
+        _make_fused_standin()
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            # Output goes to files fused-ls reads back; a flood stops at the size limit.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            limit = int(job.get("output_limit", 256 << 20))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(f, fd)
+                os.close(f)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            sys.stdin = open(os.devnull)
+            sys.argv = [sys.argv[0], job["request"], job["result"]]
+            code = 0
+            try:
+                main()
+            except BaseException:  # noqa: BLE001
+                code = 1
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                except Exception:
+                    pass
+                os._exit(code)
+        out.write(json.dumps({"pid": pid}) + "\n")
+        out.flush()
+        _, status = os.waitpid(pid, 0)
+        out.write(json.dumps({"done": pid, "status": status}) + "\n")
+        out.flush()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        worker()
+    else:
+        main()

@@ -51,6 +51,8 @@ pub struct Backend {
     pub(crate) state: Arc<Mutex<State>>,
     /// Set by `shutdown`: `exit` then ends the process with 0, else 1 (the protocol's rule).
     shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// The warm runner (heavy imports paid once, a fork per run); `None` until first needed.
+    pub(crate) worker: Arc<Mutex<Option<fused_run::Worker>>>,
 }
 
 pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
@@ -97,6 +99,7 @@ impl Backend {
             client,
             state: Arc::new(Mutex::new(state)),
             shutdown,
+            worker: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -401,6 +404,24 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // Pre-warm the runner in the background with the configured interpreter, so the first
+        // "Run" is already warm. Failures are silent: a run falls back to a fresh process.
+        let python = self
+            .lock()
+            .settings
+            .python
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        let worker = self.worker.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(mut slot) = worker.try_lock() {
+                if slot.is_none() {
+                    *slot =
+                        fused_run::Worker::start(&python, std::time::Duration::from_secs(120)).ok();
+                }
+            }
+        });
         self.client
             .log_message(
                 MessageType::INFO,

@@ -120,22 +120,13 @@ fn kill_group(pid: u32) {
     }
 }
 
-/// Runs the UDF and returns the result JSON `{ok, mode, bounds, params, elapsed_ms, stdout,
-/// stderr, result, error}` (plus `python`, `tile`). `Err` only when the run could not start.
-pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<Value, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("fused-ls-run-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
-    let runner = dir.path().join("fused_ls_runner.py");
-    let request = dir.path().join("request.json");
-    let result_path = dir.path().join("result.json");
-    std::fs::write(&runner, RUNNER_PY).map_err(|e| format!("cannot write the runner: {e}"))?;
+/// The request file's JSON body.
+fn request_body(req: &RunRequest) -> Value {
     let mode = match req.mode {
         Mode::File => "file",
         Mode::Tile => "tile",
     };
-    let body = json!({
+    json!({
         "source_path": req.source_path,
         "entrypoint": req.entrypoint,
         "package_dir": req.package_dir,
@@ -145,71 +136,45 @@ pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<V
         "tile": req.tile.map(|t| json!({"x": t.x, "y": t.y, "z": t.z})),
         "params": req.params,
         "output_path": req.output_path,
-    });
-    std::fs::write(&request, body.to_string())
-        .map_err(|e| format!("cannot write the request: {e}"))?;
+    })
+}
 
-    let started = Instant::now();
-    let mut child = Command::new(&opts.python)
-        .arg("-u")
-        .arg(&runner)
-        .arg(&request)
-        .arg(&result_path)
-        .current_dir(req.package_dir.as_deref().unwrap_or(dir.path()))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!(
-                "the Python interpreter `{}` was not found; pass --python (or the `python` setting), or create a .venv in the package",
-                opts.python.display()
-            ),
-            _ => format!("cannot start `{}`: {e}", opts.python.display()),
-        })?;
-    let pid = child.id();
-    let out = reader(child.stdout.take().expect("piped"), opts.output_cap);
-    let err = reader(child.stderr.take().expect("piped"), opts.output_cap);
-    let mut stopped: Option<Value> = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
-        }
-        if cancel.load(Ordering::SeqCst) {
-            kill_group(pid);
-            stopped = Some(
-                json!({"class": "Cancelled", "message": "the run was cancelled", "line": null, "traceback": ""}),
-            );
-        } else if started.elapsed() > opts.timeout {
-            kill_group(pid);
-            stopped = Some(
-                json!({"class": "Timeout", "message": format!("the UDF ran longer than the {} s timeout and was stopped", opts.timeout.as_secs_f64()), "line": null, "traceback": ""}),
-            );
-        }
-        if stopped.is_some() {
-            break child.wait().ok();
-        }
-        std::thread::sleep(Duration::from_millis(10));
+/// How the run ended, as far as the caller saw it.
+enum Ending {
+    Exited(Option<std::process::ExitStatus>),
+    /// `waitpid` status from the warm worker.
+    Status(i32),
+    Stopped(Value),
+}
+
+/// Builds the result JSON from what the runner wrote and how the process ended.
+fn finish(
+    req: &RunRequest,
+    opts: &RunOptions,
+    result_path: &Path,
+    ending: Ending,
+    out: (String, String),
+    wall_ms: f64,
+) -> Value {
+    let mode = match req.mode {
+        Mode::File => "file",
+        Mode::Tile => "tile",
     };
-    // The group may hold grandchildren still writing: make sure nothing outlives the run.
-    kill_group(pid);
-    let (so, so_total) = out.join().unwrap_or_default();
-    let (se, se_total) = err.join().unwrap_or_default();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-
-    let mut result: Value = std::fs::read_to_string(&result_path)
+    let stopped = match &ending {
+        Ending::Stopped(v) => Some(v.clone()),
+        _ => None,
+    };
+    let mut result: Value = std::fs::read_to_string(result_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_else(|| {
             let why = stopped.clone().unwrap_or_else(|| {
-                let how = match status {
-                    Some(s) if s.signal().is_some() => format!("was killed by signal {}", s.signal().unwrap_or(0)),
-                    Some(s) => format!("exited with code {}", s.code().unwrap_or(-1)),
-                    None => "ended".to_string(),
+                let how = match ending {
+                    Ending::Exited(Some(s)) if s.signal().is_some() => format!("was killed by signal {}", s.signal().unwrap_or(0)),
+                    Ending::Exited(Some(s)) => format!("exited with code {}", s.code().unwrap_or(-1)),
+                    Ending::Status(st) if libc::WIFSIGNALED(st) => format!("was killed by signal {}", libc::WTERMSIG(st)),
+                    Ending::Status(st) if libc::WIFEXITED(st) => format!("exited with code {}", libc::WEXITSTATUS(st)),
+                    _ => "ended".to_string(),
                 };
                 json!({"class": "ProcessDied", "message": format!("the UDF's process {how} before returning a result"), "line": null, "traceback": ""})
             });
@@ -227,10 +192,10 @@ pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<V
         json!(req.tile.map(|t| json!({"x": t.x, "y": t.y, "z": t.z}))),
     );
     obj.insert("params".into(), json!(req.params));
-    obj.entry("elapsed_ms").or_insert(json!(elapsed_ms));
-    obj.insert("wall_ms".into(), json!(elapsed_ms));
-    obj.insert("stdout".into(), json!(captured(so, so_total)));
-    obj.insert("stderr".into(), json!(captured(se, se_total)));
+    obj.entry("elapsed_ms").or_insert(json!(wall_ms));
+    obj.insert("wall_ms".into(), json!(wall_ms));
+    obj.insert("stdout".into(), json!(out.0));
+    obj.insert("stderr".into(), json!(out.1));
     obj.insert("python".into(), json!(opts.python));
     if let Some(err) = obj.get_mut("error").and_then(|e| e.as_object_mut()) {
         if err.get("class").and_then(|c| c.as_str()) == Some("ModuleNotFoundError") {
@@ -248,5 +213,260 @@ pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<V
             }
         }
     }
-    Ok(result)
+    result
+}
+
+fn stop_reason(cancel: &AtomicBool, started: Instant, timeout: Duration) -> Option<Value> {
+    if cancel.load(Ordering::SeqCst) {
+        Some(
+            json!({"class": "Cancelled", "message": "the run was cancelled", "line": null, "traceback": ""}),
+        )
+    } else if started.elapsed() > timeout {
+        Some(
+            json!({"class": "Timeout", "message": format!("the UDF ran longer than the {} s timeout and was stopped", timeout.as_secs_f64()), "line": null, "traceback": ""}),
+        )
+    } else {
+        None
+    }
+}
+
+/// Runs the UDF in a fresh process and returns the result JSON `{ok, mode, bounds, params,
+/// elapsed_ms, stdout, stderr, result, error}` (plus `python`, `tile`, `wall_ms`). `Err` only
+/// when the run could not start.
+pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<Value, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("fused-ls-run-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+    let runner = dir.path().join("fused_ls_runner.py");
+    let request = dir.path().join("request.json");
+    let result_path = dir.path().join("result.json");
+    std::fs::write(&runner, RUNNER_PY).map_err(|e| format!("cannot write the runner: {e}"))?;
+    std::fs::write(&request, request_body(req).to_string())
+        .map_err(|e| format!("cannot write the request: {e}"))?;
+
+    let started = Instant::now();
+    let mut child = Command::new(&opts.python)
+        .arg("-u")
+        .arg(&runner)
+        .arg(&request)
+        .arg(&result_path)
+        .current_dir(req.package_dir.as_deref().unwrap_or(dir.path()))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| spawn_error(e, &opts.python))?;
+    let pid = child.id();
+    let out = reader(child.stdout.take().expect("piped"), opts.output_cap);
+    let err = reader(child.stderr.take().expect("piped"), opts.output_cap);
+    let ending = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ending::Exited(Some(status)),
+            Ok(None) => {}
+            Err(_) => break Ending::Exited(None),
+        }
+        if let Some(stop) = stop_reason(cancel, started, opts.timeout) {
+            kill_group(pid);
+            let _ = child.wait();
+            break Ending::Stopped(stop);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The group may hold grandchildren still writing: make sure nothing outlives the run.
+    kill_group(pid);
+    let (so, so_total) = out.join().unwrap_or_default();
+    let (se, se_total) = err.join().unwrap_or_default();
+    let wall = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(finish(
+        req,
+        opts,
+        &result_path,
+        ending,
+        (captured(so, so_total), captured(se, se_total)),
+        wall,
+    ))
+}
+
+fn spawn_error(e: std::io::Error, python: &Path) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "the Python interpreter `{}` was not found; pass --python (or the `python` setting), or create a .venv in the package",
+            python.display()
+        ),
+        _ => format!("cannot start `{}`: {e}", python.display()),
+    }
+}
+
+/// Reads at most `cap` bytes of a file the UDF wrote to, noting the rest.
+fn read_capped(path: &Path, cap: usize) -> String {
+    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut kept = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(cap as u64).read_to_end(&mut kept);
+    }
+    captured(kept, total)
+}
+
+/// A warm worker: one interpreter that imported the heavy libraries once and forks a fresh child
+/// per run (its own session, so a timeout or cancel kills it and what it started). The second
+/// run of a geopandas UDF skips the seconds of imports. Results are never shared between runs.
+pub struct Worker {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+    python: PathBuf,
+    dir: tempfile::TempDir,
+    runs: u64,
+}
+
+impl Worker {
+    /// Starts a worker under `python` and waits until its imports are done.
+    pub fn start(python: &Path, ready_timeout: Duration) -> Result<Worker, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("fused-ls-worker-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let runner = dir.path().join("fused_ls_runner.py");
+        std::fs::write(&runner, RUNNER_PY).map_err(|e| e.to_string())?;
+        let mut child = Command::new(python)
+            .arg("-u")
+            .arg(&runner)
+            .arg("--worker")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| spawn_error(e, python))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut w = Worker {
+            child,
+            stdin,
+            lines: rx,
+            python: python.to_path_buf(),
+            dir,
+            runs: 0,
+        };
+        match w.lines.recv_timeout(ready_timeout) {
+            Ok(l) if l.contains("\"ready\"") => Ok(w),
+            _ => {
+                w.stop();
+                Err(format!(
+                    "the warm worker under `{}` did not start",
+                    python.display()
+                ))
+            }
+        }
+    }
+
+    pub fn python(&self) -> &Path {
+        &self.python
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn stop(&mut self) {
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+    }
+
+    /// Runs one UDF in a forked child. `Err` when the worker itself is gone (start a new one, or
+    /// fall back to [`run`]).
+    pub fn run(
+        &mut self,
+        req: &RunRequest,
+        opts: &RunOptions,
+        cancel: &AtomicBool,
+    ) -> Result<Value, String> {
+        use std::io::Write;
+        self.runs += 1;
+        let base = self.dir.path().join(format!("run-{}", self.runs));
+        std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+        let (request, result_path, out, err) = (
+            base.join("request.json"),
+            base.join("result.json"),
+            base.join("stdout"),
+            base.join("stderr"),
+        );
+        std::fs::write(&request, request_body(req).to_string()).map_err(|e| e.to_string())?;
+        let job = json!({"request": request, "result": result_path, "stdout": out, "stderr": err});
+        let started = Instant::now();
+        writeln!(self.stdin, "{job}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| format!("the warm worker is gone: {e}"))?;
+        let pid: i32 = loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(l) => {
+                    if let Some(pid) = serde_json::from_str::<Value>(&l)
+                        .ok()
+                        .and_then(|v| v["pid"].as_i64())
+                    {
+                        break pid as i32;
+                    }
+                }
+                Err(_) => return Err("the warm worker did not answer".into()),
+            }
+        };
+        let ending = loop {
+            match self.lines.recv_timeout(Duration::from_millis(10)) {
+                Ok(l) => {
+                    if let Some(status) = serde_json::from_str::<Value>(&l)
+                        .ok()
+                        .and_then(|v| v["status"].as_i64())
+                    {
+                        break Ending::Status(status as i32);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err("the warm worker died".into())
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(stop) = stop_reason(cancel, started, opts.timeout) {
+                // SAFETY: signals to the forked child's session and the child itself.
+                unsafe {
+                    libc::killpg(pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
+                }
+                // The worker reaps it and reports; wait for that line so the next job starts clean.
+                let _ = self.lines.recv_timeout(Duration::from_secs(5));
+                break Ending::Stopped(stop);
+            }
+        };
+        // SAFETY: as above; the child's session may hold grandchildren.
+        unsafe {
+            libc::killpg(pid, libc::SIGKILL);
+        }
+        let wall = started.elapsed().as_secs_f64() * 1000.0;
+        let output = (
+            read_capped(&out, opts.output_cap),
+            read_capped(&err, opts.output_cap),
+        );
+        let result = finish(req, opts, &result_path, ending, output, wall);
+        let _ = std::fs::remove_dir_all(&base);
+        Ok(result)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

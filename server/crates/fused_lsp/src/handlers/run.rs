@@ -119,6 +119,31 @@ fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
     })
 }
 
+/// Runs on the warm worker when it is free (starting or replacing it as needed), else in a fresh
+/// process. A worker that fails is dropped and the run is retried fresh.
+fn run_warm(
+    worker: &std::sync::Mutex<Option<fused_run::Worker>>,
+    req: &RunRequest,
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+) -> Result<Value, String> {
+    if let Ok(mut slot) = worker.try_lock() {
+        let reusable = slot
+            .as_mut()
+            .is_some_and(|w| w.python() == opts.python && w.alive());
+        if !reusable {
+            *slot = fused_run::Worker::start(&opts.python, Duration::from_secs(120)).ok();
+        }
+        if let Some(w) = slot.as_mut() {
+            match w.run(req, opts, cancel) {
+                Ok(result) => return Ok(result),
+                Err(_) => *slot = None,
+            }
+        }
+    }
+    fused_run::run(req, opts, cancel)
+}
+
 impl Backend {
     pub(crate) async fn run_command(
         &self,
@@ -191,8 +216,9 @@ impl Backend {
             timeout,
             output_cap: 1 << 20,
         };
+        let worker = self.worker.clone();
         let outcome =
-            tokio::task::spawn_blocking(move || fused_run::run(&req, &opts, &cancel)).await;
+            tokio::task::spawn_blocking(move || run_warm(&worker, &req, &opts, &cancel)).await;
         if let Some(p) = progress {
             p.finish().await;
         }
