@@ -501,8 +501,12 @@ fn read_params(
     out
 }
 
-/// Finds `fused.load("literal")` calls anywhere in the file, iteratively (a file nested
-/// thousands deep must not overflow the stack).
+/// Finds `fused.load("literal")` calls and imported module names anywhere in the file.
+///
+/// Guided by the text rather than a walk of the whole tree: each occurrence of `load` or
+/// `import` is looked up in the tree (`descendant_for_byte_range`, a walk down one path), so the
+/// cost follows the number of occurrences, not the size of the file. Walking every node of a
+/// 5,000-line file was the largest cost of a keystroke in the language server.
 fn collect_loads(
     root: Node,
     src: &str,
@@ -510,77 +514,102 @@ fn collect_loads(
     out: &mut Vec<LoadCall>,
     imports: &mut Vec<String>,
 ) {
-    let mut cursor = root.walk();
-    loop {
-        let node = cursor.node();
-        match node.kind() {
-            "import_statement" => {
-                let mut c = node.walk();
-                for n in node.children_by_field_name("name", &mut c) {
-                    let dotted = if n.kind() == "aliased_import" {
-                        n.child_by_field_name("name")
-                    } else {
-                        Some(n)
-                    };
-                    if let Some(d) = dotted {
-                        let top = text(d, src).split('.').next().unwrap_or("").to_string();
-                        if !top.is_empty() && !imports.contains(&top) {
-                            imports.push(top);
-                        }
-                    }
-                }
-            }
-            "import_from_statement" => {
-                if let Some(m) = node.child_by_field_name("module_name") {
-                    let t = text(m, src);
-                    if !t.starts_with('.') {
-                        let top = t.split('.').next().unwrap_or("").to_string();
-                        if !top.is_empty() && !imports.contains(&top) {
-                            imports.push(top);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        if node.kind() == "call" {
-            if let Some(func) = node.child_by_field_name("function") {
-                let is_load = match dotted(func, src) {
-                    Some(name) => {
-                        names.load.contains(&name)
-                            || names.fused.iter().any(|f| {
-                                name.len() == f.len() + 5
-                                    && name.starts_with(f.as_str())
-                                    && name.ends_with(".load")
-                            })
-                    }
-                    None => false,
-                };
-                if is_load {
-                    if let Some(args) = node.child_by_field_name("arguments") {
-                        let mut c2 = args.walk();
-                        let first = args.named_children(&mut c2).find(|a| a.kind() != "comment");
-                        if let Some(first) = first.filter(|a| a.kind() != "keyword_argument") {
-                            if let Some(target) = string_value(first, src) {
-                                out.push(LoadCall {
-                                    range: first.byte_range(),
-                                    target,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if cursor.goto_first_child() {
+    let mut seen_calls = std::collections::HashSet::new();
+    for (at, _) in src.match_indices("load") {
+        let Some(node) = root.descendant_for_byte_range(at, at + 4) else {
             continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
+        };
+        // Up from the identifier to the call whose callee it ends (`fused.load(` / `load(`).
+        let mut n = node;
+        let mut call = None;
+        for _ in 0..4 {
+            let Some(parent) = n.parent() else { break };
+            if parent.kind() == "call" {
+                call = Some(parent);
                 break;
             }
-            if !cursor.goto_parent() {
-                return;
+            n = parent;
+        }
+        let Some(call) = call else { continue };
+        if !seen_calls.insert(call.start_byte()) {
+            continue;
+        }
+        load_call(call, src, names, out);
+    }
+    let mut seen_imports = std::collections::HashSet::new();
+    for (at, _) in src.match_indices("import") {
+        let Some(node) = root.descendant_for_byte_range(at, at + 6) else {
+            continue;
+        };
+        let mut n = Some(node);
+        for _ in 0..3 {
+            let Some(cur) = n else { break };
+            if matches!(cur.kind(), "import_statement" | "import_from_statement") {
+                if seen_imports.insert(cur.start_byte()) {
+                    import_names(cur, src, imports);
+                }
+                break;
+            }
+            n = cur.parent();
+        }
+    }
+    out.sort_by_key(|l| l.range.start);
+}
+
+fn import_names(node: Node, src: &str, imports: &mut Vec<String>) {
+    let mut push = |t: &str| {
+        let top = t.split('.').next().unwrap_or("").to_string();
+        if !top.is_empty() && !imports.contains(&top) {
+            imports.push(top);
+        }
+    };
+    if node.kind() == "import_statement" {
+        let mut c = node.walk();
+        for n in node.children_by_field_name("name", &mut c) {
+            let dotted = if n.kind() == "aliased_import" {
+                n.child_by_field_name("name")
+            } else {
+                Some(n)
+            };
+            if let Some(d) = dotted {
+                push(text(d, src));
+            }
+        }
+    } else if let Some(m) = node.child_by_field_name("module_name") {
+        let t = text(m, src);
+        if !t.starts_with('.') {
+            push(t);
+        }
+    }
+}
+
+fn load_call(node: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
+    let Some(func) = node.child_by_field_name("function") else {
+        return;
+    };
+    let is_load = match dotted(func, src) {
+        Some(name) => {
+            names.load.contains(&name)
+                || names.fused.iter().any(|f| {
+                    name.len() == f.len() + 5
+                        && name.starts_with(f.as_str())
+                        && name.ends_with(".load")
+                })
+        }
+        None => false,
+    };
+    if !is_load {
+        return;
+    }
+    if let Some(args) = node.child_by_field_name("arguments") {
+        let mut c2 = args.walk();
+        let first = args.named_children(&mut c2).find(|a| a.kind() != "comment");
+        if let Some(first) = first.filter(|a| a.kind() != "keyword_argument") {
+            if let Some(target) = string_value(first, src) {
+                out.push(LoadCall {
+                    range: first.byte_range(),
+                    target,
+                });
             }
         }
     }
