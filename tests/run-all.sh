@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of fused-ls, from a fresh checkout: formatting, lints, unit, snapshot and
-# end-to-end tests. `.ci/run` calls exactly this. Needs only the Rust toolchain (cargo fetches
-# the crates); later suites (runner parity, editors) add their own installs here.
+# end-to-end tests. `.ci/run` calls exactly this. Needs the Rust toolchain and Python 3: cargo
+# fetches the crates, and the SDK and parity tests create (once, cached) a virtualenv with the
+# real Fused SDK through tests/sdk/setup.sh. Later suites (editors) add their installs here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
