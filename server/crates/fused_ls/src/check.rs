@@ -322,6 +322,5 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
             ));
         }
     }
-    let _ = Severity::Error;
     result
 }

@@ -62,9 +62,9 @@ fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnos
             ann.range.clone(),
             format!("`{}: {}` is not coerced by fused 2.9.5 (it receives a string); annotate `list` or `List[...]` instead", p.name, ann.text),
         )),
-        Treatment::Coerced { coercion, optional } => {
+        Treatment::Coerced { coercion, .. } => {
             if let Some(d) = &p.default {
-                if let Some(diag) = contradiction(p, *coercion, *optional, d) {
+                if let Some(diag) = contradiction(p, *coercion, d) {
                     out.push(diag);
                 }
             }
@@ -74,17 +74,11 @@ fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnos
 }
 
 /// FUSED024: a literal default whose type the annotation contradicts.
-fn contradiction(
-    p: &Param,
-    c: Coercion,
-    optional: bool,
-    d: &crate::model::Default,
-) -> Option<Diagnostic> {
+fn contradiction(p: &Param, c: Coercion, d: &crate::model::Default) -> Option<Diagnostic> {
     use Literal as L;
     let v = &d.value;
     if matches!(v, L::Other | L::None) {
         // `None` without `Optional` is a common, harmless idiom; expressions are not judged.
-        let _ = optional;
         return None;
     }
     let bad = match c {

@@ -55,11 +55,11 @@ pub const ENGINES: &[&str] = &[
 
 pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
     for udf in &ctx.model.udfs {
-        check_udf(ctx, udf, out);
+        check_udf(udf, out);
     }
 }
 
-fn check_udf(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
+fn check_udf(udf: &Udf, out: &mut Vec<Diagnostic>) {
     let has_engine = udf.keywords.iter().any(|k| k.name == "engine");
     // `disk_size_gb` is for batch instances: with no engine or a non-batch one the run raises.
     if let Some(disk) = udf.keywords.iter().find(|k| k.name == "disk_size_gb") {
@@ -190,7 +190,6 @@ fn check_udf(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    let _ = ctx;
 }
 
 /// `^\d+[smhd]$`, as the SDK's pydantic model checks it.

@@ -1,7 +1,7 @@
 //! FUSED030–033: the tile receiver and parameter names that clash with runs.
 
 use super::PyContext;
-use crate::coercion::{treatment, FusedType, Treatment};
+use crate::coercion::{treatment, Treatment};
 use crate::diagnostic::{Applicability, Diagnostic, Fix, TextEdit};
 use crate::model::{ParamKind, Udf};
 use crate::registry::Rule;
@@ -83,7 +83,6 @@ fn receiver(ctx: &PyContext, udf: &Udf, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    let _ = FusedType::ALL;
 }
 
 fn xyz(udf: &Udf, out: &mut Vec<Diagnostic>) {
