@@ -67,11 +67,13 @@ impl TypeExpr {
     }
 }
 
-fn text<'a>(node: Node, src: &'a str) -> &'a str {
+/// The source text of a node.
+pub(crate) fn text<'a>(node: Node, src: &'a str) -> &'a str {
     &src[node.byte_range()]
 }
 
-fn dotted(node: Node, src: &str) -> Option<String> {
+/// A (dotted) name as written: `fused.types.Bounds`; `None` for any other expression.
+pub(crate) fn dotted(node: Node, src: &str) -> Option<String> {
     // Iterative: a 20,000-deep `a.a.a...` must not overflow the stack.
     let mut parts = Vec::new();
     let mut n = node;

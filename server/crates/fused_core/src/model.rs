@@ -1,7 +1,7 @@
 //! The UDF model: what a Python file declares that the rules care about, read from the
 //! error-tolerant tree-sitter tree (so it survives syntax errors elsewhere in the file).
 
-use crate::annotation::{string_value, TypeExpr};
+use crate::annotation::{dotted, string_value, text, TypeExpr};
 use std::ops::Range;
 use tree_sitter::{Node, Tree};
 
@@ -138,34 +138,6 @@ struct Names {
     aliases: std::collections::HashMap<String, String>,
 }
 
-fn text<'a>(node: Node, src: &'a str) -> &'a str {
-    &src[node.byte_range()]
-}
-
-fn dotted(node: Node, src: &str) -> Option<String> {
-    // Iterative: a 20,000-deep `a.a.a...` must not overflow the stack.
-    let mut parts = Vec::new();
-    let mut n = node;
-    loop {
-        match n.kind() {
-            "identifier" => {
-                parts.push(text(n, src));
-                break;
-            }
-            "attribute" => {
-                parts.push(text(n.child_by_field_name("attribute")?, src));
-                n = n.child_by_field_name("object")?;
-            }
-            _ => return None,
-        }
-        if parts.len() > 64 {
-            return None;
-        }
-    }
-    parts.reverse();
-    Some(parts.join("."))
-}
-
 /// Reads the model from a parsed file.
 pub fn build(tree: &Tree, src: &str) -> PyModel {
     let root = tree.root_node();
@@ -231,58 +203,40 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
                 .child_by_field_name("module_name")
                 .map(|m| text(m, src))
                 .unwrap_or("");
-            if module != "fused" {
-                // Other modules only matter for aliases (`from shapely.geometry import box`).
-                if module.starts_with('.') {
-                    return;
-                }
-                let mut cursor = node.walk();
-                for n in node.children_by_field_name("name", &mut cursor) {
-                    let (name, alias) = if n.kind() == "aliased_import" {
-                        (
-                            n.child_by_field_name("name")
-                                .map(|x| text(x, src))
-                                .unwrap_or(""),
-                            n.child_by_field_name("alias")
-                                .map(|x| text(x, src))
-                                .unwrap_or(""),
-                        )
-                    } else {
-                        (text(n, src), text(n, src))
-                    };
-                    if !name.is_empty() && !alias.is_empty() {
-                        names
-                            .aliases
-                            .insert(alias.to_string(), format!("{module}.{name}"));
-                    }
-                }
+            if module.starts_with('.') {
                 return;
             }
             let mut cursor = node.walk();
             for n in node.children_by_field_name("name", &mut cursor) {
-                let (name, alias) = if n.kind() == "aliased_import" {
-                    (
-                        n.child_by_field_name("name")
-                            .map(|x| text(x, src))
-                            .unwrap_or(""),
-                        n.child_by_field_name("alias")
-                            .map(|x| text(x, src))
-                            .unwrap_or(""),
-                    )
-                } else {
-                    (text(n, src), text(n, src))
-                };
-                match name {
-                    "udf" => names.udf.push(alias.to_string()),
-                    "load" => names.load.push(alias.to_string()),
-                    _ => {}
+                let (name, alias) = name_and_alias(n, src);
+                if name.is_empty() || alias.is_empty() {
+                    continue;
                 }
+                // `from fused import udf as u`, `load`: the names UDF code calls them by.
+                if module == "fused" {
+                    match name {
+                        "udf" => names.udf.push(alias.to_string()),
+                        "load" => names.load.push(alias.to_string()),
+                        _ => {}
+                    }
+                }
+                // Every import is an alias for annotations (`from shapely.geometry import box`).
                 names
                     .aliases
-                    .insert(alias.to_string(), format!("fused.{name}"));
+                    .insert(alias.to_string(), format!("{module}.{name}"));
             }
         }
         _ => {}
+    }
+}
+
+/// `name` / `name as alias` in an import list.
+fn name_and_alias<'a>(n: Node, src: &'a str) -> (&'a str, &'a str) {
+    if n.kind() == "aliased_import" {
+        let field = |f: &str| n.child_by_field_name(f).map(|x| text(x, src)).unwrap_or("");
+        (field("name"), field("alias"))
+    } else {
+        (text(n, src), text(n, src))
     }
 }
 

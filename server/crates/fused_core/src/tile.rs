@@ -100,16 +100,31 @@ impl Tile {
     }
 }
 
+/// Checks bounds given directly: four finite numbers with min <= max.
+pub fn check_bounds(b: Bounds) -> Result<Bounds, String> {
+    if b.iter().all(|v| v.is_finite()) && b[0] <= b[2] && b[1] <= b[3] {
+        Ok(b)
+    } else {
+        Err(format!("{b:?} is not minx,miny,maxx,maxy with min <= max"))
+    }
+}
+
+/// Bounds given directly (a bbox, a geometry's total bounds) with the tile reported beside them:
+/// the one holding their center at zoom `z`.
+pub fn with_center_tile(b: Bounds, z: u8) -> Result<(Bounds, Tile), String> {
+    let b = check_bounds(b)?;
+    Ok((
+        b,
+        Tile::containing((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, z)?,
+    ))
+}
+
 /// Parses `minx,miny,maxx,maxy`.
 pub fn parse_bbox(spec: &str) -> Result<Bounds, String> {
     let nums: Result<Vec<f64>, _> = spec.split(',').map(|s| s.trim().parse::<f64>()).collect();
     match nums.as_deref() {
-        Ok([a, b, c, d]) if a <= c && b <= d && [a, b, c, d].iter().all(|v| v.is_finite()) => {
-            Ok([*a, *b, *c, *d])
-        }
-        Ok([_, _, _, _]) => Err(format!(
-            "`{spec}` is not minx,miny,maxx,maxy with min <= max"
-        )),
+        Ok([a, b, c, d]) => check_bounds([*a, *b, *c, *d])
+            .map_err(|_| format!("`{spec}` is not minx,miny,maxx,maxy with min <= max")),
         _ => Err(format!(
             "`{spec}` is not a bbox: write minx,miny,maxx,maxy, e.g. -77.34,38.41,-77.17,38.55"
         )),

@@ -1,6 +1,5 @@
 //! `fused-ls run PATH`: run a UDF locally, in File or Tile mode, through the bundled runner.
 
-use fused_core::meta::{self, MetaParse};
 use fused_core::tile::{self, Bounds, Tile};
 use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_run::{find_python, Mode, RunOptions, RunRequest};
@@ -63,10 +62,7 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 
 /// The tile spec, if any: the bounds and a tile.
 fn tile_spec(a: &RunArgs) -> Result<Option<(Bounds, Tile)>, String> {
-    let around = |b: Bounds| -> Result<(Bounds, Tile), String> {
-        let t = Tile::containing((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, a.z.unwrap_or(13))?;
-        Ok((b, t))
-    };
+    let around = |b: Bounds| tile::with_center_tile(b, a.z.unwrap_or(13));
     if let Some(spec) = &a.tile {
         let t = Tile::parse(spec)?;
         return Ok(Some((t.bounds(), t)));
@@ -126,12 +122,7 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
     } else {
         path.parent().map(Path::to_path_buf).unwrap_or_default()
     };
-    let meta = std::fs::read_to_string(dir.join("meta.json"))
-        .ok()
-        .and_then(|t| match meta::parse(&t) {
-            MetaParse::Parsed(m) => m.udf,
-            MetaParse::Invalid { .. } => None,
-        });
+    let meta = fused_run::package_meta(&dir);
     let source = if path.is_file() && path.extension().is_some_and(|e| e == "py") {
         path.clone()
     } else if let Some(src) = meta.as_ref().and_then(|m| m.source.as_ref()) {
@@ -155,21 +146,7 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
         .filter(|_| same)
         .and_then(|m| m.entrypoint.as_ref())
         .map(|e| e.value.clone());
-    let headers = meta
-        .as_ref()
-        .map(|m| {
-            m.headers
-                .iter()
-                .filter_map(|h| {
-                    Some((
-                        h.module_name.as_ref()?.value.clone(),
-                        dir.join(&h.source_file.as_ref()?.value),
-                    ))
-                })
-                .filter(|(_, p)| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = fused_run::header_modules(&dir, meta.as_ref());
     Ok(Resolved {
         source,
         entrypoint,

@@ -5,22 +5,6 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let ft = entry.file_type().unwrap();
-        if ft.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in ignore::WalkBuilder::new(dir)
@@ -37,20 +21,6 @@ fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// The Python of the SDK virtualenv (created once by tests/sdk/setup.sh).
-fn sdk_python() -> String {
-    let out = std::process::Command::new("bash")
-        .arg(repo_root().join("tests/sdk/setup.sh"))
-        .output()
-        .expect("setup runs");
-    assert!(
-        out.status.success(),
-        "SDK venv setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn sdk_load(python: &str, cwd: &Path, target: &str) -> String {

@@ -7,19 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn sdk_python() -> String {
-    let out = std::process::Command::new("bash")
-        .arg(repo_root().join("tests/sdk/setup.sh"))
-        .output()
-        .expect("setup runs");
-    assert!(
-        out.status.success(),
-        "SDK venv setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// `fused.run(fused.load(pkg), engine="local", cache=False, **params)` → `{"value": ...}` or
 /// `{"error": "<message>"}`.
 fn sdk_run(python: &str, pkg: &str, params: &[(&str, &str)]) -> Value {

@@ -46,6 +46,19 @@ pub struct State {
     pub selection: Selection,
 }
 
+impl State {
+    /// The texts of the open documents in folder `dir`, which lie over the disk when a package
+    /// is read (a sibling being edited counts as it is in the editor).
+    pub fn overlay(&self, dir: &Path) -> HashMap<PathBuf, String> {
+        self.docs
+            .iter()
+            .filter_map(|(u, d)| uri_path(u).map(|p| (p, d)))
+            .filter(|(p, _)| p.parent() == Some(dir))
+            .map(|(p, d)| (p, d.text.clone()))
+            .collect()
+    }
+}
+
 pub struct Backend {
     client: Client,
     pub(crate) state: Arc<Mutex<State>>,
@@ -182,13 +195,7 @@ impl Backend {
             let Some(path) = uri_path(&uri) else { return };
             let dir = path.parent().map(Path::to_path_buf);
             // Open siblings are laid over the disk.
-            let overlay: HashMap<PathBuf, String> = st
-                .docs
-                .iter()
-                .filter_map(|(u, d)| uri_path(u).map(|p| (p, d)))
-                .filter(|(p, _)| p.parent().map(Path::to_path_buf) == dir)
-                .map(|(p, d)| (p, d.text.clone()))
-                .collect();
+            let overlay = dir.as_deref().map(|d| st.overlay(d)).unwrap_or_default();
             (
                 path,
                 doc.text.clone(),

@@ -47,6 +47,33 @@ pub struct RunOptions {
     pub output_cap: usize,
 }
 
+/// The `udf` object of the package's meta.json in `dir`, if it reads.
+pub fn package_meta(dir: &Path) -> Option<fused_core::meta::MetaUdf> {
+    let text = std::fs::read_to_string(dir.join("meta.json")).ok()?;
+    match fused_core::meta::parse(&text) {
+        fused_core::meta::MetaParse::Parsed(m) => m.udf,
+        fused_core::meta::MetaParse::Invalid { .. } => None,
+    }
+}
+
+/// The helper modules meta.json declares whose files exist: `(module name, file)`.
+pub fn header_modules(
+    dir: &Path,
+    meta: Option<&fused_core::meta::MetaUdf>,
+) -> Vec<(String, PathBuf)> {
+    let Some(meta) = meta else { return Vec::new() };
+    meta.headers
+        .iter()
+        .filter_map(|h| {
+            Some((
+                h.module_name.as_ref()?.value.clone(),
+                dir.join(&h.source_file.as_ref()?.value),
+            ))
+        })
+        .filter(|(_, p)| p.is_file())
+        .collect()
+}
+
 /// The interpreter: the explicit one, else a `.venv`/`venv` in the package or a parent folder,
 /// else `python3` on PATH.
 pub fn find_python(explicit: Option<&Path>, start: &Path) -> PathBuf {

@@ -16,11 +16,7 @@ pub fn code_actions(st: &State, params: &CodeActionParams) -> Option<CodeActionR
     let uri = &params.text_document.uri;
     let doc = st.docs.get(uri)?;
     let path = uri_path(uri)?;
-    let overlay: HashMap<std::path::PathBuf, String> = st
-        .docs
-        .iter()
-        .filter_map(|(u, d)| uri_path(u).map(|p| (p, d.text.clone())))
-        .collect();
+    let overlay = path.parent().map(|d| st.overlay(d)).unwrap_or_default();
     let (diags, _) = crate::analysis::diagnostics(
         &path,
         &doc.text,

@@ -8,7 +8,7 @@ use crate::server::State;
 use fused_core::package::sync::{sync, SyncOutcome};
 use fused_core::LineIndex;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 use tower_lsp_server::ls_types::*;
 
@@ -60,11 +60,7 @@ pub fn actions(
     let Some(dir) = path.parent() else {
         return vec![];
     };
-    let overlay: HashMap<PathBuf, String> = st
-        .docs
-        .iter()
-        .filter_map(|(u, d)| crate::server::uri_path(u).map(|p| (p, d.text.clone())))
-        .collect();
+    let overlay = st.overlay(dir);
     let over = |p: &Path| overlay.get(p).cloned();
     let meta_path = dir.join("meta.json");
     let has_meta = meta_path.is_file() || overlay.contains_key(&meta_path);

@@ -5,7 +5,6 @@
 //! edit).
 
 use crate::server::{uri_path, Backend};
-use fused_core::meta::{self, MetaParse};
 use fused_core::tile::{self, Tile};
 use fused_run::{find_python, Mode, RunOptions, RunRequest};
 use serde::Deserialize;
@@ -62,27 +61,7 @@ impl Drop for CancelOnDrop {
 
 fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
     let dir = path.parent().ok_or("the file has no folder")?.to_path_buf();
-    let meta = std::fs::read_to_string(dir.join("meta.json"))
-        .ok()
-        .and_then(|t| match meta::parse(&t) {
-            MetaParse::Parsed(m) => m.udf,
-            MetaParse::Invalid { .. } => None,
-        });
-    let headers = meta
-        .as_ref()
-        .map(|m| {
-            m.headers
-                .iter()
-                .filter_map(|h| {
-                    Some((
-                        h.module_name.as_ref()?.value.clone(),
-                        dir.join(&h.source_file.as_ref()?.value),
-                    ))
-                })
-                .filter(|(_, p)| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = fused_run::header_modules(&dir, fused_run::package_meta(&dir).as_ref());
     let tile_mode = args.mode.as_deref() == Some("tile");
     let spec = if !tile_mode {
         None
@@ -93,15 +72,7 @@ fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
         let t = Tile::containing(lng, lat, z)?;
         Some((t.bounds(), t))
     } else if let Some(b) = args.bbox {
-        let b = tile::parse_bbox(&format!("{},{},{},{}", b[0], b[1], b[2], b[3]))?;
-        Some((
-            b,
-            Tile::containing(
-                (b[0] + b[2]) / 2.0,
-                (b[1] + b[3]) / 2.0,
-                args.z.unwrap_or(13),
-            )?,
-        ))
+        Some(tile::with_center_tile(b, args.z.unwrap_or(13))?)
     } else {
         let t = Tile::parse(crate::handlers::code_lens::DEFAULT_TILE)?;
         Some((t.bounds(), t))
