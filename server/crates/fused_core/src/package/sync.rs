@@ -32,6 +32,59 @@ struct Style {
     colon: &'static str,
 }
 
+impl Style {
+    /// The style of an existing meta.json: one line as the SDK writes it, or indented.
+    fn of(text: &str) -> Style {
+        Style {
+            indented: text.trim_end().contains('\n'),
+            colon: if text.contains("\": ") { ": " } else { ":" },
+        }
+    }
+}
+
+/// How the `headers` array changes: the existing array replaced, or a new key to insert.
+enum HeadersChange {
+    Replace(TextEdit),
+    Insert(String),
+}
+
+/// The `headers` array with `added` modules appended to the existing entries (kept verbatim), in
+/// the file's style.
+fn headers_change(text: &str, udf: &MetaUdf, added: &[String], style: &Style) -> HeadersChange {
+    let new_entries = added.iter().map(|m| {
+        format!(
+            "{{\"module_name\"{c}{}, \"source_file\"{c}{}}}",
+            json_string(m),
+            json_string(&format!("{m}.py")),
+            c = style.colon
+        )
+        .replace(", \"", if style.colon == ":" { ",\"" } else { ", \"" })
+    });
+    let entries: Vec<String> = udf
+        .headers
+        .iter()
+        .map(|h| text[h.range.clone()].to_string())
+        .chain(new_entries)
+        .collect();
+    match &udf.headers_range {
+        Some(r) => HeadersChange::Replace(TextEdit {
+            range: r.clone(),
+            new_text: render_array(text, indent_at(text, r.start), &entries, style),
+        }),
+        None => HeadersChange::Insert(render_array(text, &key_indent(text, udf), &entries, style)),
+    }
+}
+
+/// The edit declaring `modules` as headers of the `udf` object (creating `headers` when
+/// missing), in the file's style: the quick fix of FUSED065 and what `sync` writes.
+pub(crate) fn add_headers_edit(text: &str, udf: &MetaUdf, modules: &[String]) -> TextEdit {
+    let style = Style::of(text);
+    match headers_change(text, udf, modules, &style) {
+        HeadersChange::Replace(edit) => edit,
+        HeadersChange::Insert(array) => insertion(text, udf, &[("headers".into(), array)], &style),
+    }
+}
+
 fn text_of<'a>(pkg: &'a Package, name: &str) -> Option<&'a str> {
     pkg.files
         .iter()
@@ -129,10 +182,7 @@ pub fn sync(pkg: &Package) -> Result<SyncOutcome, String> {
             .unwrap_or_default();
         return Err(format!("meta.json does not have the shape the SDK loads ({why}); fix it first, nothing was written"));
     };
-    let style = Style {
-        indented: text.trim_end().contains('\n'),
-        colon: if text.contains("\": ") { ": " } else { ":" },
-    };
+    let style = Style::of(text);
     let main = main_file(pkg, Some(udf));
     let model = main.as_deref().and_then(|m| text_of(pkg, m)).map(model_of);
 
@@ -187,8 +237,6 @@ pub fn sync(pkg: &Package) -> Result<SyncOutcome, String> {
 
     // Headers: every entry is kept (one whose file is missing is FUSED064's to report: the
     // file may only be missing for a moment); the local modules the UDF imports are added.
-    let kept: Vec<&meta::Header> = udf.headers.iter().collect();
-
     let mut added: Vec<String> = Vec::new();
     if let (Some(main), Some(model)) = (&main, &model) {
         for m in helper_modules(pkg, main, model) {
@@ -204,39 +252,11 @@ pub fn sync(pkg: &Package) -> Result<SyncOutcome, String> {
             }
         }
     }
-    let headers_changed = kept.len() != udf.headers.len() || !added.is_empty();
-    if headers_changed || udf.headers_range.is_none() {
-        let new_entries: Vec<String> = added
-            .iter()
-            .map(|m| {
-                format!(
-                    "{{\"module_name\"{c}{}, \"source_file\"{c}{}}}",
-                    json_string(m),
-                    json_string(&format!("{m}.py")),
-                    c = style.colon
-                )
-                .replace(", \"", if style.colon == ":" { ",\"" } else { ", \"" })
-            })
-            .collect();
-        let entries: Vec<String> = kept
-            .iter()
-            .map(|h| text[h.range.clone()].to_string())
-            .chain(new_entries)
-            .collect();
-        match &udf.headers_range {
-            Some(r) => {
-                let array = render_array(text, indent_at(text, r.start), &entries, &style);
-                edits.push(TextEdit {
-                    range: r.clone(),
-                    new_text: array,
-                });
-            }
-            None => {
-                let indent = key_indent(text, udf);
-                inserts.push((
-                    "headers".into(),
-                    render_array(text, &indent, &entries, &style),
-                ));
+    if !added.is_empty() || udf.headers_range.is_none() {
+        match headers_change(text, udf, &added, &style) {
+            HeadersChange::Replace(edit) => edits.push(edit),
+            HeadersChange::Insert(array) => {
+                inserts.push(("headers".into(), array));
                 if added.is_empty() {
                     changes.push("headers: added `[]`".into());
                 }

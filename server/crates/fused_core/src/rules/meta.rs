@@ -112,46 +112,14 @@ pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec
             range,
             "`utils.py` is not declared in `headers`, so it is not importable when the package is loaded elsewhere; add it as a header",
         );
-        if let Some(edit) = add_utils_header(udf, meta_text) {
-            d = d.with_fix(Fix {
-                title: "Declare `utils.py` in `headers`".into(),
-                edits: vec![edit],
-                applicability: Applicability::Safe,
-            });
-        }
+        // The same edit `fused-ls sync` makes, in the file's own style.
+        let edit = crate::package::sync::add_headers_edit(meta_text, udf, &["utils".to_string()]);
+        d = d.with_fix(Fix {
+            title: "Declare `utils.py` in `headers`".into(),
+            edits: vec![edit],
+            applicability: Applicability::Safe,
+        });
         out.push(d);
-    }
-}
-
-const UTILS_HEADER: &str = r#"{"module_name":"utils","source_file":"utils.py"}"#;
-
-fn add_utils_header(udf: &MetaUdf, text: &str) -> Option<TextEdit> {
-    match &udf.headers_range {
-        Some(r) => {
-            let inner = &text[r.start + 1..r.end - 1];
-            if inner.trim().is_empty() {
-                Some(TextEdit {
-                    range: r.clone(),
-                    new_text: format!("[{UTILS_HEADER}]"),
-                })
-            } else {
-                let last = udf.headers.last().map(|h| h.range.end).unwrap_or(r.end - 1);
-                Some(TextEdit {
-                    range: last..last,
-                    new_text: format!(",{UTILS_HEADER}"),
-                })
-            }
-        }
-        None => {
-            // After the `udf` object's opening brace, with a comma only if keys follow.
-            let at = udf.range.start + 1;
-            let empty = text[at..udf.range.end - 1].trim().is_empty();
-            let sep = if empty { "" } else { "," };
-            Some(TextEdit {
-                range: at..at,
-                new_text: format!("\"headers\":[{UTILS_HEADER}]{sep}"),
-            })
-        }
     }
 }
 
