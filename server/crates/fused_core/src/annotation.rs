@@ -121,7 +121,19 @@ fn string_value_depth(node: Node, src: &str, depth: u32) -> Option<String> {
             }
             for child in node.children(&mut cursor) {
                 match child.kind() {
-                    "string_content" => out.push_str(text(child, src)),
+                    // tree-sitter-python puts the escapes inside the content.
+                    "string_content" => {
+                        let mut at = child.start_byte();
+                        let mut c2 = child.walk();
+                        for esc in child.children(&mut c2) {
+                            if esc.kind() == "escape_sequence" && !raw {
+                                out.push_str(&src[at..esc.start_byte()]);
+                                out.push_str(&unescape(text(esc, src)));
+                                at = esc.end_byte();
+                            }
+                        }
+                        out.push_str(&src[at..child.end_byte()]);
+                    }
                     "escape_sequence" if !raw => out.push_str(&unescape(text(child, src))),
                     "escape_sequence" => out.push_str(text(child, src)),
                     "interpolation" => return None,
@@ -151,7 +163,10 @@ fn unescape(esc: &str) -> String {
         "\\\\" => "\\".into(),
         "\\'" => "'".into(),
         "\\\"" => "\"".into(),
-        "\\0" => "\0".into(),
+        "\\a" => "\u{7}".into(),
+        "\\b" => "\u{8}".into(),
+        "\\f" => "\u{c}".into(),
+        "\\v" => "\u{b}".into(),
         _ => {
             if let Some(hex) = esc
                 .strip_prefix("\\x")
@@ -159,6 +174,13 @@ fn unescape(esc: &str) -> String {
                 .or_else(|| esc.strip_prefix("\\U"))
             {
                 if let Some(c) = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                    return c.to_string();
+                }
+            }
+            if let Some(oct) = esc.strip_prefix('\\').filter(|o| {
+                (1..=3).contains(&o.len()) && o.bytes().all(|b| (b'0'..=b'7').contains(&b))
+            }) {
+                if let Some(c) = u32::from_str_radix(oct, 8).ok().and_then(char::from_u32) {
                     return c.to_string();
                 }
             }

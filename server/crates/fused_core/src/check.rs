@@ -4,7 +4,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::line_index::LineIndex;
 use crate::meta::{self, MetaParse};
-use crate::model::{self, PyModel};
+use crate::model::PyModel;
 use crate::probe::PathProbe;
 use crate::registry::Rule;
 use crate::rules::{self, PyContext};
@@ -89,25 +89,28 @@ pub struct FileReport {
 
 /// A parsed Python file with its diagnostics.
 pub struct PyAnalysis {
-    pub tree: Tree,
+    /// See [`python::Parsed::tree`].
+    pub tree: Option<Tree>,
     pub model: PyModel,
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Runs every file-level rule on Python source. `old_tree`, already edited, makes the
-/// tree-sitter parse incremental.
+/// Runs every file-level rule on Python source. `old_tree`, already edited, keeps the
+/// tree-sitter tree up to date incrementally (see [`python::parse`]).
 pub fn analyze_python(
     text: &str,
     dir: Option<&Path>,
     probe: &dyn PathProbe,
     old_tree: Option<&Tree>,
 ) -> PyAnalysis {
-    let tree = python::parse_tree(text, old_tree);
-    let model = model::build(&tree, text);
-    let mut diagnostics = python::syntax_errors(text);
+    let python::Parsed {
+        syntax: mut diagnostics,
+        model,
+        tree,
+    } = python::parse(text, old_tree);
     let ctx = PyContext {
         text,
-        tree: &tree,
+        tree: tree.as_ref(),
         model: &model,
         dir,
         probe,
@@ -215,7 +218,7 @@ pub fn check_loose_text_incremental(
     probe: &dyn PathProbe,
     sel: &Selection,
     old_tree: Option<&Tree>,
-) -> (Vec<Diagnostic>, Tree) {
+) -> (Vec<Diagnostic>, Option<Tree>) {
     let analysis = analyze_python(text, dir, probe, old_tree);
     (
         finalize(Some(text), analysis.diagnostics, sel),
@@ -379,7 +382,7 @@ fn check_package_inner(
             .and_then(|o| o.tree);
         let analysis = analyze_python(text, dir, probe, old_tree);
         if old.as_ref().is_some_and(|o| o.name == file.name) {
-            *new_tree = Some(analysis.tree.clone());
+            *new_tree = analysis.tree.clone();
         }
         let parses = !analysis
             .diagnostics

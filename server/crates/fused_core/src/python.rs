@@ -7,8 +7,9 @@
 //! syntax is newer than the target version.
 
 use crate::diagnostic::Diagnostic;
+use crate::model::{self, PyModel};
 use crate::registry::Rule;
-use ruff_python_ast::PythonVersion;
+use ruff_python_ast::{Mod, PythonVersion};
 use ruff_python_parser::{Mode, ParseOptions};
 use std::cell::RefCell;
 use tree_sitter::{Parser, Tree};
@@ -68,11 +69,51 @@ pub fn mask_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The syntax errors of `text` under the Python 3.11 grammar (FUSED001) and the uses of newer
-/// syntax (FUSED002), with exact byte ranges.
-pub fn syntax_errors(text: &str) -> Vec<Diagnostic> {
+/// A Python file read for the rules: its syntax diagnostics, its UDF model and, when one was
+/// built, its tree-sitter tree.
+pub struct Parsed {
+    pub syntax: Vec<Diagnostic>,
+    pub model: PyModel,
+    /// Built when the file has syntax errors (the model is then read from it) or when the
+    /// caller passed a previous tree to keep up to date; `None` otherwise.
+    pub tree: Option<Tree>,
+}
+
+/// Parses `text` once with Ruff (syntax errors; the model when the file is clean) and, only
+/// where needed, with tree-sitter. Pass `old_tree` (already `edit`ed to match `text`) to have
+/// the tree kept up to date incrementally, whatever the file's state: the language server does,
+/// so the tree is at hand the moment a keystroke breaks the syntax.
+pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
     let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
     let parsed = ruff_python_parser::parse_unchecked(text, options);
+    let syntax = syntax_diagnostics(text, &parsed);
+    let clean = parsed.errors().is_empty() && parsed.unsupported_syntax_errors().is_empty();
+    let tree = (old_tree.is_some() || !clean).then(|| parse_tree(text, old_tree));
+    let module = if clean {
+        parsed.try_into_module()
+    } else {
+        None
+    };
+    let model = match (&module, &tree) {
+        (Some(m), _) => model::from_ast(m.syntax(), m.tokens(), text),
+        (None, Some(t)) => model::build(t, text),
+        (None, None) => unreachable!("a file that is not clean always gets a tree"),
+    };
+    Parsed {
+        syntax,
+        model,
+        tree,
+    }
+}
+
+/// The UDF model of `text`, by the fastest reliable route (see [`parse`]).
+pub fn model(text: &str) -> PyModel {
+    parse(text, None).model
+}
+
+/// The syntax errors under the Python 3.11 grammar (FUSED001) and the uses of newer syntax
+/// (FUSED002), with exact byte ranges.
+fn syntax_diagnostics(text: &str, parsed: &ruff_python_parser::Parsed<Mod>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     // Only the first error: after it the parser's recovery reports consequences, not causes,
     // and Python itself stops at the first one.
@@ -119,4 +160,63 @@ fn ceil_char(text: &str, mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// For tests: whether the two model readers agree on `text`. `Ok(false)`: the file has syntax
+/// errors, so only the tree-sitter reader applies; `Err`: the first field where they differ.
+#[doc(hidden)]
+pub fn readers_agree(text: &str) -> Result<bool, String> {
+    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
+    let parsed = ruff_python_parser::parse_unchecked(text, options);
+    if !parsed.errors().is_empty() || !parsed.unsupported_syntax_errors().is_empty() {
+        return Ok(false);
+    }
+    let Some(module) = parsed.try_into_module() else {
+        return Ok(false);
+    };
+    let ast = model::from_ast(module.syntax(), module.tokens(), text);
+    let tree = model::build(&parse_tree(text, None), text);
+    let differ = |what: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+        Err(format!(
+            "{what} differ:\n  Ruff AST:    {a:?}\n  tree-sitter: {b:?}"
+        ))
+    };
+    if ast.future_annotations != tree.future_annotations {
+        return differ(
+            "future_annotations",
+            &ast.future_annotations,
+            &tree.future_annotations,
+        );
+    }
+    if ast.udfs.len() != tree.udfs.len() {
+        return differ("UDF names", &names(&ast), &names(&tree));
+    }
+    for (a, b) in ast.udfs.iter().zip(&tree.udfs) {
+        if a.params != b.params {
+            for (pa, pb) in a.params.iter().zip(&b.params) {
+                if pa != pb {
+                    return differ(&format!("params of `{}`", a.name), pa, pb);
+                }
+            }
+            return differ(&format!("params of `{}`", a.name), &a.params, &b.params);
+        }
+        if a != b {
+            return differ(&format!("UDF `{}`", a.name), a, b);
+        }
+    }
+    if ast.loads != tree.loads {
+        return differ("fused.load calls", &ast.loads, &tree.loads);
+    }
+    if ast.imported_modules != tree.imported_modules {
+        return differ(
+            "imported modules",
+            &ast.imported_modules,
+            &tree.imported_modules,
+        );
+    }
+    Ok(true)
+}
+
+fn names(m: &PyModel) -> Vec<&str> {
+    m.udfs.iter().map(|u| u.name.as_str()).collect()
 }

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 fn py(src: &str) -> Vec<Diagnostic> {
+    // Every clean snippet here is also a case for the two model readers to agree on.
+    if let Err(e) = fused_core::python::readers_agree(src) {
+        panic!("{e}\nsource:\n{src}");
+    }
     fused_core::check::finalize(
         Some(src),
         analyze_python(src, None, &NoProbe, None).diagnostics,

@@ -12,7 +12,9 @@ use tree_sitter::Tree;
 
 /// Diagnostics for the file at `path` whose current text is `text`. `overlay` gives the text of
 /// other open files; `old_tree` (edited to match `text`) makes the parse incremental. Returns the
-/// new tree of a Python file.
+/// new tree of a Python file when one was built: always when `old_tree` was given, else only
+/// for a file with syntax errors (a clean file is read from Ruff's AST; the caller builds the
+/// tree afterwards, off the path to the first publish).
 pub fn diagnostics(
     path: &Path,
     text: &str,
@@ -62,7 +64,7 @@ pub fn diagnostics(
         let dir = std::fs::canonicalize(dir).ok();
         let (diags, tree) =
             check_loose_text_incremental(text, dir.as_deref(), &DiskProbe, sel, old_tree);
-        return (diags, Some(tree));
+        return (diags, tree);
     }
     (Vec::new(), None)
 }

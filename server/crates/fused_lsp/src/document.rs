@@ -19,7 +19,18 @@ pub struct Document {
     pub kind: DocKind,
     /// The last tree, already `edit`ed for every change since it was built.
     pub tree: Option<Tree>,
+    /// A tree being built off the request path (see [`Document::start_parse`]).
+    parsing: Option<ParseJob>,
 }
+
+/// A full parse running in the background, and the edits made to the text since it started,
+/// to be applied to its tree when it lands.
+struct ParseJob {
+    id: u64,
+    edits: Vec<InputEdit>,
+}
+
+static PARSE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One change of `textDocument/didChange`: a range in the negotiated encoding (`None`: the
 /// whole document) and its replacement.
@@ -37,6 +48,39 @@ impl Document {
             index,
             kind,
             tree: None,
+            parsing: None,
+        }
+    }
+
+    /// Starts a background parse if the document has no tree and none is on its way: returns
+    /// the job's id and the text to parse. The caller parses it and hands the tree to
+    /// [`Document::finish_parse`], whatever edits arrived meanwhile.
+    pub fn start_parse(&mut self) -> Option<(u64, String)> {
+        if self.kind != DocKind::Python || self.tree.is_some() || self.parsing.is_some() {
+            return None;
+        }
+        let id = PARSE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.parsing = Some(ParseJob {
+            id,
+            edits: Vec::new(),
+        });
+        Some((id, self.text.clone()))
+    }
+
+    /// Takes the tree of background parse `id`, brought up to date with the edits made since
+    /// it started (as if it had been there all along). A stale job (the whole text was
+    /// replaced, or the tree came from elsewhere first) is dropped.
+    pub fn finish_parse(&mut self, id: u64, mut tree: Tree) {
+        match self.parsing.take() {
+            Some(job) if job.id == id => {
+                if self.tree.is_none() {
+                    for edit in &job.edits {
+                        tree.edit(edit);
+                    }
+                    self.tree = Some(tree);
+                }
+            }
+            other => self.parsing = other,
         }
     }
 
@@ -47,6 +91,7 @@ impl Document {
                 None => {
                     self.text = change.text;
                     self.tree = None;
+                    self.parsing = None;
                 }
                 Some((start, end)) => {
                     let s = self.index.offset(start, &self.text, enc) as usize;
@@ -78,15 +123,21 @@ impl Document {
         self.text.replace_range(range.clone(), new_text);
         self.index = LineIndex::new(&self.text);
         let new_line_end = old_line_end + new_text.len() - (range.end - range.start);
+        if self.tree.is_none() && self.parsing.is_none() {
+            return;
+        }
+        let edit = InputEdit {
+            start_byte: line_start,
+            old_end_byte: old_line_end,
+            new_end_byte: new_line_end,
+            start_position,
+            old_end_position,
+            new_end_position: point(&self.index, &self.text, new_line_end),
+        };
         if let Some(tree) = &mut self.tree {
-            tree.edit(&InputEdit {
-                start_byte: line_start,
-                old_end_byte: old_line_end,
-                new_end_byte: new_line_end,
-                start_position,
-                old_end_position,
-                new_end_position: point(&self.index, &self.text, new_line_end),
-            });
+            tree.edit(&edit);
+        } else if let Some(job) = &mut self.parsing {
+            job.edits.push(edit);
         }
     }
 }
@@ -201,6 +252,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_background_parse_catches_up_with_edits_typed_meanwhile() {
+        let src = "import fused\n\n@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+        let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        let (id, text) = doc.start_parse().expect("no tree yet: a parse starts");
+        assert!(
+            doc.start_parse().is_none(),
+            "one background parse at a time"
+        );
+        let edits = [
+            ((3, 18), (3, 18), ", bounds: fused.types.Bounds = None"),
+            ((4, 11), (4, 12), "bounds  # é"),
+        ];
+        for (i, (s, e, t)) in edits.into_iter().enumerate() {
+            let lc = |(line, col)| LineCol { line, col };
+            doc.apply(
+                vec![Change {
+                    range: Some((lc(s), lc(e))),
+                    text: t.into(),
+                }],
+                2 + i as i32,
+                Encoding::Utf16,
+            );
+        }
+        // The tree of the old text lands after the edits.
+        doc.finish_parse(id, fused_core::python::parse_tree(&text, None));
+        let tree = fused_core::python::parse_tree(&doc.text, doc.tree.as_ref());
+        let fresh = fused_core::python::parse_tree(&doc.text, None);
+        assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
+        assert!(doc
+            .text
+            .contains("bounds: fused.types.Bounds = None):\n    return bounds  # é\n"));
+
+        // A whole-text replacement makes a parse in flight stale.
+        let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        let (id, text) = doc.start_parse().unwrap();
+        doc.apply(
+            vec![Change {
+                range: None,
+                text: "x = 1\n".into(),
+            }],
+            2,
+            Encoding::Utf16,
+        );
+        doc.finish_parse(id, fused_core::python::parse_tree(&text, None));
+        assert!(doc.tree.is_none());
     }
 
     #[test]

@@ -10,9 +10,13 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
+
+/// How long a UDF must have been open before the runner's worker starts (see `initialized`).
+const PREWARM_AFTER: Duration = Duration::from_secs(3);
 
 /// Settings from `initializationOptions` or `workspace/didChangeConfiguration` (`{"fused": {...}}`
 /// or the object itself). Unknown keys are ignored.
@@ -259,15 +263,32 @@ impl Backend {
                     if current(&state) {
                         // Keep the tree for the next incremental parse; if an edit arrived
                         // meanwhile, the old (already edited) tree stays instead.
-                        if let Some(tree) = tree {
+                        let job = {
                             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                            if let Some(doc) =
-                                st.docs.get_mut(&uri).filter(|d| d.version == version)
-                            {
-                                doc.tree = Some(tree);
+                            match st.docs.get_mut(&uri).filter(|d| d.version == version) {
+                                Some(doc) if tree.is_some() => {
+                                    doc.tree = tree;
+                                    None
+                                }
+                                Some(doc) => doc.start_parse(),
+                                None => None,
                             }
+                        };
+                        client
+                            .publish_diagnostics(uri.clone(), diags, Some(version))
+                            .await;
+                        if let Some((id, text)) = job {
+                            // A clean file was read from Ruff's AST: build the tree-sitter
+                            // tree now, after the publish; edits typed meanwhile are applied
+                            // to it when it lands, and later keystrokes re-parse incrementally.
+                            tokio::task::spawn_blocking(move || {
+                                let tree = fused_core::python::parse_tree(&text, None);
+                                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                                if let Some(doc) = st.docs.get_mut(&uri) {
+                                    doc.finish_parse(id, tree);
+                                }
+                            });
                         }
-                        client.publish_diagnostics(uri, diags, Some(version)).await;
                     }
                 }
                 Ok(Err(msg)) => client.log_message(MessageType::ERROR, msg).await,
@@ -411,22 +432,37 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        // Pre-warm the runner in the background with the configured interpreter, so the first
-        // "Run" is already warm. Failures are silent: a run falls back to a fresh process.
-        let python = self
-            .lock()
-            .settings
-            .python
-            .clone()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("python3"));
+        // Pre-warm the runner with the configured interpreter, so the first "Run" is already
+        // warm; but not at start-up, where a Python importing geopandas would take a core from
+        // the first diagnostics: only once a UDF has been open for PREWARM_AFTER, and never in a
+        // session without one. Failures are silent: a run starts a worker or a fresh process.
+        let state = self.state.clone();
         let worker = self.worker.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Ok(mut slot) = worker.try_lock() {
-                if slot.is_none() {
-                    *slot =
-                        fused_run::Worker::start(&python, std::time::Duration::from_secs(120)).ok();
+        tokio::spawn(async move {
+            tokio::time::sleep(PREWARM_AFTER).await;
+            loop {
+                let python = {
+                    let st = state.lock().unwrap_or_else(|p| p.into_inner());
+                    let has_udf = st.docs.values().any(|d| {
+                        d.kind == DocKind::Python && fused_core::model::mentions_udf(&d.text)
+                    });
+                    has_udf.then(|| st.settings.python.clone())
+                };
+                if let Some(python) = python {
+                    let python = python
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| "python3".into());
+                    tokio::task::spawn_blocking(move || {
+                        if let Ok(mut slot) = worker.try_lock() {
+                            if slot.is_none() {
+                                *slot = fused_run::Worker::start(&python, Duration::from_secs(120))
+                                    .ok();
+                            }
+                        }
+                    });
+                    return;
                 }
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
         self.client

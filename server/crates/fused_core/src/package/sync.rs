@@ -124,8 +124,7 @@ fn main_file(pkg: &Package, udf: Option<&MetaUdf>) -> Option<String> {
 }
 
 fn model_of(text: &str) -> crate::model::PyModel {
-    let tree = crate::python::parse_tree(text, None);
-    crate::model::build(&tree, text)
+    crate::python::model(text)
 }
 
 /// Local modules the UDF imports that exist as `<module>.py` in the package.

@@ -16,7 +16,8 @@ use tree_sitter::Tree;
 /// Everything a Python rule may read.
 pub struct PyContext<'a> {
     pub text: &'a str,
-    pub tree: &'a Tree,
+    /// The tree-sitter tree when one was built (see [`crate::python::parse`]).
+    pub tree: Option<&'a Tree>,
     pub model: &'a PyModel,
     /// The folder holding the file, to resolve relative `fused.load` paths.
     pub dir: Option<&'a Path>,

@@ -6,6 +6,7 @@ use crate::diagnostic::{Applicability, Diagnostic, Fix, TextEdit};
 use crate::model::{ParamKind, Udf};
 use crate::registry::Rule;
 use std::ops::Range;
+use tree_sitter::Tree;
 
 const RESERVED: &[&str] = &[
     "self",
@@ -100,7 +101,25 @@ fn xyz(udf: &Udf, out: &mut Vec<Diagnostic>) {
 /// Byte ranges of the identifier `name` used as a variable inside `within` (not attribute
 /// names, not keyword-argument names), found iteratively.
 pub fn occurrences(ctx: &PyContext, within: Range<usize>, name: &str) -> Vec<Range<usize>> {
-    let root = ctx.tree.root_node();
+    match ctx.tree {
+        Some(tree) => occurrences_in(tree, ctx.text, within, name),
+        None => {
+            // A clean file read from Ruff's AST has no tree: parse just the (top-level, valid)
+            // function, which is rare (a `bbox` receiver) and cheap.
+            let Some(slice) = ctx.text.get(within.clone()) else {
+                return vec![];
+            };
+            let tree = crate::python::parse_tree(slice, None);
+            occurrences_in(&tree, slice, 0..slice.len(), name)
+                .into_iter()
+                .map(|r| r.start + within.start..r.end + within.start)
+                .collect()
+        }
+    }
+}
+
+fn occurrences_in(tree: &Tree, text: &str, within: Range<usize>, name: &str) -> Vec<Range<usize>> {
+    let root = tree.root_node();
     let Some(node) = root.descendant_for_byte_range(within.start, within.end) else {
         return vec![];
     };
@@ -108,7 +127,7 @@ pub fn occurrences(ctx: &PyContext, within: Range<usize>, name: &str) -> Vec<Ran
     let mut cursor = node.walk();
     'outer: loop {
         let n = cursor.node();
-        if n.kind() == "identifier" && &ctx.text[n.byte_range()] == name {
+        if n.kind() == "identifier" && &text[n.byte_range()] == name {
             let field = cursor.field_name();
             let parent_kind = n.parent().map(|p| p.kind());
             let is_attr_name = parent_kind == Some("attribute") && field == Some("attribute");

@@ -19,8 +19,7 @@ pub fn code_lenses(st: &State, params: &CodeLensParams) -> Option<Vec<CodeLens>>
     if doc.kind != DocKind::Python {
         return None;
     }
-    let tree = fused_core::python::parse_tree(&doc.text, None);
-    let model = fused_core::model::build(&tree, &doc.text);
+    let model = fused_core::python::model(&doc.text);
     let mut out = Vec::new();
     for udf in &model.udfs {
         let at = convert::range(

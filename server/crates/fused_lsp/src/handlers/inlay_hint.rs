@@ -17,8 +17,7 @@ pub fn inlay_hints(st: &State, params: &InlayHintParams) -> Option<Vec<InlayHint
     let text = &doc.text;
     let start = convert::offset(text, &doc.index, params.range.start, st.encoding);
     let end = convert::offset(text, &doc.index, params.range.end, st.encoding);
-    let tree = fused_core::python::parse_tree(text, None);
-    let model = fused_core::model::build(&tree, text);
+    let model = fused_core::python::model(text);
     let future = model.future_annotations.is_some();
     let mut out = Vec::new();
     let hint = |at: usize, label: String, tooltip: String, kind: InlayHintKind| InlayHint {

@@ -1,153 +1,15 @@
-//! The UDF model: what a Python file declares that the rules care about, read from the
-//! error-tolerant tree-sitter tree (so it survives syntax errors elsewhere in the file).
+//! The model read from the tree-sitter tree: the error-tolerant path, used for a file with
+//! syntax errors and, in the language server, for the incremental re-parse while typing.
 
+use super::*;
 use crate::annotation::{dotted, string_value, text, TypeExpr};
-use std::ops::Range;
 use tree_sitter::{Node, Tree};
-
-/// A literal default or keyword value, as far as the rules need to know it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
-    Str(String),
-    Int(i128),
-    Float(f64),
-    Bool(bool),
-    None,
-    List,
-    Dict,
-    Tuple,
-    /// Not a literal (a name, a call...): rules make no claim about it.
-    Other,
-}
-
-impl Literal {
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Literal::Str(_) => "a string",
-            Literal::Int(_) => "an int",
-            Literal::Float(_) => "a float",
-            Literal::Bool(_) => "a bool",
-            Literal::None => "None",
-            Literal::List => "a list",
-            Literal::Dict => "a dict",
-            Literal::Tuple => "a tuple",
-            Literal::Other => "an expression",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamKind {
-    Normal,
-    VarArgs,
-    KwArgs,
-}
-
-#[derive(Debug, Clone)]
-pub struct Annotation {
-    pub range: Range<usize>,
-    pub text: String,
-    pub expr: TypeExpr,
-}
-
-#[derive(Debug, Clone)]
-pub struct Default {
-    pub range: Range<usize>,
-    pub text: String,
-    pub value: Literal,
-}
-
-#[derive(Debug, Clone)]
-pub struct Param {
-    pub name: String,
-    pub name_range: Range<usize>,
-    /// The whole parameter, annotation and default included.
-    pub range: Range<usize>,
-    pub kind: ParamKind,
-    pub annotation: Option<Annotation>,
-    pub default: Option<Default>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Keyword {
-    pub name: String,
-    pub name_range: Range<usize>,
-    pub value_range: Range<usize>,
-    pub value: Literal,
-    /// For a dict literal value: its string keys and their ranges.
-    pub dict_keys: Vec<(String, Range<usize>)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Udf {
-    pub name: String,
-    pub name_range: Range<usize>,
-    /// The `def ...` statement, decorators excluded.
-    pub def_range: Range<usize>,
-    /// The decorator expression (after `@`).
-    pub decorator_range: Range<usize>,
-    pub keywords: Vec<Keyword>,
-    pub params: Vec<Param>,
-}
-
-impl Udf {
-    pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params
-            .iter()
-            .find(|p| p.name == name && p.kind == ParamKind::Normal)
-    }
-
-    pub fn has_kwargs(&self) -> bool {
-        self.params.iter().any(|p| p.kind == ParamKind::KwArgs)
-    }
-
-    /// The parameter that receives the tile in Tile mode: `bounds`, else `bbox`, else the first.
-    pub fn tile_receiver(&self) -> Option<&Param> {
-        self.param("bounds")
-            .or_else(|| self.param("bbox"))
-            .or_else(|| self.params.iter().find(|p| p.kind == ParamKind::Normal))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct LoadCall {
-    /// The string literal, quotes included.
-    pub range: Range<usize>,
-    pub target: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct PyModel {
-    /// The `from __future__ import annotations` statement, if present.
-    pub future_annotations: Option<Range<usize>>,
-    pub udfs: Vec<Udf>,
-    pub loads: Vec<LoadCall>,
-    /// Top-level names of the modules imported anywhere in the file (`import utils`,
-    /// `from helpers import x` → `utils`, `helpers`), to find local helper modules.
-    pub imported_modules: Vec<String>,
-}
-
-struct Names {
-    /// Names bound to the `fused` module. `fused` itself is an implicit global in UDF code.
-    fused: Vec<String>,
-    /// Names bound to `fused.udf` by `from fused import udf [as x]`.
-    udf: Vec<String>,
-    /// Names bound to `fused.load`.
-    load: Vec<String>,
-    /// Import aliases: `gpd` → `geopandas`, `B` → `fused.types.Bounds`, `f` → `fused`.
-    aliases: std::collections::HashMap<String, String>,
-}
 
 /// Reads the model from a parsed file.
 pub fn build(tree: &Tree, src: &str) -> PyModel {
     let root = tree.root_node();
     let mut model = PyModel::default();
-    let mut names = Names {
-        fused: vec!["fused".into()],
-        udf: Vec::new(),
-        load: Vec::new(),
-        aliases: std::collections::HashMap::new(),
-    };
+    let mut names = Names::new();
     let mut cursor = root.walk();
     let top: Vec<Node> = root.named_children(&mut cursor).collect();
     for node in &top {
@@ -176,7 +38,7 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
             let mut cursor = node.walk();
             if node
                 .children_by_field_name("name", &mut cursor)
-                .any(|n| text(n, src) == "annotations")
+                .any(|n| name_and_alias(n, src).0 == "annotations")
             {
                 model.future_annotations = Some(node.byte_range());
             }
@@ -214,11 +76,7 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
                 }
                 // `from fused import udf as u`, `load`: the names UDF code calls them by.
                 if module == "fused" {
-                    match name {
-                        "udf" => names.udf.push(alias.to_string()),
-                        "load" => names.load.push(alias.to_string()),
-                        _ => {}
-                    }
+                    names.bind_from_fused(name, alias);
                 }
                 // Every import is an alias for annotations (`from shapely.geometry import box`).
                 names
@@ -241,15 +99,7 @@ fn name_and_alias<'a>(n: Node, src: &'a str) -> (&'a str, &'a str) {
 }
 
 fn is_udf_decorator(expr: Node, src: &str, names: &Names) -> bool {
-    let Some(name) = dotted(expr, src) else {
-        return false;
-    };
-    if names.udf.contains(&name) {
-        return true;
-    }
-    names.fused.iter().any(|f| {
-        name.len() == f.len() + 4 && name.starts_with(f.as_str()) && name.ends_with(".udf")
-    })
+    dotted(expr, src).is_some_and(|name| names.is_udf(&name))
 }
 
 fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
@@ -379,20 +229,6 @@ fn literal_depth(node: Node, src: &str, depth: u32) -> Literal {
     }
 }
 
-fn parse_int(t: &str) -> Option<i128> {
-    let t = t.replace('_', "");
-    let lower = t.to_ascii_lowercase();
-    if let Some(h) = lower.strip_prefix("0x") {
-        i128::from_str_radix(h, 16).ok()
-    } else if let Some(o) = lower.strip_prefix("0o") {
-        i128::from_str_radix(o, 8).ok()
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        i128::from_str_radix(b, 2).ok()
-    } else {
-        t.parse().ok()
-    }
-}
-
 fn read_params(
     params: Node,
     src: &str,
@@ -469,8 +305,20 @@ fn collect_loads(
     imports: &mut Vec<String>,
 ) {
     let mut seen_calls = std::collections::HashSet::new();
-    for (at, _) in src.match_indices("load") {
-        let Some(node) = root.descendant_for_byte_range(at, at + 4) else {
+    // `fused.load(`, `load(` and the names `from fused import load as ld` bound.
+    let mut needles = vec!["load"];
+    needles.extend(
+        names
+            .load
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !n.contains("load")),
+    );
+    let hits = needles
+        .iter()
+        .flat_map(|n| src.match_indices(n).map(|(at, _)| (at, n.len())));
+    for (at, len) in hits {
+        let Some(node) = root.descendant_for_byte_range(at, at + len) else {
             continue;
         };
         // Up from the identifier to the call whose callee it ends (`fused.load(` / `load(`).
@@ -541,18 +389,7 @@ fn load_call(node: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
     let Some(func) = node.child_by_field_name("function") else {
         return;
     };
-    let is_load = match dotted(func, src) {
-        Some(name) => {
-            names.load.contains(&name)
-                || names.fused.iter().any(|f| {
-                    name.len() == f.len() + 5
-                        && name.starts_with(f.as_str())
-                        && name.ends_with(".load")
-                })
-        }
-        None => false,
-    };
-    if !is_load {
+    if !dotted(func, src).is_some_and(|name| names.is_load(&name)) {
         return;
     }
     if let Some(args) = node.child_by_field_name("arguments") {
@@ -567,9 +404,4 @@ fn load_call(node: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
             }
         }
     }
-}
-
-/// Whether the text plausibly holds a UDF, to decide if a loose `.py` file is worth checking.
-pub fn mentions_udf(src: &str) -> bool {
-    src.contains("udf") && src.contains('@')
 }
