@@ -10,6 +10,7 @@ pub mod document;
 pub mod handlers;
 mod sanitize;
 pub mod server;
+mod stdout;
 
 use tower_lsp_server::{LspService, Server};
 
@@ -45,18 +46,20 @@ pub fn run_stdio() -> i32 {
         }
         let (service, socket) = builder.finish();
         // Frames pass through the sanitizer so one malformed message cannot end the session.
-        let (to_server, from_pump) = tokio::io::duplex(1 << 16);
-        tokio::spawn(sanitize::pump(tokio::io::stdin(), to_server));
-        Server::new(from_pump, tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        // Both ends are plain threads doing blocking I/O (see `sanitize` and `stdout`).
+        let input = sanitize::spawn_reader(std::io::stdin());
+        let (output, writer) = stdout::spawn_writer(std::io::stdout());
+        Server::new(input, output, socket).serve(service).await;
+        // The server dropped its output: wait until everything it sent is written.
+        let _ = writer.join();
         if shutdown.load(std::sync::atomic::Ordering::SeqCst) {
             0
         } else {
             1
         }
     });
-    // The stdin reader may still be blocked in a read: do not wait for it.
+    // Tasks still running (a background parse, a run's progress) are not waited for; the stdin
+    // thread may still be blocked in a read and ends with the process.
     runtime.shutdown_background();
     code
 }

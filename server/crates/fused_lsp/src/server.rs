@@ -15,6 +15,9 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+/// Files up to this size are analysed on the async thread that scheduled them (see `schedule`).
+const INLINE_ANALYSIS_MAX: usize = 32 << 10;
+
 /// How long a UDF must have been open before the runner's worker starts (see `initialized`).
 const PREWARM_AFTER: Duration = Duration::from_secs(3);
 
@@ -228,7 +231,8 @@ impl Backend {
             if !current(&state) {
                 return;
             }
-            let result = tokio::task::spawn_blocking(move || {
+            let small = text.len() <= INLINE_ANALYSIS_MAX;
+            let work = move || {
                 guarded("diagnostics", || {
                     let (diags, tree) = crate::analysis::diagnostics(
                         &path,
@@ -256,8 +260,15 @@ impl Backend {
                     }
                     (diags, tree)
                 })
-            })
-            .await;
+            };
+            // A small file is analysed right here: a hop to the blocking pool and back costs
+            // more than its analysis (well under a millisecond). A large one is analysed off the
+            // async threads, so it never holds up the other requests.
+            let result = if small {
+                Ok(work())
+            } else {
+                tokio::task::spawn_blocking(work).await
+            };
             match result {
                 Ok(Ok((diags, tree))) => {
                     if current(&state) {
