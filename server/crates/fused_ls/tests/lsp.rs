@@ -273,6 +273,38 @@ fn fixture_files() -> Vec<PathBuf> {
     out
 }
 
+/// (code, line, column, end line, end column) as `check --format json` prints them.
+type CliDiag = (String, u64, u64, u64, u64);
+
+/// The server's diagnostics for `text`, converted to the CLI's positions.
+fn as_cli(diags: &[Value], text: &str, enc: &str) -> Vec<CliDiag> {
+    diags
+        .iter()
+        .map(|d| {
+            let (l, c) = to_cli(text, &d["range"]["start"], enc);
+            let (el, ec) = to_cli(text, &d["range"]["end"], enc);
+            (d["code"].as_str().unwrap().to_string(), l, c, el, ec)
+        })
+        .collect()
+}
+
+/// What `check --format json` (its parsed output `cli`) reported for the file `rel`.
+fn cli_for(cli: &[Value], rel: &str) -> Vec<CliDiag> {
+    cli.iter()
+        .filter(|d| d["path"] == rel)
+        .map(|d| {
+            let n = |k: &str| d[k].as_u64().unwrap();
+            (
+                d["code"].as_str().unwrap().to_string(),
+                n("line"),
+                n("column"),
+                n("end_line"),
+                n("end_column"),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn server_diagnostics_equal_check_json_for_every_fixture_in_both_encodings() {
     let root = repo_root();
@@ -285,36 +317,9 @@ fn server_diagnostics_equal_check_json_for_every_fixture_in_both_encodings() {
         for path in &files {
             let text = std::fs::read_to_string(path).unwrap();
             let uri = lsp.open(path, &text);
-            let got: Vec<(String, u64, u64, u64, u64)> = lsp
-                .diagnostics(&uri, Some(1))
-                .iter()
-                .map(|d| {
-                    let (l, c) = to_cli(&text, &d["range"]["start"], enc);
-                    let (el, ec) = to_cli(&text, &d["range"]["end"], enc);
-                    (d["code"].as_str().unwrap().to_string(), l, c, el, ec)
-                })
-                .collect();
-            let rel = path
-                .strip_prefix(&root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            let want: Vec<(String, u64, u64, u64, u64)> = cli
-                .iter()
-                .filter(|d| d["path"] == rel.as_str())
-                .map(|d| {
-                    let n = |k: &str| d[k].as_u64().unwrap();
-                    (
-                        d["code"].as_str().unwrap().to_string(),
-                        n("line"),
-                        n("column"),
-                        n("end_line"),
-                        n("end_column"),
-                    )
-                })
-                .collect();
-            assert_eq!(got, want, "{rel} ({enc})");
+            let got = as_cli(&lsp.diagnostics(&uri, Some(1)), &text, enc);
+            let rel = path.strip_prefix(&root).unwrap().to_str().unwrap();
+            assert_eq!(got, cli_for(&cli, rel), "{rel} ({enc})");
             lsp.notify(
                 "textDocument/didClose",
                 json!({"textDocument": {"uri": uri}}),
@@ -322,6 +327,89 @@ fn server_diagnostics_equal_check_json_for_every_fixture_in_both_encodings() {
         }
         assert_eq!(lsp.stop(), Some(0));
     }
+}
+
+/// Typing a file line by line goes through every state the server handles: no tree yet (the
+/// model read from Ruff's AST), the tree-sitter tree built in the background and edited with
+/// each change, half-written code with syntax errors (the model read from the error-tolerant
+/// tree). In every state the server publishes, its diagnostics must be exactly what `check`
+/// prints for the same text (each state is written to its own copy of the package, and one
+/// `check` run reads them all).
+#[test]
+fn typing_each_fixture_line_by_line_agrees_with_check_at_every_pause() {
+    let files: Vec<PathBuf> = fixture_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    assert!(files.len() > 40, "{}", files.len());
+    let states = tempfile::tempdir().unwrap();
+    // (the copy's path relative to `states`, the text, what the server published)
+    let mut seen: Vec<(String, String, Vec<CliDiag>)> = Vec::new();
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    for (f, path) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(path).unwrap();
+        let uri = lsp.open(path, "");
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            let version = i as i64 + 2;
+            lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": i, "character": 0}, "end": {"line": i, "character": 0}}, "text": line}]}));
+            // Pause now and then (so the publish and the background parse happen mid-file),
+            // and at the end.
+            if i % 5 == 2 || i + 1 == lines.len() {
+                let typed: String = lines[..=i].concat();
+                let got = as_cli(&lsp.diagnostics(&uri, Some(version)), &typed, "utf-16");
+                // A copy of the package (or the loose file) holding the typed text.
+                // Its neighbours are linked in, so relative `fused.load` paths resolve alike.
+                let src_dir = path.parent().unwrap();
+                let copy_root = states.path().join(format!("{f}-{i}"));
+                let (copy, own) = if src_dir.join("meta.json").exists() {
+                    let d = copy_root.join(src_dir.file_name().unwrap());
+                    copy_dir(src_dir, &d);
+                    (d, src_dir.to_path_buf())
+                } else {
+                    std::fs::create_dir_all(&copy_root).unwrap();
+                    (copy_root.clone(), path.clone())
+                };
+                for entry in std::fs::read_dir(own.parent().unwrap()).unwrap() {
+                    let entry = entry.unwrap().path();
+                    if entry != own {
+                        std::os::unix::fs::symlink(
+                            &entry,
+                            copy_root.join(entry.file_name().unwrap()),
+                        )
+                        .unwrap();
+                    }
+                }
+                let file = copy.join(path.file_name().unwrap());
+                std::fs::write(&file, &typed).unwrap();
+                let rel = file.strip_prefix(states.path()).unwrap();
+                seen.push((rel.to_str().unwrap().to_string(), typed, got));
+            }
+        }
+        lsp.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
+    }
+    assert_eq!(lsp.stop(), Some(0));
+    let mut cli = json(&run(states.path(), &["check", "--format", "json", "."]));
+    for d in &mut cli {
+        let p = d["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("./")
+            .to_string();
+        d["path"] = p.into();
+    }
+    let mut with_syntax_errors = 0;
+    for (rel, typed, got) in &seen {
+        let want = cli_for(&cli, rel);
+        with_syntax_errors += want.iter().any(|d| d.0 == "FUSED001") as usize;
+        assert_eq!(got, &want, "{rel}, typed so far:\n{typed}");
+    }
+    // The error-tolerant path was really exercised.
+    assert!(with_syntax_errors > 20, "{with_syntax_errors}");
 }
 
 fn scratch_pkg(udf: &str) -> (tempfile::TempDir, PathBuf) {
