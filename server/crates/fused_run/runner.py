@@ -26,6 +26,8 @@ import zipfile
 PREVIEW_ROWS = 10
 GEOJSON_MAX_FEATURES = 1000
 GEOJSON_MAX_BYTES = 1 << 20
+# GeoJSON coordinates are rounded to this many decimal places (1e-7 degree is about 1 cm).
+GEOJSON_DECIMALS = 7
 
 
 # ---------------------------------------------------------------------------- the fused stand-in
@@ -327,6 +329,102 @@ def _receiver(sig):
 
 # ------------------------------------------------------------------------------------ the result
 
+class _Raw:
+    """JSON text already serialised (the GeoJSON, the preview): spliced into the result as is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+def _dumps(value):
+    """`json.dumps` (the C encoder, one shot) with `_Raw` values spliced in without a re-parse."""
+    raws = {}
+    token = "fused-ls-raw-" + uuid.uuid4().hex + "-"
+
+    def default(o):
+        if isinstance(o, _Raw):
+            key = token + str(len(raws))
+            raws[key] = o.text
+            return key
+        return str(o)
+
+    text = json.dumps(value, default=default)
+    for key, raw in raws.items():
+        text = text.replace(json.dumps(key), raw, 1)
+    return text
+
+
+def _geojson_features(head):
+    """The rows of a GeoDataFrame in EPSG:4326 as GeoJSON Feature texts.
+
+    Vectorised: shapely 2's `to_geojson` for the geometries (coordinates rounded to
+    GEOJSON_DECIMALS places, ~1 cm) and pandas' `to_json` for the properties. None when this
+    shapely or pandas cannot (the caller falls back to geopandas' `to_json`).
+    """
+    import numpy as np
+    import shapely
+
+    if not hasattr(shapely, "to_geojson"):
+        return None
+    if len(head) == 0:
+        return []
+    geoms = np.asarray(head.geometry.values, dtype=object)
+    has_z = shapely.has_z(geoms)
+    if has_z.all() or not has_z.any():
+        # (Mixed 2D/3D rows keep full precision: shapely 2.0's transform is all-2D or all-3D.)
+        geoms = shapely.transform(geoms, lambda c: np.round(c, GEOJSON_DECIMALS), include_z=bool(has_z.any()))
+    gtexts = shapely.to_geojson(geoms)
+    props = head.drop(columns=[head.geometry.name])
+    if len(props.columns):
+        lines = props.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
+        ptexts = lines.rstrip("\n").split("\n")
+    else:
+        ptexts = ["{}"] * len(head)
+    ids = [json.dumps(str(i)) for i in head.index]
+    if len(ptexts) != len(head):
+        return None
+    return [
+        '{"id": %s, "type": "Feature", "properties": %s, "geometry": %s}' % (i, p, "null" if g is None else g)
+        for i, p, g in zip(ids, ptexts, gtexts)
+    ]
+
+
+def _geojson_capped(base, n):
+    """A FeatureCollection of the first rows of `base`, at most `n` and whole features only, as
+    many as fit GEOJSON_MAX_BYTES (at least one). Serialises in chunks sized from the first, so
+    rows past the cap are never written. `(text, count)`, or None (the caller falls back)."""
+    head = '{"type": "FeatureCollection", "features": ['
+    size, kept, at, chunk = len(head) + 2, [], 0, min(n, 32)
+    while at < n:
+        features = _geojson_features(base.iloc[at : at + chunk])
+        if features is None:
+            return None
+        for f in features:
+            size += len(f) + 2
+            if size > GEOJSON_MAX_BYTES and kept:
+                return head + ", ".join(kept) + "]}", len(kept)
+            kept.append(f)
+        at += len(features)
+        # Enough rows for what is left of the budget at the average size so far, and a margin.
+        average = (size - len(head)) / max(len(kept), 1)
+        chunk = max(16, int((GEOJSON_MAX_BYTES - size) / average * 1.1) + 1)
+    return head + ", ".join(kept) + "]}", len(kept)
+
+
+def _geojson_fallback(base, n):
+    """geopandas' own `to_json` (older shapely): halves the count until it fits the byte cap."""
+    sample = max(1, min(n, 20))
+    per_feature = len(base.head(sample).to_json()) / sample
+    n = max(1, min(n, int(GEOJSON_MAX_BYTES / max(per_feature, 1.0))))
+    while True:
+        text = base.head(n).to_json()
+        if len(text) <= GEOJSON_MAX_BYTES or n <= 1:
+            return text, n
+        n = max(1, n // 2)
+
+
 def _describe(result):
     out = {"type": type(result).__module__ + "." + type(result).__qualname__}
     try:
@@ -347,27 +445,24 @@ def _describe(result):
             try:
                 # str() of an EPSG CRS is cheap; to_epsg() searches pyproj's database (~50 ms).
                 is_4326 = result.crs is None or str(result.crs).upper() in ("EPSG:4326", "OGC:CRS84")
-                base = result if is_4326 else result.to_crs(4326)
-                # Size the cap from a sample instead of serialising everything first.
-                sample = max(1, min(n, 20))
-                per_feature = len(base.head(sample).to_json()) / sample
-                n = max(1, min(n, int(GEOJSON_MAX_BYTES / max(per_feature, 1.0))))
-                while True:
-                    text = base.head(n).to_json()
-                    if len(text) <= GEOJSON_MAX_BYTES or n <= 1:
-                        break
-                    n = max(1, n // 2)
-                out["geojson"] = json.loads(text)
+                base = result.head(n)
+                base = base if is_4326 else base.to_crs(4326)
+                try:
+                    capped = _geojson_capped(base, n)
+                except Exception:  # noqa: BLE001 - e.g. a geometry GEOS cannot write: the slow way
+                    capped = None
+                text, n = capped if capped is not None else _geojson_fallback(base, n)
+                out["geojson"] = _Raw(text)
             except Exception as e:  # noqa: BLE001
                 out["geojson_error"] = str(e)
             out["geojson_truncated"] = n < len(result)
-        out["preview"] = json.loads(preview.to_json(orient="records", date_format="iso", default_handler=str))
+        out["preview"] = _Raw(preview.to_json(orient="records", date_format="iso", default_handler=str))
         return out
     if isinstance(result, (str, int, float, bool)) or result is None:
         out["value"] = result
     elif isinstance(result, (list, tuple, dict)):
         try:
-            out["value"] = json.loads(json.dumps(result, default=str))
+            out["value"] = _Raw(json.dumps(result, default=str))
         except Exception:  # noqa: BLE001
             out["value"] = repr(result)[:10000]
         if isinstance(result, (list, tuple)):
@@ -464,8 +559,9 @@ def main():
     result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
     sys.stdout.flush()
     sys.stderr.flush()
+    text = _dumps(result)
     with open(result_path, "w", encoding="utf-8") as f:
-        json.dump(result, f, default=str)
+        f.write(text)
 
 
 # --------------------------------------------------------------------------------- warm worker
