@@ -566,6 +566,42 @@ def main():
 
 # --------------------------------------------------------------------------------- warm worker
 
+def _prewarm():
+    """Imports the heavy libraries and pays their lazy, per-process initialisations once, so
+    that every forked child inherits them instead of paying them again on each run."""
+    import inspect  # noqa: F401  (main() imports it per run)
+
+    for name in ("numpy", "pandas", "shapely", "shapely.geometry", "pyproj", "geopandas", "mercantile"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+    try:
+        import fused  # noqa: F401
+    except Exception:
+        _make_fused_standin()
+    try:
+        import warnings
+
+        import geopandas as gpd
+        import numpy as np
+        from shapely.geometry import Point
+
+        gdf = gpd.GeoDataFrame(
+            {"id": np.arange(2), "name": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs=4326
+        )
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            # A planar operation in a geographic CRS warns through inspect.stack(), which resolves
+            # the file of every loaded module (thousands of realpath calls); the cache it fills
+            # (inspect's module-by-file maps, linecache) is inherited by the children.
+            gdf["geometry"] = gdf.geometry.buffer(0.001)
+        # pyproj's CRS and transformer, shapely's GeoJSON writer, pandas' JSON writer.
+        _dumps({"result": _describe(gdf), "projected": _describe(gdf.to_crs(3857))})
+    except Exception:
+        pass
+
+
 def worker():
     """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
 
@@ -575,25 +611,14 @@ def worker():
     `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next.
     """
     import resource
+    import gc
     import signal
 
-    for name in ("numpy", "pandas", "shapely", "shapely.geometry", "pyproj", "geopandas", "mercantile"):
-        try:
-            __import__(name)
-        except Exception:
-            pass
-    try:
-        # Pay the lazy initialisations (pyproj's database, the JSON writers) once, before forking.
-        import geopandas as gpd
-        from shapely.geometry import Point
-
-        _describe(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)], crs=4326).to_crs(3857))
-    except Exception:
-        pass
-    try:
-        import fused  # noqa: F401
-    except Exception:
-        _make_fused_standin()
+    _prewarm()
+    # Everything imported so far is long-lived: out of the collector's sight, so a child's
+    # collections neither walk it nor write to (and so copy) the pages it lives on.
+    gc.collect()
+    gc.freeze()
     out = sys.stdout
     out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
     out.flush()
