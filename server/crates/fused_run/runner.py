@@ -602,17 +602,97 @@ def _prewarm():
         pass
 
 
+def _spare():
+    """Forks the child that will run the next job, ahead of time: fork() and the child's setup
+    are off the run's critical path. The child starts its own session at once (so fused-ls can
+    kill it and everything it starts), then blocks reading its job from a pipe; the worker gone
+    (end of file, no job) ends it. Returns `(pid, job pipe to write, done pipe to read)`."""
+    import resource
+    import signal
+
+    job_r, job_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(job_r)
+        os.close(done_w)
+        return pid, job_w, done_r
+    code = 1
+    try:
+        os.setsid()
+        os.close(job_w)
+        os.close(done_r)
+        # Output goes to files fused-ls reads back; a flood stops at the size limit.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)  # not the worker's pipes to fused-ls, not even while waiting
+        os.close(null)
+        sys.stdin = open(os.devnull)
+        data = b""
+        while True:
+            chunk = os.read(job_r, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        os.close(job_r)
+        if not data.strip():
+            os._exit(0)
+        job = json.loads(data)
+        limit = int(job.get("output_limit", 256 << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+            f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(f, fd)
+            os.close(f)
+        sys.argv = [sys.argv[0], job["request"], job["result"]]
+        code = 0
+        try:
+            main()
+        except BaseException:  # noqa: BLE001
+            code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # The result is written: say so now rather than after the exit's teardown.
+            os.write(done_w, str(code).encode())
+        except BaseException:  # noqa: BLE001
+            pass
+        os._exit(code)
+
+
+def _wait_run(pid, done_r):
+    """The run's end: the exit code the child announces after writing its result (it then
+    exits), or, when it died without announcing, its wait status. Returns `(status, reaped)`."""
+    import select
+
+    try:
+        while True:
+            ready, _, _ = select.select([done_r], [], [], 0.05)
+            if ready:
+                data = os.read(done_r, 16)
+                if data.strip().isdigit():
+                    return (int(data) & 0xFF) << 8, False  # the wait status of exit(code)
+                return os.waitpid(pid, 0)[1], True
+            # A grandchild may hold the pipe open after the child died: check the child too.
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return status, True
+    finally:
+        os.close(done_r)
+
+
 def worker():
     """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
 
     Each line on stdin is a job `{"request", "result", "stdout", "stderr"}`; for each, a child
     process runs it (its own session, so fused-ls can kill it and everything it started, and a
     fresh UDF namespace), and this process answers `{"pid": ...}` when the child starts and
-    `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next.
+    `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next: the
+    child is forked, before the job arrives, from this process, which never runs a UDF.
     """
-    import resource
     import gc
-    import signal
 
     _prewarm()
     # Everything imported so far is long-lived: out of the collector's sight, so a child's
@@ -620,45 +700,31 @@ def worker():
     gc.collect()
     gc.freeze()
     out = sys.stdout
+    spare = _spare()
     out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
     out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue
-        job = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            os.setsid()
-            # Output goes to files fused-ls reads back; a flood stops at the size limit.
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            limit = int(job.get("output_limit", 256 << 20))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
-                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.dup2(f, fd)
-                os.close(f)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            sys.stdin = open(os.devnull)
-            sys.argv = [sys.argv[0], job["request"], job["result"]]
-            code = 0
+        while True:
+            pid, job_w, done_r = spare
             try:
-                main()
-            except BaseException:  # noqa: BLE001
-                code = 1
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                except Exception:
-                    pass
-                os._exit(code)
+                os.write(job_w, line.encode("utf-8"))
+                os.close(job_w)
+                break
+            except OSError:  # the spare died while waiting: fork another
+                os.close(job_w)
+                os.close(done_r)
+                os.waitpid(pid, 0)
+                spare = _spare()
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
-        _, status = os.waitpid(pid, 0)
+        status, reaped = _wait_run(pid, done_r)
         out.write(json.dumps({"done": pid, "status": status}) + "\n")
         out.flush()
+        if not reaped:
+            os.waitpid(pid, 0)
+        spare = _spare()
 
 
 if __name__ == "__main__":
