@@ -24,8 +24,11 @@ import uuid
 import zipfile
 
 PREVIEW_ROWS = 10
+# The GeoJSON for the editor's map travels twice (the fused.run reply and fused/runResult) and is
+# parsed by the editor each time: 1,000 features or 256 KiB, whichever comes first (a few
+# hundred detailed polygons, every one of 1,000 simple ones). The full result goes to `-o`.
 GEOJSON_MAX_FEATURES = 1000
-GEOJSON_MAX_BYTES = 1 << 20
+GEOJSON_MAX_BYTES = 256 << 10
 # GeoJSON coordinates are rounded to this many decimal places (1e-7 degree is about 1 cm).
 GEOJSON_DECIMALS = 7
 

@@ -268,7 +268,7 @@ fn geo_receivers_results_and_output_files() {
 /// rounded to 7 decimal places, dates as ISO text, whole features only up to the byte cap.
 #[test]
 fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
-    const GEOJSON_MAX_BYTES: usize = 1 << 20;
+    const GEOJSON_MAX_BYTES: usize = 256 << 10;
     let sdk = sdk_python();
     let t = tempfile::tempdir().unwrap();
     let f = t.path().join("shapes.py");
