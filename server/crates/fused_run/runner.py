@@ -605,11 +605,12 @@ def _prewarm():
         pass
 
 
-def _spare():
+def _spare(busy=()):
     """Forks the child that will run the next job, ahead of time: fork() and the child's setup
     are off the run's critical path. The child starts its own session at once (so fused-ls can
     kill it and everything it starts), then blocks reading its job from a pipe; the worker gone
-    (end of file, no job) ends it. Returns `(pid, job pipe to write, done pipe to read)`."""
+    (end of file, no job) ends it. `busy`: the running job's pipe, closed in the new child.
+    Returns `(pid, job pipe to write, done pipe to read)`."""
     import resource
     import signal
 
@@ -623,8 +624,8 @@ def _spare():
     code = 1
     try:
         os.setsid()
-        os.close(job_w)
-        os.close(done_r)
+        for fd in (job_w, done_r, *busy):
+            os.close(fd)
         # Output goes to files fused-ls reads back; a flood stops at the size limit.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         null = os.open(os.devnull, os.O_RDWR)
@@ -722,12 +723,13 @@ def worker():
                 spare = _spare()
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
+        # The next job's child, forked from this process (not from the run) while the run goes on.
+        spare = _spare(busy=(done_r,))
         status, reaped = _wait_run(pid, done_r)
         out.write(json.dumps({"done": pid, "status": status}) + "\n")
         out.flush()
         if not reaped:
             os.waitpid(pid, 0)
-        spare = _spare()
 
 
 if __name__ == "__main__":
