@@ -367,6 +367,7 @@ def _geojson_features(head):
     shapely or pandas cannot (the caller falls back to geopandas' `to_json`).
     """
     import numpy as np
+    import pandas as pd
     import shapely
 
     if not hasattr(shapely, "to_geojson"):
@@ -379,7 +380,8 @@ def _geojson_features(head):
         # (Mixed 2D/3D rows keep full precision: shapely 2.0's transform is all-2D or all-3D.)
         geoms = shapely.transform(geoms, lambda c: np.round(c, GEOJSON_DECIMALS), include_z=bool(has_z.any()))
     gtexts = shapely.to_geojson(geoms)
-    props = head.drop(columns=[head.geometry.name])
+    # A plain DataFrame: with a second geometry column, geopandas would keep its own to_json.
+    props = pd.DataFrame(head.drop(columns=[head.geometry.name]))
     if len(props.columns):
         lines = props.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
         ptexts = lines.rstrip("\n").split("\n")
@@ -441,7 +443,8 @@ def _describe(result):
         geom = getattr(result, "geometry", None) if hasattr(result, "crs") else None
         if geom is not None:
             out["crs"] = str(result.crs) if result.crs is not None else None
-            out["total_bounds"] = [float(v) for v in result.total_bounds]
+            # (NaN for an empty frame: null, as JSON has no NaN.)
+            out["total_bounds"] = [float(v) if v == v else None for v in result.total_bounds]
             preview = preview.drop(columns=[result.geometry.name])
             # GeoJSON for a map, capped in features and in bytes: it travels to the editor.
             n = min(len(result), GEOJSON_MAX_FEATURES)
@@ -459,6 +462,7 @@ def _describe(result):
             except Exception as e:  # noqa: BLE001
                 out["geojson_error"] = str(e)
             out["geojson_truncated"] = n < len(result)
+        preview = pd.DataFrame(preview)  # plain pandas (a second geometry column is a GeoDataFrame)
         out["preview"] = _Raw(preview.to_json(orient="records", date_format="iso", default_handler=str))
         return out
     if isinstance(result, (str, int, float, bool)) or result is None:

@@ -274,7 +274,7 @@ fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
     let f = t.path().join("shapes.py");
     std::fs::write(
         &f,
-        "import fused\n\n@fused.udf\ndef udf(n: int = 2, crs: int = 4326):\n    import geopandas as gpd\n    import pandas as pd\n    from shapely.geometry import Point\n    pts = [Point(-74.0123456789 + i * 1e-3, 40.7123456789).buffer(1e-4) if i else Point(-74.0123456789, 40.7123456789) for i in range(n)]\n    gdf = gpd.GeoDataFrame({'i': range(n), 'when': pd.to_datetime(['2020-01-02'] * n)}, geometry=pts, crs=4326)\n    return gdf.to_crs(crs)\n",
+        "import fused\n\n@fused.udf\ndef udf(n: int = 2, crs: int = 4326):\n    import geopandas as gpd\n    import pandas as pd\n    from shapely.geometry import Point\n    pts = [Point(-74.0123456789 + i * 1e-3, 40.7123456789).buffer(1e-4) if i else Point(-74.0123456789, 40.7123456789) for i in range(n)]\n    gdf = gpd.GeoDataFrame({'i': range(n), 'when': pd.to_datetime(['2020-01-02'] * n)}, geometry=pts, crs=4326)\n    if crs == 0:\n        gdf['other'] = gpd.GeoSeries([Point(1, 2)] * n)\n        return gdf\n    return gdf.to_crs(crs)\n",
     )
     .unwrap();
     let run_with = |params: &[&str]| -> Value {
@@ -324,6 +324,19 @@ fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
         assert_eq!(gj["features"][1]["geometry"]["type"], "Polygon");
         assert_eq!(r["result"]["geojson_truncated"], false);
     }
+    // No rows, and a second geometry column: still a result.
+    let r = run_with(&["n=0"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["geojson"]["features"], serde_json::json!([]));
+    assert_eq!(
+        r["result"]["total_bounds"],
+        serde_json::json!([null, null, null, null])
+    );
+    let r = run_with(&["n=2", "crs=0"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["preview"][0]["other"], "POINT (1 2)", "{r}");
+    let props = &r["result"]["geojson"]["features"][0]["properties"];
+    assert_eq!(props["other"], "POINT (1 2)", "{r}");
     // Many detailed polygons: cut at the byte cap, whole features, flagged.
     let r = run_with(&["n=1000"]);
     let res = &r["result"];
