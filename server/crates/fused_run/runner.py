@@ -24,8 +24,13 @@ import uuid
 import zipfile
 
 PREVIEW_ROWS = 10
+# The GeoJSON for the editor's map travels twice (the fused.run reply and fused/runResult) and is
+# parsed by the editor each time: 1,000 features or 256 KiB, whichever comes first (a few
+# hundred detailed polygons, every one of 1,000 simple ones). The full result goes to `-o`.
 GEOJSON_MAX_FEATURES = 1000
-GEOJSON_MAX_BYTES = 1 << 20
+GEOJSON_MAX_BYTES = 256 << 10
+# GeoJSON coordinates are rounded to this many decimal places (1e-7 degree is about 1 cm).
+GEOJSON_DECIMALS = 7
 
 
 # ---------------------------------------------------------------------------- the fused stand-in
@@ -327,6 +332,104 @@ def _receiver(sig):
 
 # ------------------------------------------------------------------------------------ the result
 
+class _Raw:
+    """JSON text already serialised (the GeoJSON, the preview): spliced into the result as is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+def _dumps(value):
+    """`json.dumps` (the C encoder, one shot) with `_Raw` values spliced in without a re-parse."""
+    raws = {}
+    token = "fused-ls-raw-" + uuid.uuid4().hex + "-"
+
+    def default(o):
+        if isinstance(o, _Raw):
+            key = token + str(len(raws))
+            raws[key] = o.text
+            return key
+        return str(o)
+
+    text = json.dumps(value, default=default)
+    for key, raw in raws.items():
+        text = text.replace(json.dumps(key), raw, 1)
+    return text
+
+
+def _geojson_features(head):
+    """The rows of a GeoDataFrame in EPSG:4326 as GeoJSON Feature texts.
+
+    Vectorised: shapely 2's `to_geojson` for the geometries (coordinates rounded to
+    GEOJSON_DECIMALS places, ~1 cm) and pandas' `to_json` for the properties. None when this
+    shapely or pandas cannot (the caller falls back to geopandas' `to_json`).
+    """
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    if not hasattr(shapely, "to_geojson"):
+        return None
+    if len(head) == 0:
+        return []
+    geoms = np.asarray(head.geometry.values, dtype=object)
+    has_z = shapely.has_z(geoms)
+    if has_z.all() or not has_z.any():
+        # (Mixed 2D/3D rows keep full precision: shapely 2.0's transform is all-2D or all-3D.)
+        geoms = shapely.transform(geoms, lambda c: np.round(c, GEOJSON_DECIMALS), include_z=bool(has_z.any()))
+    gtexts = shapely.to_geojson(geoms)
+    # A plain DataFrame: with a second geometry column, geopandas would keep its own to_json.
+    props = pd.DataFrame(head.drop(columns=[head.geometry.name]))
+    if len(props.columns):
+        lines = props.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
+        ptexts = lines.rstrip("\n").split("\n")
+    else:
+        ptexts = ["{}"] * len(head)
+    ids = [json.dumps(str(i)) for i in head.index]
+    if len(ptexts) != len(head):
+        return None
+    return [
+        '{"id": %s, "type": "Feature", "properties": %s, "geometry": %s}' % (i, p, "null" if g is None else g)
+        for i, p, g in zip(ids, ptexts, gtexts)
+    ]
+
+
+def _geojson_capped(base, n):
+    """A FeatureCollection of the first rows of `base`, at most `n` and whole features only, as
+    many as fit GEOJSON_MAX_BYTES (at least one). Serialises in chunks sized from the first, so
+    rows past the cap are never written. `(text, count)`, or None (the caller falls back)."""
+    head = '{"type": "FeatureCollection", "features": ['
+    size, kept, at, chunk = len(head) + 2, [], 0, min(n, 32)
+    while at < n:
+        features = _geojson_features(base.iloc[at : at + chunk])
+        if features is None:
+            return None
+        for f in features:
+            size += len(f) + 2
+            if size > GEOJSON_MAX_BYTES and kept:
+                return head + ", ".join(kept) + "]}", len(kept)
+            kept.append(f)
+        at += len(features)
+        # Enough rows for what is left of the budget at the average size so far, and a margin.
+        average = (size - len(head)) / max(len(kept), 1)
+        chunk = max(16, int((GEOJSON_MAX_BYTES - size) / average * 1.1) + 1)
+    return head + ", ".join(kept) + "]}", len(kept)
+
+
+def _geojson_fallback(base, n):
+    """geopandas' own `to_json` (older shapely): halves the count until it fits the byte cap."""
+    sample = max(1, min(n, 20))
+    per_feature = len(base.head(sample).to_json()) / sample
+    n = max(1, min(n, int(GEOJSON_MAX_BYTES / max(per_feature, 1.0))))
+    while True:
+        text = base.head(n).to_json()
+        if len(text) <= GEOJSON_MAX_BYTES or n <= 1:
+            return text, n
+        n = max(1, n // 2)
+
+
 def _describe(result):
     out = {"type": type(result).__module__ + "." + type(result).__qualname__}
     try:
@@ -340,34 +443,33 @@ def _describe(result):
         geom = getattr(result, "geometry", None) if hasattr(result, "crs") else None
         if geom is not None:
             out["crs"] = str(result.crs) if result.crs is not None else None
-            out["total_bounds"] = [float(v) for v in result.total_bounds]
+            # (NaN for an empty frame: null, as JSON has no NaN.)
+            out["total_bounds"] = [float(v) if v == v else None for v in result.total_bounds]
             preview = preview.drop(columns=[result.geometry.name])
             # GeoJSON for a map, capped in features and in bytes: it travels to the editor.
             n = min(len(result), GEOJSON_MAX_FEATURES)
             try:
                 # str() of an EPSG CRS is cheap; to_epsg() searches pyproj's database (~50 ms).
                 is_4326 = result.crs is None or str(result.crs).upper() in ("EPSG:4326", "OGC:CRS84")
-                base = result if is_4326 else result.to_crs(4326)
-                # Size the cap from a sample instead of serialising everything first.
-                sample = max(1, min(n, 20))
-                per_feature = len(base.head(sample).to_json()) / sample
-                n = max(1, min(n, int(GEOJSON_MAX_BYTES / max(per_feature, 1.0))))
-                while True:
-                    text = base.head(n).to_json()
-                    if len(text) <= GEOJSON_MAX_BYTES or n <= 1:
-                        break
-                    n = max(1, n // 2)
-                out["geojson"] = json.loads(text)
+                base = result.head(n)
+                base = base if is_4326 else base.to_crs(4326)
+                try:
+                    capped = _geojson_capped(base, n)
+                except Exception:  # noqa: BLE001 - e.g. a geometry GEOS cannot write: the slow way
+                    capped = None
+                text, n = capped if capped is not None else _geojson_fallback(base, n)
+                out["geojson"] = _Raw(text)
             except Exception as e:  # noqa: BLE001
                 out["geojson_error"] = str(e)
             out["geojson_truncated"] = n < len(result)
-        out["preview"] = json.loads(preview.to_json(orient="records", date_format="iso", default_handler=str))
+        preview = pd.DataFrame(preview)  # plain pandas (a second geometry column is a GeoDataFrame)
+        out["preview"] = _Raw(preview.to_json(orient="records", date_format="iso", default_handler=str))
         return out
     if isinstance(result, (str, int, float, bool)) or result is None:
         out["value"] = result
     elif isinstance(result, (list, tuple, dict)):
         try:
-            out["value"] = json.loads(json.dumps(result, default=str))
+            out["value"] = _Raw(json.dumps(result, default=str))
         except Exception:  # noqa: BLE001
             out["value"] = repr(result)[:10000]
         if isinstance(result, (list, tuple)):
@@ -464,22 +566,17 @@ def main():
     result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
     sys.stdout.flush()
     sys.stderr.flush()
+    text = _dumps(result)
     with open(result_path, "w", encoding="utf-8") as f:
-        json.dump(result, f, default=str)
+        f.write(text)
 
 
 # --------------------------------------------------------------------------------- warm worker
 
-def worker():
-    """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
-
-    Each line on stdin is a job `{"request", "result", "stdout", "stderr"}`; for each, a child
-    process runs it (its own session, so fused-ls can kill it and everything it started, and a
-    fresh UDF namespace), and this process answers `{"pid": ...}` when the child starts and
-    `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next.
-    """
-    import resource
-    import signal
+def _prewarm():
+    """Imports the heavy libraries and pays their lazy, per-process initialisations once, so
+    that every forked child inherits them instead of paying them again on each run."""
+    import inspect  # noqa: F401  (main() imports it per run)
 
     for name in ("numpy", "pandas", "shapely", "shapely.geometry", "pyproj", "geopandas", "mercantile"):
         try:
@@ -487,57 +584,156 @@ def worker():
         except Exception:
             pass
     try:
-        # Pay the lazy initialisations (pyproj's database, the JSON writers) once, before forking.
-        import geopandas as gpd
-        from shapely.geometry import Point
-
-        _describe(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)], crs=4326).to_crs(3857))
-    except Exception:
-        pass
-    try:
         import fused  # noqa: F401
     except Exception:
         _make_fused_standin()
+    try:
+        import warnings
+
+        import geopandas as gpd
+        import numpy as np
+        from shapely.geometry import Point
+
+        gdf = gpd.GeoDataFrame(
+            {"id": np.arange(2), "name": ["a", "b"]}, geometry=[Point(0, 0), Point(1, 1)], crs=4326
+        )
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            # A planar operation in a geographic CRS warns through inspect.stack(), which resolves
+            # the file of every loaded module (thousands of realpath calls); the cache it fills
+            # (inspect's module-by-file maps, linecache) is inherited by the children.
+            gdf["geometry"] = gdf.geometry.buffer(0.001)
+        # pyproj's CRS and transformer, shapely's GeoJSON writer, pandas' JSON writer.
+        _dumps({"result": _describe(gdf), "projected": _describe(gdf.to_crs(3857))})
+    except Exception:
+        pass
+
+
+def _spare(busy=()):
+    """Forks the child that will run the next job, ahead of time: fork() and the child's setup
+    are off the run's critical path. The child starts its own session at once (so fused-ls can
+    kill it and everything it starts), then blocks reading its job from a pipe; the worker gone
+    (end of file, no job) ends it. `busy`: the running job's pipe, closed in the new child.
+    Returns `(pid, job pipe to write, done pipe to read)`."""
+    import resource
+    import signal
+
+    job_r, job_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(job_r)
+        os.close(done_w)
+        return pid, job_w, done_r
+    code = 1
+    try:
+        os.setsid()
+        for fd in (job_w, done_r, *busy):
+            os.close(fd)
+        # Output goes to files fused-ls reads back; a flood stops at the size limit.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)  # not the worker's pipes to fused-ls, not even while waiting
+        os.close(null)
+        sys.stdin = open(os.devnull)
+        data = b""
+        while True:
+            chunk = os.read(job_r, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        os.close(job_r)
+        if not data.strip():
+            os._exit(0)
+        job = json.loads(data)
+        limit = int(job.get("output_limit", 256 << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+            f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(f, fd)
+            os.close(f)
+        sys.argv = [sys.argv[0], job["request"], job["result"]]
+        code = 0
+        try:
+            main()
+        except BaseException:  # noqa: BLE001
+            code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # The result is written: say so now rather than after the exit's teardown.
+            os.write(done_w, str(code).encode())
+        except BaseException:  # noqa: BLE001
+            pass
+        os._exit(code)
+
+
+def _wait_run(pid, done_r):
+    """The run's end: the exit code the child announces after writing its result (it then
+    exits), or, when it died without announcing, its wait status. Returns `(status, reaped)`."""
+    import select
+
+    try:
+        while True:
+            ready, _, _ = select.select([done_r], [], [], 0.05)
+            if ready:
+                data = os.read(done_r, 16)
+                if data.strip().isdigit():
+                    return (int(data) & 0xFF) << 8, False  # the wait status of exit(code)
+                return os.waitpid(pid, 0)[1], True
+            # A grandchild may hold the pipe open after the child died: check the child too.
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return status, True
+    finally:
+        os.close(done_r)
+
+
+def worker():
+    """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
+
+    Each line on stdin is a job `{"request", "result", "stdout", "stderr"}`; for each, a child
+    process runs it (its own session, so fused-ls can kill it and everything it started, and a
+    fresh UDF namespace), and this process answers `{"pid": ...}` when the child starts and
+    `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next: the
+    child is forked, before the job arrives, from this process, which never runs a UDF.
+    """
+    import gc
+
+    _prewarm()
+    # Everything imported so far is long-lived: out of the collector's sight, so a child's
+    # collections neither walk it nor write to (and so copy) the pages it lives on.
+    gc.collect()
+    gc.freeze()
     out = sys.stdout
+    spare = _spare()
     out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
     out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue
-        job = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            os.setsid()
-            # Output goes to files fused-ls reads back; a flood stops at the size limit.
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            limit = int(job.get("output_limit", 256 << 20))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
-                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.dup2(f, fd)
-                os.close(f)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            sys.stdin = open(os.devnull)
-            sys.argv = [sys.argv[0], job["request"], job["result"]]
-            code = 0
+        while True:
+            pid, job_w, done_r = spare
             try:
-                main()
-            except BaseException:  # noqa: BLE001
-                code = 1
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                except Exception:
-                    pass
-                os._exit(code)
+                os.write(job_w, line.encode("utf-8"))
+                os.close(job_w)
+                break
+            except OSError:  # the spare died while waiting: fork another
+                os.close(job_w)
+                os.close(done_r)
+                os.waitpid(pid, 0)
+                spare = _spare()
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
-        _, status = os.waitpid(pid, 0)
+        # The next job's child, forked from this process (not from the run) while the run goes on.
+        spare = _spare(busy=(done_r,))
+        status, reaped = _wait_run(pid, done_r)
         out.write(json.dumps({"done": pid, "status": status}) + "\n")
         out.flush()
+        if not reaped:
+            os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":

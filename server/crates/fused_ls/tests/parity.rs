@@ -263,3 +263,93 @@ fn geo_receivers_results_and_output_files() {
         .unwrap()
         .starts_with("i,name,geometry\n0,p0,POINT"));
 }
+
+/// The GeoJSON sent to the editor's map (README "run --format json"): in EPSG:4326, coordinates
+/// rounded to 7 decimal places, dates as ISO text, whole features only up to the byte cap.
+#[test]
+fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
+    const GEOJSON_MAX_BYTES: usize = 256 << 10;
+    let sdk = sdk_python();
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("shapes.py");
+    std::fs::write(
+        &f,
+        "import fused\n\n@fused.udf\ndef udf(n: int = 2, crs: int = 4326):\n    import geopandas as gpd\n    import pandas as pd\n    from shapely.geometry import Point\n    pts = [Point(-74.0123456789 + i * 1e-3, 40.7123456789).buffer(1e-4) if i else Point(-74.0123456789, 40.7123456789) for i in range(n)]\n    gdf = gpd.GeoDataFrame({'i': range(n), 'when': pd.to_datetime(['2020-01-02'] * n)}, geometry=pts, crs=4326)\n    if crs == 0:\n        gdf['other'] = gpd.GeoSeries([Point(1, 2)] * n)\n        return gdf\n    return gdf.to_crs(crs)\n",
+    )
+    .unwrap();
+    let run_with = |params: &[&str]| -> Value {
+        let mut argv = vec![
+            "run",
+            "--format",
+            "json",
+            f.to_str().unwrap(),
+            "--python",
+            &sdk,
+        ];
+        for p in params {
+            argv.extend(["-p", p]);
+        }
+        let out = run(&repo_root(), &argv);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for crs in ["crs=4326", "crs=3857"] {
+        let r = run_with(&["n=2", crs]);
+        let gj = &r["result"]["geojson"];
+        assert_eq!(gj["type"], "FeatureCollection", "{r}");
+        let first = &gj["features"][0];
+        assert_eq!(first["id"], "0");
+        assert_eq!(first["type"], "Feature");
+        assert_eq!(
+            first["properties"],
+            serde_json::json!({"i": 0, "when": "2020-01-02T00:00:00.000"})
+        );
+        let xy = first["geometry"]["coordinates"].as_array().unwrap();
+        assert!(
+            (xy[0].as_f64().unwrap() + 74.0123457).abs() < 2e-7,
+            "{crs}: {first}"
+        );
+        assert!(
+            (xy[1].as_f64().unwrap() - 40.7123457).abs() < 2e-7,
+            "{crs}: {first}"
+        );
+        if crs == "crs=4326" {
+            assert_eq!(
+                xy,
+                &[
+                    serde_json::json!(-74.0123457),
+                    serde_json::json!(40.7123457)
+                ]
+            );
+        }
+        assert_eq!(gj["features"][1]["geometry"]["type"], "Polygon");
+        assert_eq!(r["result"]["geojson_truncated"], false);
+    }
+    // No rows, and a second geometry column: still a result.
+    let r = run_with(&["n=0"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["geojson"]["features"], serde_json::json!([]));
+    assert_eq!(
+        r["result"]["total_bounds"],
+        serde_json::json!([null, null, null, null])
+    );
+    let r = run_with(&["n=2", "crs=0"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["preview"][0]["other"], "POINT (1 2)", "{r}");
+    let props = &r["result"]["geojson"]["features"][0]["properties"];
+    assert_eq!(props["other"], "POINT (1 2)", "{r}");
+    // Many detailed polygons: cut at the byte cap, whole features, flagged.
+    let r = run_with(&["n=1000"]);
+    let res = &r["result"];
+    let features = res["geojson"]["features"].as_array().unwrap();
+    assert!(
+        features.len() > 10 && features.len() < 1000,
+        "{}",
+        features.len()
+    );
+    assert_eq!(res["geojson_truncated"], true);
+    assert!(res["geojson"].to_string().len() <= GEOJSON_MAX_BYTES);
+    let last = features.last().unwrap();
+    assert_eq!(last["id"], (features.len() - 1).to_string());
+    assert_eq!(last["geometry"]["type"], "Polygon");
+    assert_eq!(res["rows"], 1000);
+}

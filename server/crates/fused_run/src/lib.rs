@@ -338,8 +338,9 @@ fn read_capped(path: &Path, cap: usize) -> String {
 }
 
 /// A warm worker: one interpreter that imported the heavy libraries once and forks a fresh child
-/// per run (its own session, so a timeout or cancel kills it and what it started). The second
-/// run of a geopandas UDF skips the seconds of imports. Results are never shared between runs.
+/// per run (its own session, so a timeout or cancel kills it and what it started). The child is
+/// forked ahead of its job and waits for it, so fork() is off the run's path. The second run of
+/// a geopandas UDF skips the seconds of imports. Results are never shared between runs.
 pub struct Worker {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
@@ -403,6 +404,11 @@ impl Worker {
 
     pub fn python(&self) -> &Path {
         &self.python
+    }
+
+    /// The worker process's id (runs are its children, each in its own session).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn alive(&mut self) -> bool {

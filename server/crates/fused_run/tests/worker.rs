@@ -30,7 +30,7 @@ fn fresh_namespace_per_run_and_survives_hangs_and_crashes() {
     let f = t.path().join("u.py");
     std::fs::write(
         &f,
-        "import os, sys, time\nCOUNT = []\n\n@fused.udf\ndef udf(how: str = 'count'):\n    COUNT.append(1)\n    if how == 'hang':\n        time.sleep(60)\n    if how == 'die':\n        os._exit(7)\n    if how == 'flood':\n        sys.stdout.write('y' * (4 << 20))\n    print('ran', len(COUNT))\n    return len(COUNT)\n",
+        "import os, sys, time\nCOUNT = []\n\n@fused.udf\ndef udf(how: str = 'count'):\n    COUNT.append(1)\n    if how == 'hang':\n        time.sleep(60)\n    if how == 'die':\n        os._exit(7)\n    if how == 'flood':\n        sys.stdout.write('y' * (4 << 20))\n    if how == 'session':\n        return [os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid()]\n    if how == 'spawn':\n        import subprocess\n        p = subprocess.Popen(['sleep', '60'])\n        open('grandchild.pid', 'w').write(str(p.pid))\n        time.sleep(60)\n    print('ran', len(COUNT))\n    return len(COUNT)\n",
     )
     .unwrap();
     let opts = RunOptions {
@@ -71,4 +71,73 @@ fn fresh_namespace_per_run_and_survives_hangs_and_crashes() {
         .run(&request(&f, &[("how", "hang")]), &opts, &cancelled)
         .unwrap();
     assert_eq!(r["error"]["class"], "Cancelled");
+    // The child waiting for the next job is fresh too, and the run is in its own session.
+    let r = w.run(&request(&f, &[]), &opts, &no).unwrap();
+    assert_eq!(r["result"]["value"], 1, "{r}");
+    let r = w
+        .run(&request(&f, &[("how", "session")]), &opts, &no)
+        .unwrap();
+    assert_eq!(r["result"]["value"], serde_json::json!([true, true]), "{r}");
+    // A timeout kills what the run started, not just the run.
+    let r = w
+        .run(&request(&f, &[("how", "spawn")]), &opts, &no)
+        .unwrap();
+    assert_eq!(r["error"]["class"], "Timeout");
+    let pid: u32 = std::fs::read_to_string(t.path().join("grandchild.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(gone(pid), "the run's grandchild {pid} outlived the timeout");
+    let r = w.run(&request(&f, &[]), &opts, &no).unwrap();
+    assert_eq!(r["result"]["value"], 1, "{r}");
+}
+
+/// True when `pid` ends (or is a zombie) within 5 s.
+fn gone(pid: u32) -> bool {
+    for _ in 0..100 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
+                return true
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    false
+}
+
+/// Every process whose command line is `cmdline`.
+fn processes_like(cmdline: &[u8]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .ok()
+                .as_deref()
+                == Some(cmdline)
+        })
+        .collect()
+}
+
+#[test]
+fn the_child_waiting_for_a_job_ends_with_the_worker() {
+    let mut w =
+        Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", w.pid())).unwrap();
+    let family = processes_like(&cmdline);
+    assert!(
+        family.len() >= 2,
+        "the worker and its waiting child: {family:?}"
+    );
+    w.stop();
+    for pid in family {
+        assert!(gone(pid), "{pid} outlived its worker");
+    }
 }
