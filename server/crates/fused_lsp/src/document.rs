@@ -2,6 +2,7 @@
 //! tree-sitter tree of its last parse, edited in step with the text so the next parse is
 //! incremental.
 
+use fused_core::model::PyModel;
 use fused_core::{Encoding, LineCol, LineIndex};
 use tree_sitter::{InputEdit, Point, Tree};
 
@@ -21,6 +22,9 @@ pub struct Document {
     pub tree: Option<Tree>,
     /// A tree being built off the request path (see [`Document::start_parse`]).
     parsing: Option<ParseJob>,
+    /// The UDF model of this version, read once for every request that needs it (hover, inlay
+    /// hints and code lenses all come after each change).
+    model: std::sync::OnceLock<PyModel>,
 }
 
 /// A full parse running in the background, and the edits made to the text since it started,
@@ -49,7 +53,14 @@ impl Document {
             kind,
             tree: None,
             parsing: None,
+            model: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The UDF model of the current text.
+    pub fn model(&self) -> &PyModel {
+        self.model
+            .get_or_init(|| fused_core::python::model(&self.text))
     }
 
     /// Starts a background parse if the document has no tree and none is on its way: returns
@@ -86,6 +97,7 @@ impl Document {
 
     /// Applies changes in order, as the protocol requires.
     pub fn apply(&mut self, changes: Vec<Change>, version: i32, enc: Encoding) {
+        self.model = std::sync::OnceLock::new();
         for change in changes {
             match change.range {
                 None => {
@@ -300,6 +312,28 @@ mod tests {
         );
         doc.finish_parse(id, fused_core::python::parse_tree(&text, None));
         assert!(doc.tree.is_none());
+    }
+
+    #[test]
+    fn the_model_follows_every_change() {
+        let mut doc = Document::new(
+            "@fused.udf\ndef a(n: int = 1):\n    pass\n".into(),
+            1,
+            DocKind::Python,
+        );
+        assert_eq!(doc.model().udfs[0].name, "a");
+        let at = LineCol { line: 1, col: 4 };
+        let after = LineCol { line: 1, col: 5 };
+        doc.apply(
+            vec![Change {
+                range: Some((at, after)),
+                text: "renamed".into(),
+            }],
+            2,
+            Encoding::Utf16,
+        );
+        assert_eq!(doc.model().udfs[0].name, "renamed");
+        assert_eq!(doc.model().udfs[0].params[0].name, "n");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn code_lenses(st: &State, params: &CodeLensParams) -> Option<Vec<CodeLens>>
     if doc.kind != DocKind::Python {
         return None;
     }
-    let model = fused_core::python::model(&doc.text);
+    let model = doc.model();
     let mut out = Vec::new();
     for udf in &model.udfs {
         let at = convert::range(

@@ -42,7 +42,7 @@ pub fn hover(st: &State, params: &HoverParams) -> Option<Hover> {
     {
         return Some(markdown(rule.doc_markdown()));
     }
-    let model = fused_core::python::model(text);
+    let model = doc.model();
     let future = model.future_annotations.is_some();
     for udf in &model.udfs {
         for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {

@@ -17,7 +17,7 @@ pub fn inlay_hints(st: &State, params: &InlayHintParams) -> Option<Vec<InlayHint
     let text = &doc.text;
     let start = convert::offset(text, &doc.index, params.range.start, st.encoding);
     let end = convert::offset(text, &doc.index, params.range.end, st.encoding);
-    let model = fused_core::python::model(text);
+    let model = doc.model();
     let future = model.future_annotations.is_some();
     let mut out = Vec::new();
     let hint = |at: usize, label: String, tooltip: String, kind: InlayHintKind| InlayHint {
