@@ -1,10 +1,12 @@
-//! Parsing Python: tree-sitter for the error-tolerant tree the rules read, Ruff's parser for the
-//! exact syntax errors of the Python 3.11 grammar.
+//! Parsing Python: Ruff's parser for the exact syntax errors of the Python 3.11 grammar and,
+//! when the file is clean, the AST the UDF model is read from; tree-sitter for the
+//! error-tolerant tree the model is read from when it is not.
 //!
-//! Two parsers because they answer different questions. tree-sitter recovers locally from errors,
-//! so a half-typed line does not hide the rest of the file from the rules, and it reparses
-//! incrementally while typing. Ruff's parser is exact about what CPython accepts and knows which
-//! syntax is newer than the target version.
+//! Two parsers because they answer different questions. Ruff's parser is exact about what
+//! CPython accepts, knows which syntax is newer than the target version, and is fast (≈3 ms for
+//! 5,000 lines). tree-sitter recovers locally from errors, so a half-typed line does not hide the
+//! rest of the file from the rules, and it reparses incrementally while typing (from scratch it
+//! is ≈8x slower than Ruff, so it is built only when needed).
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, PyModel};
@@ -88,16 +90,10 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
     let parsed = ruff_python_parser::parse_unchecked(text, options);
     let syntax = syntax_diagnostics(text, &parsed);
     let clean = parsed.errors().is_empty() && parsed.unsupported_syntax_errors().is_empty();
-    let tree = (old_tree.is_some() || !clean).then(|| parse_tree(text, old_tree));
-    let module = if clean {
-        parsed.try_into_module()
-    } else {
-        None
-    };
-    let model = match (&module, &tree) {
-        (Some(m), _) => model::from_ast(m.syntax(), m.tokens(), text),
-        (None, Some(t)) => model::build(t, text),
-        (None, None) => unreachable!("a file that is not clean always gets a tree"),
+    let mut tree = old_tree.map(|old| parse_tree(text, Some(old)));
+    let model = match clean.then(|| parsed.try_into_module()).flatten() {
+        Some(m) => model::from_ast(m.syntax(), m.tokens(), text),
+        None => model::build(tree.get_or_insert_with(|| parse_tree(text, None)), text),
     };
     Parsed {
         syntax,
@@ -219,4 +215,32 @@ pub fn readers_agree(text: &str) -> Result<bool, String> {
 
 fn names(m: &PyModel) -> Vec<&str> {
     m.udfs.iter().map(|u| u.name.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_sitter_only_when_needed() {
+        let clean = "import fused\n@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+        let p = parse(clean, None);
+        assert!(p.tree.is_none() && p.syntax.is_empty());
+        assert_eq!(p.model.udfs[0].name, "udf");
+
+        // A half-typed line: the model still comes, from the error-tolerant tree.
+        let broken = "import fused\n@fused.udf\ndef udf(n: int = 1):\n    return (n\n";
+        let p = parse(broken, None);
+        assert!(p.tree.is_some());
+        assert_eq!(p.syntax[0].rule, Rule::SyntaxError);
+        assert_eq!(p.model.udfs[0].params[0].name, "n");
+
+        // A caller keeping a tree gets it back up to date, clean file or not.
+        let old = parse_tree(clean, None);
+        let p = parse(clean, Some(&old));
+        assert_eq!(
+            p.tree.unwrap().root_node().to_sexp(),
+            old.root_node().to_sexp()
+        );
+    }
 }
