@@ -18,7 +18,8 @@ use tower_lsp_server::{Client, LanguageServer};
 /// Files up to this size are analysed on the async thread that scheduled them (see `schedule`).
 const INLINE_ANALYSIS_MAX: usize = 32 << 10;
 
-/// How long a UDF must have been open before the runner's worker starts (see `initialized`).
+/// The runner's worker does not start before this much of the session has passed (see
+/// `initialized`).
 const PREWARM_AFTER: Duration = Duration::from_secs(3);
 
 /// Settings from `initializationOptions` or `workspace/didChangeConfiguration` (`{"fused": {...}}`
@@ -445,8 +446,8 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         // Pre-warm the runner with the configured interpreter, so the first "Run" is already
         // warm; but not at start-up, where a Python importing geopandas would take a core from
-        // the first diagnostics: only once a UDF has been open for PREWARM_AFTER, and never in a
-        // session without one. Failures are silent: a run starts a worker or a fresh process.
+        // the first diagnostics: not before PREWARM_AFTER, then as soon as a UDF is open (looked
+        // for every second), and never in a session without one. Failures are silent: a run starts a worker or a fresh process.
         let state = self.state.clone();
         let worker = self.worker.clone();
         tokio::spawn(async move {
