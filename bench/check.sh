@@ -31,6 +31,8 @@ GOAL=2000
 PY=${PYTHON:-python3}
 
 die() { echo "bench: $*" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v "$PY" >/dev/null || die "python3 not found (needed to generate the corpus)"
 
 # ---- timing helpers -------------------------------------------------------
@@ -172,8 +174,7 @@ EOF
 )
 
 # Other work on the machine skews every figure: say so.
-LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-BUSY=$(ps -e -o pcpu=,args= 2>/dev/null | awk -v self="$BIN" '$1 > 20 && index($0, self) == 0 { n++ } END { print n + 0 }')
+machine_state "$BIN"
 if [[ $BUSY -gt 0 ]]; then
   echo "bench: warning: $BUSY other process(es) use >20% CPU right now; the figures will be low" >&2
 fi
@@ -191,7 +192,6 @@ MED_UTIL=$(echo "${UTILS[*]}" | median)
 MIN_WALL=$(echo "${WALLS[*]}" | tr ' ' '\n' | sort -g | head -n 1)
 MAX_WALL=$(echo "${WALLS[*]}" | tr ' ' '\n' | sort -g | tail -n 1)
 PPS=$(calc '%.0f' "$PKGS / $MED_WALL")
-CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
 MAX_RSS=$(echo "${RSS[*]}" | tr ' ' '\n' | grep -v '^-$' | sort -g | tail -n 1 || true)
 
 # ---- 4. the SDK: fused.load -------------------------------------------------
@@ -200,24 +200,10 @@ SDK_SKIP=""
 sdk_ready() { [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c "import fused, sys; sys.exit(fused.__version__ != '$SDK_VERSION')" >/dev/null 2>&1; }
 if [[ ${BENCH_SDK:-1} == 0 ]]; then
   SDK_SKIP="BENCH_SDK=0"
-elif sdk_ready; then
+elif make_venv "$VENV" sdk_ready "fused==$SDK_VERSION"; then
   SDK_OK=1
 else
-  echo "bench: creating $VENV (python3 -m venv + pip install fused==$SDK_VERSION; a few minutes)" >&2
-  mkdir -p "$CACHE"
-  rm -rf "$VENV"
-  if ! "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1; then
-    SDK_SKIP="python3 -m venv failed: $(grep -v '^\s*$' "$WORK/venv.log" | tail -n 1)"
-  elif ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q "fused==$SDK_VERSION" >"$WORK/pip.log" 2>&1; then
-    SDK_SKIP="pip install fused==$SDK_VERSION failed: $(grep -v '^\s*$' "$WORK/pip.log" | grep -i error | tail -n 1)"
-    [[ $SDK_SKIP == *": " ]] && SDK_SKIP+=$(grep -v '^\s*$' "$WORK/pip.log" | tail -n 1)
-  elif ! sdk_ready; then
-    SDK_SKIP="fused==$SDK_VERSION installed but 'import fused' fails: $("$VENV/bin/python" -c 'import fused' 2>&1 | tail -n 1)"
-  else
-    SDK_OK=1
-  fi
-  # never leave a half-made venv behind: the next run would think it is there
-  [[ $SDK_OK == 1 ]] || rm -rf "$VENV"
+  SDK_SKIP=$VENV_SKIP
 fi
 
 if [[ $SDK_OK == 1 ]]; then

@@ -36,6 +36,8 @@ RUFF_VERSION=${RUFF_VERSION:-0.17.6}
 PY=${PYTHON:-python3}
 
 die() { echo "bench: $*" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 command -v "$PY" >/dev/null || die "python3 not found (the harness needs Python 3.11+, stdlib only)"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "$PY is older than Python 3.11"
 
@@ -66,31 +68,16 @@ if [[ ${BENCH_RUFF:-1} == 0 ]]; then
 elif [[ -n ${RUFF_BIN:-} ]]; then
   [[ -x $RUFF_BIN ]] || die "RUFF_BIN=$RUFF_BIN is not an executable"
   RUFF=$RUFF_BIN
-elif ruff_ready; then
+elif make_venv "$VENV" ruff_ready "ruff==$RUFF_VERSION"; then
   RUFF=$VENV/bin/ruff
 else
-  echo "bench: creating $VENV (python3 -m venv + pip install ruff==$RUFF_VERSION)" >&2
-  mkdir -p "$CACHE"
-  rm -rf "$VENV"
-  if ! "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1; then
-    RUFF_SKIP="python3 -m venv failed: $(grep -v '^\s*$' "$WORK/venv.log" | tail -n 1)"
-  elif ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q "ruff==$RUFF_VERSION" >"$WORK/pip.log" 2>&1; then
-    RUFF_SKIP="pip install ruff==$RUFF_VERSION failed: $(grep -v '^\s*$' "$WORK/pip.log" | tail -n 1)"
-  elif ! ruff_ready; then
-    RUFF_SKIP="ruff==$RUFF_VERSION installed but '$VENV/bin/ruff --version' does not say so"
-  else
-    RUFF=$VENV/bin/ruff
-  fi
-  # never leave a half-made venv behind: the next run would think it is there
-  [[ -n $RUFF ]] || rm -rf "$VENV"
+  RUFF_SKIP=$VENV_SKIP
 fi
 [[ -z $RUFF_SKIP ]] || echo "bench: ruff column skipped: $RUFF_SKIP" >&2
 
 # ---- 3. the machine ----------------------------------------------------------
 # Other work on the machine skews every figure, and not both servers alike: say so.
-CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
-LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
-BUSY=$(ps -e -o pcpu=,args= 2>/dev/null | awk '$1 > 20 { n++ } END { print n + 0 }')
+machine_state
 if [[ $BUSY -gt 0 ]]; then
   echo "bench: warning: $BUSY other process(es) use >20% CPU right now; latencies will be noisy" >&2
 fi
