@@ -14,6 +14,7 @@ Nothing here is ever cached across runs: each run is a fresh process.
 import datetime as _dt
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -341,8 +342,24 @@ class _Raw:
         self.text = text
 
 
+def _finite(o, depth=0):
+    """`o` with every NaN and infinity (in dicts, lists and tuples) made None: JSON has no NaN,
+    and a UDF's mean of nothing is NaN. Past 100 levels the value is left as it is."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if depth > 100:
+        return o
+    if isinstance(o, dict):
+        return {k: _finite(v, depth + 1) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v, depth + 1) for v in o]
+    return o
+
+
 def _dumps(value):
-    """`json.dumps` (the C encoder, one shot) with `_Raw` values spliced in without a re-parse."""
+    """`json.dumps` (the C encoder, one shot) with `_Raw` values spliced in without a re-parse.
+    Strict JSON: NaN and infinities become null (see `_finite`)."""
+    value = _finite(value)
     raws = {}
     token = "fused-ls-raw-" + uuid.uuid4().hex + "-"
 
@@ -353,7 +370,7 @@ def _dumps(value):
             return key
         return str(o)
 
-    text = json.dumps(value, default=default)
+    text = json.dumps(value, default=default, allow_nan=False)
     for key, raw in raws.items():
         text = text.replace(json.dumps(key), raw, 1)
     return text
@@ -469,7 +486,7 @@ def _describe(result):
         out["value"] = result
     elif isinstance(result, (list, tuple, dict)):
         try:
-            out["value"] = _Raw(json.dumps(result, default=str))
+            out["value"] = _Raw(json.dumps(_finite(result), default=str, allow_nan=False))
         except Exception:  # noqa: BLE001
             out["value"] = repr(result)[:10000]
         if isinstance(result, (list, tuple)):
@@ -566,7 +583,18 @@ def main():
     result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
     sys.stdout.flush()
     sys.stderr.flush()
-    text = _dumps(result)
+    try:
+        text = _dumps(result)
+    except Exception as exc:  # noqa: BLE001 - what the UDF returned cannot be JSON: say so
+        result["ok"] = False
+        result["result"] = None
+        result["error"] = {
+            "class": "BadResult",
+            "message": f"the UDF's result cannot be written as JSON: {type(exc).__name__}: {exc}",
+            "line": None,
+            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        }
+        text = json.dumps(result, default=str)
     with open(result_path, "w", encoding="utf-8") as f:
         f.write(text)
 

@@ -222,6 +222,32 @@ fn the_tile_receiver_follows_the_sdk_rule() {
 }
 
 #[test]
+fn results_that_json_cannot_hold_are_still_reported() {
+    let f = "fixtures/run/Failing_Udf";
+    // NaN and infinities are null (JSON has none), not a dead process.
+    let (code, r) = run_json(&[f, "-p", "how=nan"]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["ok"], true);
+    assert_eq!(
+        r["result"]["value"],
+        serde_json::json!({"mean": null, "bounds": [0.0, null, null]})
+    );
+    // A value with no JSON form is shown as text; a result file the UDF wrote over is named.
+    let (_, r) = run_json(&[f, "-p", "how=unjsonable"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(
+        r["result"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("('a', 'tuple')"),
+        "{r}"
+    );
+    let (code, r) = run_json(&[f, "-p", "how=clobber_result"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["error"]["class"], "BadResult", "{r}");
+}
+
+#[test]
 fn failures_are_reported_and_the_cli_survives_them() {
     let f = "fixtures/run/Failing_Udf";
     let (code, r) = run_json(&[f, "-p", "how=raise"]);

@@ -191,10 +191,24 @@ fn finish(
         Ending::Stopped(v) => Some(v.clone()),
         _ => None,
     };
-    let mut result: Value = std::fs::read_to_string(result_path)
+    // The result file as the runner wrote it; an empty or missing one means it never did.
+    let written = std::fs::read_to_string(result_path)
         .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| {
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| match serde_json::from_str::<Value>(&t) {
+            Ok(v) if v.is_object() => Ok(v),
+            Ok(_) => Err("it is not a JSON object".to_string()),
+            Err(e) => Err(e.to_string()),
+        });
+    let mut result: Value = match written {
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) if stopped.is_none() => Some(json!({"ok": false, "result": null, "error": {
+            "class": "BadResult",
+            "message": format!("the runner's result file cannot be read ({e}); did the UDF write to it?"),
+            "line": null, "traceback": ""}})),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
             let why = stopped.clone().unwrap_or_else(|| {
                 let how = match ending {
                     Ending::Exited(Some(s)) if s.signal().is_some() => format!("was killed by signal {}", s.signal().unwrap_or(0)),
