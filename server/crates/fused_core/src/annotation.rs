@@ -67,6 +67,21 @@ impl TypeExpr {
     }
 }
 
+/// The first named child that is code, not an extra (a comment, a `\` line continuation).
+pub(crate) fn first_named(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    let first = node.named_children(&mut cursor).find(|n| !n.is_extra());
+    first
+}
+
+/// The named children that are code, not extras (comments, `\` line continuations).
+pub(crate) fn code_children(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|n| !n.is_extra())
+        .collect()
+}
+
 /// The source text of a node.
 pub(crate) fn text<'a>(node: Node, src: &'a str) -> &'a str {
     &src[node.byte_range()]
@@ -144,13 +159,12 @@ fn string_value_depth(node: Node, src: &str, depth: u32) -> Option<String> {
         }
         "concatenated_string" => {
             let mut out = String::new();
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
+            for child in code_children(node) {
                 out.push_str(&string_value(child, src)?);
             }
             Some(out)
         }
-        "parenthesized_expression" => string_value(node.named_child(0)?, src),
+        "parenthesized_expression" => string_value(first_named(node)?, src),
         _ => None,
     }
 }
@@ -198,7 +212,7 @@ fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
     }
     let recurse = |n: Node| from_node_depth(n, src, depth + 1);
     match node.kind() {
-        "type" | "parenthesized_expression" => match node.named_child(0) {
+        "type" | "parenthesized_expression" => match first_named(node) {
             Some(child) => recurse(child),
             None => TypeExpr::Other(text(node, src).to_string()),
         },
@@ -212,15 +226,11 @@ fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
             None => TypeExpr::Other(text(node, src).to_string()),
         },
         "generic_type" => {
-            let mut cursor = node.walk();
             let mut name = None;
             let mut args = Vec::new();
-            for child in node.named_children(&mut cursor) {
+            for child in code_children(node) {
                 match child.kind() {
-                    "type_parameter" => {
-                        let mut c2 = child.walk();
-                        args.extend(child.named_children(&mut c2).map(recurse));
-                    }
+                    "type_parameter" => args.extend(code_children(child).into_iter().map(recurse)),
                     _ if name.is_none() => name = dotted(child, src),
                     _ => {}
                 }
@@ -241,8 +251,7 @@ fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
             let mut args = Vec::new();
             for sub in node.children_by_field_name("subscript", &mut cursor) {
                 if sub.kind() == "tuple" {
-                    let mut c2 = sub.walk();
-                    args.extend(sub.named_children(&mut c2).map(recurse));
+                    args.extend(code_children(sub).into_iter().map(recurse));
                 } else {
                     args.push(recurse(sub));
                 }
@@ -255,8 +264,7 @@ fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
                 return TypeExpr::Other(text(node, src).to_string());
             }
             let mut members = Vec::new();
-            let mut cursor = node.walk();
-            for child in node.named_children(&mut cursor) {
+            for child in code_children(node) {
                 match recurse(child) {
                     TypeExpr::Union(inner) => members.extend(inner),
                     other => members.push(other),

@@ -96,6 +96,8 @@ fn edge_cases() {
         "import fused\n@fused.udf(engine=r'lo\\cal', instance_type=\"a\\tb\\x41\\u00e9\")\ndef udf(p: str = b'bytes', q: str = 'it\\'s', r: str = U'u'):\n    return fused.load(R'C:\\pkgs\\a')\n",
         "from __future__ import annotations\nimport fused\n@fused.udf\ndef udf(n: int = 1):\n    return n  # trailing comment\n    # a comment line at the end\n",
         "import fused\n@fused.udf\ndef udf(\n    bounds: fused.types.Bounds = [-74.0, 40.7, -73.9, 40.8],  # the tile\n    n: int = 3,\n):\n    '''Doc.'''\n    return n\n",
+        // `\\` line continuations where tree-sitter keeps them as nodes (found by the mutations).
+        "from typing import Union\nimport fused\n@\\\nfused.udf(engine='lo' \\\n 'cal')\ndef\\\n udf(z: Union[int\\\n, str] = 1, s: str = 'a' \\\n 'b'):\n    return fused.load('./x' \\\n '/y')\n",
     ];
     for src in cases {
         match readers_agree(src) {
@@ -104,4 +106,111 @@ fn edge_cases() {
             Err(e) => panic!("{e}\nsource:\n{src}"),
         }
     }
+}
+
+/// A small deterministic generator, so a failure reproduces.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// Fixtures changed the way code changes while it is edited (lines deleted, duplicated, moved,
+/// re-indented, tokens dropped in): every variant is analysed without a panic, and every
+/// variant that still parses cleanly is read alike by both readers.
+#[test]
+fn mutated_fixtures() {
+    let mut files = Vec::new();
+    python_files(&repo().join("fixtures"), &mut files);
+    let snippets = [
+        "(",
+        ")",
+        ":",
+        ",",
+        "@fused.udf\n",
+        "fused.load('x')",
+        " = None",
+        "bounds: fused.types.Bounds",
+        "from fused import udf as u\n",
+        "@u(engine='local')\n",
+        "async ",
+        "*args, ",
+        "**kw",
+        "'''",
+        "# noqa\n",
+        "\\\n",
+        "lambda: 1",
+        "x: int | None = 1, ",
+    ];
+    // FUSED_FUZZ_SEED / FUSED_FUZZ_ROUNDS explore further than the default run.
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let mut rng = Rng(env("FUSED_FUZZ_SEED", 0x2545_F491_4F6C_DD1D).max(1));
+    let rounds = env("FUSED_FUZZ_ROUNDS", 60);
+    let (mut clean, mut total) = (0, 0);
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for _ in 0..rounds {
+            let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+            if lines.is_empty() {
+                continue;
+            }
+            for _ in 0..1 + rng.below(3) {
+                let i = rng.below(lines.len());
+                match rng.below(5) {
+                    0 if lines.len() > 1 => {
+                        lines.remove(i);
+                    }
+                    1 => {
+                        let l = lines[i].clone();
+                        lines.insert(rng.below(lines.len()), l);
+                    }
+                    2 => lines[i] = format!("    {}", lines[i]),
+                    3 => {
+                        let l = &lines[i];
+                        let cut = (0..=l.len())
+                            .filter(|&c| l.is_char_boundary(c))
+                            .nth(rng.below(l.len() + 1))
+                            .unwrap_or(0);
+                        let s = snippets[rng.below(snippets.len())];
+                        lines[i] = format!("{}{s}{}", &l[..cut], &l[cut..]);
+                    }
+                    _ => {
+                        let j = rng.below(lines.len());
+                        lines.swap(i, j);
+                    }
+                }
+            }
+            let variant = lines.concat();
+            total += 1;
+            let analysis = std::panic::catch_unwind(|| {
+                fused_core::analyze_python(&variant, None, &fused_core::probe::NoProbe, None)
+            });
+            assert!(
+                analysis.is_ok(),
+                "{}: the analysis panicked on:\n{variant}",
+                f.display()
+            );
+            match readers_agree(&variant) {
+                Ok(true) => clean += 1,
+                Ok(false) => {}
+                Err(e) => panic!("{}: {e}\nvariant:\n{variant}", f.display()),
+            }
+        }
+    }
+    // Both kinds were exercised.
+    assert!(
+        clean > 200 && total - clean > 200,
+        "{clean} clean of {total}"
+    );
 }

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::annotation::TypeExpr;
-use ruff_python_ast::token::{parenthesized_range, Tokens};
+use ruff_python_ast::token::{parenthesized_range, TokenKind, Tokens};
 use ruff_python_ast::visitor::{walk_expr, walk_stmt, Visitor};
 use ruff_python_ast::{
     AnyNodeRef, Expr, FStringPart, InterpolatedStringElement, ModModule, Number, Operator,
@@ -147,12 +147,26 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
     }
     let (dec_expr, args) = found?;
     // Ruff's range of a function starts at its first decorator; the model's `def_range` is the
-    // `def` statement itself (`async def` included), as tree-sitter's `function_definition`.
-    let head = &src[..def.name.start().to_usize()];
-    let mut start = head.trim_end().len().saturating_sub(3);
-    if def.is_async {
-        start = src[..start].trim_end().len().saturating_sub(5);
+    // `def` statement itself (`async def` included), as tree-sitter's `function_definition`:
+    // from the `def` (or `async`) token before the name, wherever a `\` put it.
+    let mut keywords_before = cx
+        .tokens
+        .before(def.name.start())
+        .iter()
+        .rev()
+        .filter(|t| !t.kind().is_trivia());
+    let def_kw = keywords_before
+        .next()
+        .filter(|t| t.kind() == TokenKind::Def);
+    let async_kw = keywords_before
+        .next()
+        .filter(|t| t.kind() == TokenKind::Async);
+    let start = match (def_kw, async_kw) {
+        (Some(_), Some(a)) if def.is_async => a.start(),
+        (Some(d), _) => d.start(),
+        _ => def.name.start(),
     }
+    .to_usize();
     let keywords = args
         .map(|a| {
             a.keywords

@@ -2,7 +2,7 @@
 //! syntax errors and, in the language server, for the incremental re-parse while typing.
 
 use super::*;
-use crate::annotation::{dotted, string_value, text, TypeExpr};
+use crate::annotation::{dotted, first_named, string_value, text, TypeExpr};
 use tree_sitter::{Node, Tree};
 
 /// Reads the model from a parsed file.
@@ -113,7 +113,7 @@ fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
         if dec.kind() != "decorator" {
             continue;
         }
-        let Some(expr) = dec.named_child(0) else {
+        let Some(expr) = first_named(dec) else {
             continue;
         };
         if is_udf_decorator(expr, src, names) {
@@ -208,8 +208,7 @@ fn literal_depth(node: Node, src: &str, depth: u32) -> Literal {
         "list" | "list_comprehension" => Literal::List,
         "dictionary" | "dictionary_comprehension" => Literal::Dict,
         "tuple" => Literal::Tuple,
-        "parenthesized_expression" => node
-            .named_child(0)
+        "parenthesized_expression" => first_named(node)
             .map(|n| literal(n, src))
             .unwrap_or(Literal::Other),
         "unary_operator" => {
@@ -239,7 +238,7 @@ fn read_params(
     for p in params.named_children(&mut cursor) {
         let (name_node, ty, default) = match p.kind() {
             "identifier" => (Some(p), None, None),
-            "typed_parameter" => (p.named_child(0), p.child_by_field_name("type"), None),
+            "typed_parameter" => (first_named(p), p.child_by_field_name("type"), None),
             "default_parameter" => (
                 p.child_by_field_name("name"),
                 None,
@@ -263,7 +262,7 @@ fn read_params(
             _ => {}
         }
         if kind != ParamKind::Normal {
-            match name_node.named_child(0) {
+            match first_named(name_node) {
                 Some(n) => name_node = n,
                 None => continue,
             }
@@ -394,7 +393,7 @@ fn load_call(node: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
     }
     if let Some(args) = node.child_by_field_name("arguments") {
         let mut c2 = args.walk();
-        let first = args.named_children(&mut c2).find(|a| a.kind() != "comment");
+        let first = args.named_children(&mut c2).find(|a| !a.is_extra());
         if let Some(first) = first.filter(|a| a.kind() != "keyword_argument") {
             if let Some(target) = string_value(first, src) {
                 out.push(LoadCall {
