@@ -97,6 +97,7 @@ fn edge_cases() {
         "from __future__ import annotations\nimport fused\n@fused.udf\ndef udf(n: int = 1):\n    return n  # trailing comment\n    # a comment line at the end\n",
         "import fused\n@fused.udf\ndef udf(\n    bounds: fused.types.Bounds = [-74.0, 40.7, -73.9, 40.8],  # the tile\n    n: int = 3,\n):\n    '''Doc.'''\n    return n\n",
         // `\\` line continuations where tree-sitter keeps them as nodes (found by the mutations).
+        "import geopandas\\\n.tools as t\nfrom shapely\\\n.geometry import box\n",
         "from typing import Union\nimport fused\n@\\\nfused.udf(engine='lo' \\\n 'cal')\ndef\\\n udf(z: Union[int\\\n, str] = 1, s: str = 'a' \\\n 'b'):\n    return fused.load('./x' \\\n '/y')\n",
     ];
     for src in cases {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::annotation::{dotted, first_named, string_value, text, TypeExpr};
+use std::borrow::Cow;
 use tree_sitter::{Node, Tree};
 
 /// Reads the model from a parsed file.
@@ -47,10 +48,10 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
             let mut cursor = node.walk();
             for n in node.children_by_field_name("name", &mut cursor) {
                 if n.kind() == "aliased_import" {
-                    let name = n.child_by_field_name("name").map(|x| text(x, src));
+                    let name = n.child_by_field_name("name").map(|x| name_text(x, src));
                     let alias = n
                         .child_by_field_name("alias")
-                        .map(|x| text(x, src).to_string());
+                        .map(|x| name_text(x, src).to_string());
                     if let (Some(name), Some(alias)) = (name, alias) {
                         if name == "fused" {
                             names.fused.push(alias.clone());
@@ -63,8 +64,8 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
         "import_from_statement" => {
             let module = node
                 .child_by_field_name("module_name")
-                .map(|m| text(m, src))
-                .unwrap_or("");
+                .map(|m| name_text(m, src))
+                .unwrap_or_default();
             if module.starts_with('.') {
                 return;
             }
@@ -76,7 +77,7 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
                 }
                 // `from fused import udf as u`, `load`: the names UDF code calls them by.
                 if module == "fused" {
-                    names.bind_from_fused(name, alias);
+                    names.bind_from_fused(&name, &alias);
                 }
                 // Every import is an alias for annotations (`from shapely.geometry import box`).
                 names
@@ -89,12 +90,31 @@ fn read_imports(node: Node, src: &str, names: &mut Names, model: &mut PyModel) {
 }
 
 /// `name` / `name as alias` in an import list.
-fn name_and_alias<'a>(n: Node, src: &'a str) -> (&'a str, &'a str) {
+fn name_and_alias<'a>(n: Node, src: &'a str) -> (Cow<'a, str>, Cow<'a, str>) {
     if n.kind() == "aliased_import" {
-        let field = |f: &str| n.child_by_field_name(f).map(|x| text(x, src)).unwrap_or("");
+        let field = |f: &str| {
+            n.child_by_field_name(f)
+                .map(|x| name_text(x, src))
+                .unwrap_or_default()
+        };
         (field("name"), field("alias"))
     } else {
-        (text(n, src), text(n, src))
+        (name_text(n, src), name_text(n, src))
+    }
+}
+
+/// A (dotted) name in an import as Python reads it: tree-sitter's node text keeps the `\` line
+/// continuations and spaces that may sit between its parts.
+fn name_text<'a>(n: Node, src: &'a str) -> Cow<'a, str> {
+    let t = text(n, src);
+    if t.contains(['\\', ' ', '\t', '\n', '\r']) {
+        Cow::Owned(
+            t.chars()
+                .filter(|c| !matches!(c, '\\' | ' ' | '\t' | '\n' | '\r'))
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(t)
     }
 }
 
@@ -373,13 +393,13 @@ fn import_names(node: Node, src: &str, imports: &mut Vec<String>) {
                 Some(n)
             };
             if let Some(d) = dotted {
-                push(text(d, src));
+                push(&name_text(d, src));
             }
         }
     } else if let Some(m) = node.child_by_field_name("module_name") {
-        let t = text(m, src);
+        let t = name_text(m, src);
         if !t.starts_with('.') {
-            push(t);
+            push(&t);
         }
     }
 }
