@@ -1010,3 +1010,64 @@ fn cancelling_a_run_kills_it() {
     assert!(started.elapsed().as_secs() < 30);
     assert_eq!(lsp.stop(), Some(0));
 }
+
+/// The server's child processes whose command line starts with `program`.
+fn children_running(server: u32, program: &Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        if ppid == Some(server) && argv0 == program.as_os_str().as_encoded_bytes() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The runner's worker is not started with the session (a Python start-up would take a core
+/// from the first diagnostics) but a few seconds after, once a UDF is open, with the
+/// interpreter a run of that UDF would use: here the package's own `.venv`.
+#[test]
+fn the_runner_worker_starts_late_with_the_packages_interpreter() {
+    let (_t, dir) = scratch_pkg(UDF);
+    let venv_bin = dir.join(".venv/bin");
+    std::fs::create_dir_all(&venv_bin).unwrap();
+    let python3 = String::from_utf8(
+        std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(python3.trim(), venv_bin.join("python")).unwrap();
+    let python = venv_bin.join("python");
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    lsp.diagnostics(&uri, Some(1));
+    let server = lsp.child.id();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        children_running(server, &python),
+        0,
+        "no worker in the first seconds"
+    );
+    let started = std::time::Instant::now();
+    while children_running(server, &python) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no worker with {} after 20 s",
+            python.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(lsp.stop(), Some(0));
+}

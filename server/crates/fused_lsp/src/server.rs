@@ -453,17 +453,24 @@ impl LanguageServer for Backend {
         tokio::spawn(async move {
             tokio::time::sleep(PREWARM_AFTER).await;
             loop {
+                // The interpreter a run of that UDF would use (the setting, else a venv in or
+                // above its folder, else python3): a worker for another one would be replaced.
                 let python = {
                     let st = state.lock().unwrap_or_else(|p| p.into_inner());
-                    let has_udf = st.docs.values().any(|d| {
-                        d.kind == DocKind::Python && fused_core::model::mentions_udf(&d.text)
-                    });
-                    has_udf.then(|| st.settings.python.clone())
+                    st.docs
+                        .iter()
+                        .find(|(_, d)| {
+                            d.kind == DocKind::Python && fused_core::model::mentions_udf(&d.text)
+                        })
+                        .and_then(|(uri, _)| uri_path(uri))
+                        .map(|path| {
+                            fused_run::find_python(
+                                st.settings.python.as_deref().map(Path::new),
+                                path.parent().unwrap_or(Path::new(".")),
+                            )
+                        })
                 };
                 if let Some(python) = python {
-                    let python = python
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| "python3".into());
                     tokio::task::spawn_blocking(move || {
                         if let Ok(mut slot) = worker.try_lock() {
                             if slot.is_none() {
