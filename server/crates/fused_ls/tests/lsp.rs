@@ -181,6 +181,21 @@ impl Lsp {
         }
     }
 
+    /// The first request the server sent with `method` (already answered by `recv`).
+    fn server_request(&mut self, method: &str) -> Value {
+        let is = |m: &Value| m["method"] == method && m.get("id").is_some();
+        if let Some(i) = self.backlog.iter().position(is) {
+            return self.backlog.remove(i);
+        }
+        loop {
+            let m = self.recv();
+            if is(&m) {
+                return m;
+            }
+            self.backlog.push(m);
+        }
+    }
+
     fn open(&mut self, path: &Path, text: &str) -> String {
         let uri = uri_of(path);
         let lang = if path.extension().is_some_and(|e| e == "py") {
@@ -466,6 +481,20 @@ fn renaming_the_udf_updates_the_meta_json_entrypoint_diagnostic() {
     let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
     let meta_uri = lsp.open(&dir.join("meta.json"), META);
     assert!(lsp.diagnostics(&meta_uri, Some(1)).is_empty());
+    // The server asked the client to watch the package files on disk (the harness answered).
+    let reg = lsp.server_request("client/registerCapability");
+    let r = &reg["params"]["registrations"][0];
+    assert_eq!(r["method"], "workspace/didChangeWatchedFiles");
+    let globs: Vec<&str> = r["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["globPattern"].as_str().unwrap())
+        .collect();
+    assert!(
+        globs.contains(&"**/meta.json") && globs.contains(&"**/*.py"),
+        "{globs:?}"
+    );
     // Rename in an open editor buffer: meta.json is re-checked without being reopened.
     let py_uri = lsp.open(&dir.join("Pkg.py"), UDF);
     lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": py_uri, "version": 2},

@@ -15,6 +15,9 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+/// The files whose changes on disk re-check the open documents of their folder.
+const WATCHED: &[&str] = &["**/meta.json", "**/*.py", "**/README.md", "**/README.MD"];
+
 /// Files up to this size are analysed on the async thread that scheduled them (see `schedule`).
 const INLINE_ANALYSIS_MAX: usize = 32 << 10;
 
@@ -52,6 +55,8 @@ pub struct State {
     pub encoding: Encoding,
     pub settings: Settings,
     pub selection: Selection,
+    /// The client registers file watchers on request (`workspace.didChangeWatchedFiles`).
+    pub can_watch: bool,
 }
 
 impl State {
@@ -115,6 +120,7 @@ impl Backend {
             encoding: Encoding::Utf16,
             settings: Settings::default(),
             selection: Selection::default(),
+            can_watch: false,
         };
         Backend {
             client,
@@ -380,7 +386,18 @@ impl LanguageServer for Backend {
             .as_ref()
             .and_then(|g| g.position_encodings.as_deref());
         let enc = convert::negotiate(offered);
-        self.lock().encoding = enc;
+        let can_watch = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|w| w.dynamic_registration)
+            .unwrap_or(false);
+        {
+            let mut st = self.lock();
+            st.encoding = enc;
+            st.can_watch = can_watch;
+        }
         if let Some(s) = params
             .initialization_options
             .as_ref()
@@ -444,6 +461,35 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // Package rules read sibling files from disk: ask the client to report their changes
+        // (a meta.json edited elsewhere, a checkout, a new utils.py), in the background so the
+        // first requests do not wait for the client's answer.
+        if self.lock().can_watch {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let watchers = WATCHED
+                    .iter()
+                    .map(|glob| FileSystemWatcher {
+                        glob_pattern: GlobPattern::String(glob.to_string()),
+                        kind: None,
+                    })
+                    .collect();
+                let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+                let registration = Registration {
+                    id: "fused-ls/watched-files".into(),
+                    method: "workspace/didChangeWatchedFiles".into(),
+                    register_options: serde_json::to_value(options).ok(),
+                };
+                if let Err(e) = client.register_capability(vec![registration]).await {
+                    client
+                        .log_message(
+                            MessageType::WARNING,
+                            format!("fused-ls: the client did not take the file watchers ({e}); changes made outside the editor are seen when a file is next opened or edited"),
+                        )
+                        .await;
+                }
+            });
+        }
         // Pre-warm the runner with the configured interpreter, so the first "Run" is already
         // warm; but not at start-up, where a Python importing geopandas would take a core from
         // the first diagnostics: not before PREWARM_AFTER, then as soon as a UDF is open (looked
