@@ -46,6 +46,8 @@ struct Lsp {
     next_id: i64,
     /// Messages read while waiting for something else.
     backlog: Vec<Value>,
+    /// What the client answers to `workspace/configuration` (per item); `null` by default.
+    settings: Value,
 }
 
 fn frame(body: &str) -> Vec<u8> {
@@ -98,6 +100,7 @@ impl Lsp {
             rx,
             next_id: 1,
             backlog: Vec::new(),
+            settings: Value::Null,
         };
         let init = lsp.request(
             "initialize",
@@ -123,7 +126,13 @@ impl Lsp {
             .expect("the server answers within 30 s");
         // Answer the server's own requests (workDoneProgress/create...) as an editor would.
         if m.get("id").is_some() && m.get("method").is_some() {
-            let reply = json!({"jsonrpc": "2.0", "id": m["id"], "result": null});
+            let result = if m["method"] == "workspace/configuration" {
+                let n = m["params"]["items"].as_array().map_or(0, |a| a.len());
+                Value::Array(vec![self.settings.clone(); n])
+            } else {
+                Value::Null
+            };
+            let reply = json!({"jsonrpc": "2.0", "id": m["id"], "result": result});
             self.send(&reply);
         }
         m
@@ -698,6 +707,34 @@ fn settings_select_and_ignore_apply_live() {
         "workspace/didChangeConfiguration",
         json!({"settings": {"fused": {"ignore": ["FUSED023"]}}}),
     );
+    let mut d = lsp.diagnostics(&uri, Some(1));
+    for _ in 0..3 {
+        if d.is_empty() {
+            break;
+        }
+        d = lsp.diagnostics(&uri, Some(1));
+    }
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+/// VS Code's language client pulls settings: the server asks for the `fused` section at start
+/// and again when told the configuration changed (`settings: null`).
+#[test]
+fn settings_are_pulled_from_a_client_that_answers_workspace_configuration() {
+    let udf = "@fused.udf\ndef udf(a, n: int = 1):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    // The first pull (at initialized) was answered null: nothing changes.
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    assert_eq!(lsp.diagnostics(&uri, Some(1)).len(), 1);
+    lsp.settings = json!({"ignore": ["FUSED023"]});
+    lsp.notify(
+        "workspace/didChangeConfiguration",
+        json!({"settings": null}),
+    );
+    let pulled = lsp.server_request("workspace/configuration");
+    assert_eq!(pulled["params"]["items"][0]["section"], "fused");
     let mut d = lsp.diagnostics(&uri, Some(1));
     for _ in 0..3 {
         if d.is_empty() {

@@ -57,6 +57,8 @@ pub struct State {
     pub selection: Selection,
     /// The client registers file watchers on request (`workspace.didChangeWatchedFiles`).
     pub can_watch: bool,
+    /// The client answers `workspace/configuration` (the settings can be pulled).
+    pub can_pull_settings: bool,
 }
 
 impl State {
@@ -72,6 +74,7 @@ impl State {
     }
 }
 
+#[derive(Clone)]
 pub struct Backend {
     client: Client,
     pub(crate) state: Arc<Mutex<State>>,
@@ -121,6 +124,7 @@ impl Backend {
             settings: Settings::default(),
             selection: Selection::default(),
             can_watch: false,
+            can_pull_settings: false,
         };
         Backend {
             client,
@@ -199,6 +203,39 @@ impl Backend {
         let mut st = self.lock();
         st.settings = s;
         st.selection = selection;
+    }
+
+    /// Asks the client for the `fused` settings section (`workspace/configuration`), when it
+    /// can answer, and applies what it returns; a `null` answer (no such section) keeps the
+    /// settings as they are. In the background: handlers never wait for the client.
+    fn spawn_pull_settings(&self) {
+        if !self.lock().can_pull_settings {
+            return;
+        }
+        let backend = self.clone();
+        tokio::spawn(async move {
+            let item = ConfigurationItem {
+                scope_uri: None,
+                section: Some("fused".into()),
+            };
+            match backend.client.configuration(vec![item]).await {
+                Ok(values) => {
+                    if let Some(s) = values.first().and_then(Settings::from_value) {
+                        backend.apply_settings(s);
+                        backend.schedule_all();
+                    }
+                }
+                Err(e) => {
+                    backend
+                        .client
+                        .log_message(
+                            MessageType::WARNING,
+                            format!("fused-ls: could not read the `fused` settings: {e}"),
+                        )
+                        .await
+                }
+            }
+        });
     }
 
     /// Recomputes and publishes diagnostics for `uri` unless a newer version arrives first.
@@ -393,10 +430,17 @@ impl LanguageServer for Backend {
             .and_then(|w| w.did_change_watched_files.as_ref())
             .and_then(|w| w.dynamic_registration)
             .unwrap_or(false);
+        let can_pull_settings = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false);
         {
             let mut st = self.lock();
             st.encoding = enc;
             st.can_watch = can_watch;
+            st.can_pull_settings = can_pull_settings;
         }
         if let Some(s) = params
             .initialization_options
@@ -461,6 +505,7 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        self.spawn_pull_settings();
         // Package rules read sibling files from disk: ask the client to report their changes
         // (a meta.json edited elsewhere, a checkout, a new utils.py), in the background so the
         // first requests do not wait for the client's answer.
@@ -612,9 +657,13 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        if let Some(s) = Settings::from_value(&params.settings) {
-            self.apply_settings(s);
-            self.schedule_all();
+        // Pushed settings, or (VS Code's language client sends `null`) a hint to pull them.
+        match Settings::from_value(&params.settings) {
+            Some(s) => {
+                self.apply_settings(s);
+                self.schedule_all();
+            }
+            None => self.spawn_pull_settings(),
         }
     }
 
