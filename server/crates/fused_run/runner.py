@@ -574,10 +574,12 @@ def main():
                 raise TypeError("a Tile run needs a parameter to receive the tile (`bounds`)")
             kwargs[receiver] = _tile_value(hints.get(receiver, _EMPTY), req["bounds"], req["tile"])
         value = func(**kwargs)
-        result["ok"] = True
-        result["result"] = _describe(value)
+        described = _describe(value)
         if req.get("output_path"):
             _write_output(value, req["output_path"])
+        # Only now: a result that cannot be described or written is an error, not `ok`.
+        result["ok"] = True
+        result["result"] = described
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are UDF errors too
         result["error"] = _error(exc, filename)
     result["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
@@ -637,6 +639,21 @@ def _prewarm():
         pass
 
 
+def _reseed():
+    """Fresh random state for this run, as a new interpreter would have: every child is forked
+    from the same worker, so without this each warm run would draw the same `random` and
+    `numpy.random` numbers (the SDK's runs, each a new process, do not)."""
+    import random
+
+    random.seed()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        try:
+            np.random.seed()
+        except Exception:  # noqa: BLE001
+            pass
+
+
 def _spare(busy=()):
     """Forks the child that will run the next job, ahead of time: fork() and the child's setup
     are off the run's critical path. The child starts its own session at once (so fused-ls can
@@ -682,6 +699,7 @@ def _spare(busy=()):
             os.dup2(f, fd)
             os.close(f)
         sys.argv = [sys.argv[0], job["request"], job["result"]]
+        _reseed()
         code = 0
         try:
             main()

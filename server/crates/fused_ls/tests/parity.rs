@@ -353,3 +353,35 @@ fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
     assert_eq!(last["geometry"]["type"], "Polygon");
     assert_eq!(res["rows"], 1000);
 }
+
+/// A result the runner cannot describe (pandas refuses `to_json(orient="records")` with
+/// duplicate column names) is a failed run with the reason, never `ok` with an error beside it.
+#[test]
+fn a_result_that_cannot_be_described_is_an_error_not_ok() {
+    let sdk = sdk_python();
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("dup.py");
+    std::fs::write(
+        &f,
+        "import fused\n\n@fused.udf\ndef udf():\n    import pandas as pd\n    return pd.DataFrame([[1, 2]], columns=['a', 'a'])\n",
+    )
+    .unwrap();
+    let out = run(
+        &repo_root(),
+        &[
+            "run",
+            "--format",
+            "json",
+            f.to_str().unwrap(),
+            "--python",
+            &sdk,
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("unique"),
+        "{r}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

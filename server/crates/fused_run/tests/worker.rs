@@ -24,6 +24,59 @@ fn request(file: &Path, params: &[(&str, &str)]) -> RunRequest {
     }
 }
 
+/// The interpreter of the cached SDK venv (fused 2.9.5, geopandas, numpy), made once by
+/// tests/sdk/setup.sh.
+fn sdk_python() -> std::path::PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/sdk/setup.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("setup runs");
+    assert!(
+        out.status.success(),
+        "SDK venv setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().into()
+}
+
+/// Each run is forked from the same worker, yet draws new random numbers, as a new process
+/// would: a UDF sampling points must not get the same sample on every warm run. (The stdlib's
+/// `random` reseeds itself after a fork; numpy, imported by the worker, does not.)
+#[test]
+fn every_run_draws_new_random_numbers() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("u.py");
+    std::fs::write(
+        &f,
+        "import random\nimport numpy as np\n\n@fused.udf\ndef udf():\n    return [random.random(), float(np.random.random())]\n",
+    )
+    .unwrap();
+    let python = sdk_python();
+    let opts = RunOptions {
+        python: python.clone(),
+        timeout: Duration::from_secs(60),
+        output_cap: 1 << 20,
+    };
+    let mut w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
+    let no = AtomicBool::new(false);
+    let draws: Vec<Vec<f64>> = (0..3)
+        .map(|_| {
+            let r = w.run(&request(&f, &[]), &opts, &no).unwrap();
+            let v = r["result"]["value"].as_array().cloned().unwrap_or_default();
+            v.iter().filter_map(|x| x.as_f64()).collect()
+        })
+        .collect();
+    assert!(draws.iter().all(|d| d.len() == 2), "{draws:?}");
+    for k in 0..2 {
+        assert!(
+            draws[0][k] != draws[1][k] && draws[1][k] != draws[2][k],
+            "{}: the same numbers on every warm run: {draws:?}",
+            ["random", "numpy.random"][k]
+        );
+    }
+}
+
 #[test]
 fn fresh_namespace_per_run_and_survives_hangs_and_crashes() {
     let t = tempfile::tempdir().unwrap();
