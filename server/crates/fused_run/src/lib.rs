@@ -461,9 +461,11 @@ impl Worker {
         let pid: i32 = loop {
             match self.lines.recv_timeout(Duration::from_secs(30)) {
                 Ok(l) => {
+                    // (Only a real child's pid: killpg(0) would signal our own group.)
                     if let Some(pid) = serde_json::from_str::<Value>(&l)
                         .ok()
                         .and_then(|v| v["pid"].as_i64())
+                        .filter(|p| *p > 1 && *p <= i32::MAX as i64)
                     {
                         break pid as i32;
                     }
@@ -482,7 +484,14 @@ impl Worker {
                     }
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err("the warm worker died".into())
+                    // The run's child has its own session and would outlive the worker with no
+                    // timeout; the caller retries the run fresh, so it must not go on.
+                    // SAFETY: signals to the forked child's session and the child itself.
+                    unsafe {
+                        libc::killpg(pid, libc::SIGKILL);
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                    return Err("the warm worker died".into());
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             }

@@ -194,3 +194,65 @@ fn the_child_waiting_for_a_job_ends_with_the_worker() {
         assert!(gone(pid), "{pid} outlived its worker");
     }
 }
+
+/// The worker itself dies during a run: the run's child (in its own session, so not taken down
+/// with the worker) is killed too, since the caller retries the run elsewhere.
+#[test]
+fn a_run_does_not_outlive_its_worker() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("u.py");
+    let pid_file = t.path().join("child.pid");
+    std::fs::write(
+        &f,
+        format!(
+            "import os, time\n\n@fused.udf\ndef udf():\n    open({:?}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n",
+            pid_file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let opts = RunOptions {
+        python: "python3".into(),
+        timeout: Duration::from_secs(60),
+        output_cap: 1 << 20,
+    };
+    let mut w =
+        Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
+    let worker_pid = w.pid();
+    let run = std::thread::spawn(move || {
+        let no = AtomicBool::new(false);
+        w.run(&request(&f, &[]), &opts, &no)
+    });
+    let started = std::time::Instant::now();
+    let child: i32 = loop {
+        if let Some(p) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break p;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Command::new("kill")
+        .args(["-9", &worker_pid.to_string()])
+        .status()
+        .unwrap();
+    let result = run.join().unwrap();
+    assert!(result.is_err(), "{result:?}");
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(true)
+    };
+    let started = std::time::Instant::now();
+    while !gone() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the run's child {child} outlived its worker"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
