@@ -1137,3 +1137,42 @@ fn the_runner_worker_starts_late_with_the_packages_interpreter() {
     }
     assert_eq!(lsp.stop(), Some(0));
 }
+
+/// A large document closed and reopened (same URI, same version, other text) while its
+/// analysis is still running: the old analysis must not publish over the new document.
+#[test]
+fn a_reopened_document_is_not_overwritten_by_the_old_ones_analysis() {
+    // Large (analysed off the async threads, slowly in a debug build), and with one hint
+    // (an unannotated parameter) on each of its 2,000 UDFs.
+    let big: String = (0..2000)
+        .map(|i| format!("@fused.udf\ndef udf{i}(a, n: int = 1):\n    return n\n\n"))
+        .collect();
+    let (_t, dir) = scratch_pkg(UDF);
+    let path = dir.join("Pkg.py");
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&path, &big);
+    lsp.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    lsp.open(&path, UDF);
+    // Whatever was published for version 1 after the reopen is the new, clean text's.
+    let started = std::time::Instant::now();
+    let mut last = None;
+    while started.elapsed() < Duration::from_secs(3) {
+        let Ok(m) = lsp.rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        if m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri.as_str() {
+            last = Some(m["params"].clone());
+        }
+    }
+    let last = last.expect("diagnostics were published");
+    assert_eq!(last["version"], 1);
+    assert_eq!(
+        last["diagnostics"],
+        json!([]),
+        "the old text's diagnostics won"
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}

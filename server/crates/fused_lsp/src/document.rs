@@ -14,6 +14,9 @@ pub enum DocKind {
 }
 
 pub struct Document {
+    /// Unique to this opening of the document: a close and reopen at the same version is
+    /// another document, which an analysis of the old one must not write into.
+    pub id: u64,
     pub text: String,
     pub version: i32,
     pub index: LineIndex,
@@ -34,6 +37,7 @@ struct ParseJob {
     edits: Vec<InputEdit>,
 }
 
+/// Ids of documents and of background parses (one sequence: an id is never reused).
 static PARSE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One change of `textDocument/didChange`: a range in the negotiated encoding (`None`: the
@@ -47,6 +51,7 @@ impl Document {
     pub fn new(text: String, version: i32, kind: DocKind) -> Self {
         let index = LineIndex::new(&text);
         Document {
+            id: PARSE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             text,
             version,
             index,

@@ -250,7 +250,7 @@ impl Backend {
             (
                 path,
                 doc.text.clone(),
-                doc.version,
+                (doc.id, doc.version),
                 overlay,
                 st.selection.clone(),
                 st.encoding,
@@ -265,12 +265,13 @@ impl Backend {
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (path, text, version, overlay, sel, enc, run_error, old_tree) = snapshot;
+            let (path, text, stamp, overlay, sel, enc, run_error, old_tree) = snapshot;
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
-                st.docs.get(&uri).map(|d| d.version) == Some(version)
+                st.docs.get(&uri).map(|d| (d.id, d.version)) == Some(stamp)
             };
-            // A burst of changes: only the newest version is analysed.
+            // A burst of changes: only the newest version is analysed. (The stamp is the
+            // document's id and version: a reopened document is another one.)
             tokio::task::yield_now().await;
             if !current(&state) {
                 return;
@@ -320,7 +321,7 @@ impl Backend {
                         // meanwhile, the old (already edited) tree stays instead.
                         let job = {
                             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                            match st.docs.get_mut(&uri).filter(|d| d.version == version) {
+                            match st.docs.get_mut(&uri).filter(|d| (d.id, d.version) == stamp) {
                                 Some(doc) if tree.is_some() => {
                                     doc.tree = tree;
                                     None
@@ -330,7 +331,7 @@ impl Backend {
                             }
                         };
                         client
-                            .publish_diagnostics(uri.clone(), diags, Some(version))
+                            .publish_diagnostics(uri.clone(), diags, Some(stamp.1))
                             .await;
                         if let Some((id, text)) = job {
                             // A clean file was read from Ruff's AST: build the tree-sitter
@@ -541,9 +542,13 @@ impl LanguageServer for Backend {
         // for every second), and never in a session without one. Failures are silent: a run starts a worker or a fresh process.
         let state = self.state.clone();
         let worker = self.worker.clone();
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             tokio::time::sleep(PREWARM_AFTER).await;
             loop {
+                if shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 // The interpreter a run of that UDF would use (the setting, else a venv in or
                 // above its folder, else python3): a worker for another one would be replaced.
                 let python = {
