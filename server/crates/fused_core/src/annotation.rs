@@ -102,6 +102,8 @@ pub(crate) fn dotted(node: Node, src: &str) -> Option<String> {
                 parts.push(text(n.child_by_field_name("attribute")?, src));
                 n = n.child_by_field_name("object")?;
             }
+            // `(fused).udf`, `(fused.load)(...)`: parentheses change nothing.
+            "parenthesized_expression" => n = first_named(n)?,
             _ => return None,
         }
         if parts.len() > 64 {
@@ -141,11 +143,15 @@ fn string_value_depth(node: Node, src: &str, depth: u32) -> Option<String> {
                         let mut at = child.start_byte();
                         let mut c2 = child.walk();
                         for esc in child.children(&mut c2) {
-                            if esc.kind() == "escape_sequence" && !raw {
-                                out.push_str(&src[at..esc.start_byte()]);
-                                out.push_str(&unescape(text(esc, src)));
-                                at = esc.end_byte();
-                            }
+                            let value = match esc.kind() {
+                                "escape_sequence" if !raw => unescape(text(esc, src)),
+                                // `{{` / `}}` in an f-string: one brace.
+                                "escape_interpolation" => text(esc, src)[..1].to_string(),
+                                _ => continue,
+                            };
+                            out.push_str(&src[at..esc.start_byte()]);
+                            out.push_str(&value);
+                            at = esc.end_byte();
                         }
                         out.push_str(&src[at..child.end_byte()]);
                     }
@@ -187,8 +193,9 @@ fn unescape(esc: &str) -> String {
                 .or_else(|| esc.strip_prefix("\\u"))
                 .or_else(|| esc.strip_prefix("\\U"))
             {
-                if let Some(c) = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
-                    return c.to_string();
+                if let Ok(code) = u32::from_str_radix(hex, 16) {
+                    // A lone surrogate cannot be text: the replacement character, as Ruff's.
+                    return char::from_u32(code).unwrap_or('\u{FFFD}').to_string();
                 }
             }
             if let Some(oct) = esc.strip_prefix('\\').filter(|o| {
@@ -230,7 +237,26 @@ fn from_node_depth(node: Node, src: &str, depth: u32) -> TypeExpr {
             let mut args = Vec::new();
             for child in code_children(node) {
                 match child.kind() {
-                    "type_parameter" => args.extend(code_children(child).into_iter().map(recurse)),
+                    "type_parameter" => {
+                        let kids = code_children(child);
+                        // `dict[(str, int)]` is `dict[str, int]`: a lone tuple is the arguments.
+                        let lone_tuple = match kids.as_slice() {
+                            [only] => Some(*only)
+                                .and_then(|t| {
+                                    if t.kind() == "type" {
+                                        first_named(t)
+                                    } else {
+                                        Some(t)
+                                    }
+                                })
+                                .filter(|t| t.kind() == "tuple"),
+                            _ => None,
+                        };
+                        match lone_tuple {
+                            Some(t) => args.extend(code_children(t).into_iter().map(recurse)),
+                            None => args.extend(kids.into_iter().map(recurse)),
+                        }
+                    }
                     _ if name.is_none() => name = dotted(child, src),
                     _ => {}
                 }

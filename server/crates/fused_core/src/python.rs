@@ -39,35 +39,93 @@ pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
 /// Blanks the text of lines that hold only a comment, byte for byte, so every offset stays the
 /// same. tree-sitter-python's external scanner looks ahead over every following comment line at
 /// each newline, which is quadratic in a run of comment lines (8,000 of them took 10 s);
-/// blank lines cost it nothing, and no rule reads comments from the tree.
+/// blank lines cost it nothing, and no rule reads comments from the tree. A line inside a
+/// string (a docstring line starting with `#`) is not a comment and is left alone.
 pub fn mask_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut out: Option<Vec<u8>> = None;
     let mut line_start = 0;
+    let mut open = Open::Code;
     while line_start < bytes.len() {
         let line_end = bytes[line_start..]
             .iter()
             .position(|&c| c == b'\n')
             .map(|i| line_start + i)
             .unwrap_or(bytes.len());
-        let mut i = line_start;
-        while i < line_end && (bytes[i] == b' ' || bytes[i] == b'\t') {
-            i += 1;
-        }
-        if i < line_end && bytes[i] == b'#' {
-            let buf = out.get_or_insert_with(|| bytes.to_vec());
-            let mut end = line_end;
-            if end > i && buf[end - 1] == b'\r' {
-                end -= 1;
+        let line = &bytes[line_start..line_end];
+        if open == Open::Code {
+            let i = line_start
+                + line
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .count();
+            if i < line_end && bytes[i] == b'#' {
+                let buf = out.get_or_insert_with(|| bytes.to_vec());
+                let mut end = line_end;
+                if end > i && buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                buf[i..end].fill(b' ');
             }
-            buf[i..end].fill(b' ');
         }
+        open = string_state_after(line, open);
         line_start = line_end + 1;
     }
     match out {
         // Only whole comments (from an ASCII `#` to the line end) became ASCII spaces.
         Some(buf) => std::borrow::Cow::Owned(String::from_utf8(buf).expect("masking keeps UTF-8")),
         None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// What is open at a line break: code, a triple-quoted string, or a one-line string continued
+/// with a `\\` (each with its quote byte).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Code,
+    Triple(u8),
+    Single(u8),
+}
+
+/// Scans one line (a rough tokenizer: quotes, backslash escapes, comments) and returns what is
+/// open at its end, given what was open at its start.
+fn string_state_after(line: &[u8], mut open: Open) -> Open {
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        match open {
+            Open::Code => match c {
+                b'#' => return Open::Code,
+                b'\'' | b'"' if line[i..].starts_with(&[c, c, c]) => {
+                    open = Open::Triple(c);
+                    i += 3;
+                    continue;
+                }
+                b'\'' | b'"' => open = Open::Single(c),
+                _ => {}
+            },
+            Open::Triple(_) | Open::Single(_) if c == b'\\' => {
+                // An escape; at the line end, a continuation of the string.
+                i += 2;
+                if i > line.len() || (i == line.len() && line.last() == Some(&b'\r')) {
+                    return open;
+                }
+                continue;
+            }
+            Open::Triple(q) if line[i..].starts_with(&[q, q, q]) => {
+                open = Open::Code;
+                i += 3;
+                continue;
+            }
+            Open::Single(q) if c == q => open = Open::Code,
+            _ => {}
+        }
+        i += 1;
+    }
+    // A one-line string not continued with `\\` ends with its line (an error tree-sitter sees).
+    match open {
+        Open::Single(_) => Open::Code,
+        other => other,
     }
 }
 
@@ -163,6 +221,10 @@ fn ceil_char(text: &str, mut i: usize) -> usize {
 /// tree-sitter-python cannot parse (a comment line at column 0 inside brackets, `@\` before a
 /// decorator): such a file is read from Ruff's AST while it is valid, so the gap shows only
 /// while it also has a syntax error. `Err`: the first field where the readers differ.
+///
+/// Known differences left as they are (Ruff's reading is Python's): `\N{NAME}` escapes (no
+/// Unicode name table on the tree-sitter side), identifiers Python NFKC-normalises (`ﬁ`), and
+/// a lone `\r` as a line break.
 #[doc(hidden)]
 pub fn readers_agree(text: &str) -> Result<bool, String> {
     let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
@@ -227,6 +289,27 @@ fn names(m: &PyModel) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_comment_lines_outside_strings_are_masked() {
+        let masked = |t: &str| mask_comment_lines(t).into_owned();
+        assert_eq!(
+            masked("# a\nx = 1  # b\n  # c\r\n"),
+            "   \nx = 1  # b\n     \r\n"
+        );
+        // Inside a docstring, even where it closes, a `#` line is text.
+        let doc = "def f():\n    \"\"\"Doc.\n# Title\n    # note\"\"\"\n# after\n";
+        assert_eq!(masked(doc), doc.replace("\n# after", "\n       "));
+        // A one-line string continued with a backslash, and a triple-quoted one on one line.
+        let single = "s = '''a # b''' ; t = \"x\\\n# still a string\"\n# c\n";
+        assert_eq!(masked(single), single.replace("\n# c", "\n   "));
+        // Quotes in comments and escaped quotes do not open strings.
+        let tricky = "x = 1  # it's\n# y\ns = 'a\\'b'\n# z\n";
+        assert_eq!(masked(tricky), "x = 1  # it's\n   \ns = 'a\\'b'\n   \n");
+        for t in [doc, single, tricky] {
+            assert_eq!(masked(t).len(), t.len(), "same bytes, same length");
+        }
+    }
 
     #[test]
     fn tree_sitter_only_when_needed() {

@@ -98,6 +98,16 @@ fn edge_cases() {
         "import fused\n@fused.udf\ndef udf(\n    bounds: fused.types.Bounds = [-74.0, 40.7, -73.9, 40.8],  # the tile\n    n: int = 3,\n):\n    '''Doc.'''\n    return n\n",
         // `\\` line continuations where tree-sitter keeps them as nodes (found by the mutations).
         "import geopandas\\\n.tools as t\nfrom shapely\\\n.geometry import box\n",
+        // Found by review: CRLF and `;` at the end of a UDF, stars away from their name,
+        // f-string braces, a lone surrogate, parentheses around names, a lone tuple argument,
+        // a generator passed to fused.load, a docstring closing on a `#` line.
+        "import fused\r\n@fused.udf\r\ndef udf():\r\n    return 1  # c\r\n",
+        "import fused\n@fused.udf\ndef udf():\n    return 1;  # c\n@fused.udf\ndef two(): return 2;\n",
+        "import fused\n@fused.udf\ndef udf(*  # c\n    args, **\\\n kw):\n    pass\n",
+        "import fused\n@fused.udf(engine=f'{{x}}', instance_type=rf'\\n{{')\ndef udf(s: str = '\\ud800'):\n    pass\n",
+        "import fused\n@(fused).udf\ndef a():\n    return (fused.load)('x'), (fused).load('y')\n@(fused.udf)\ndef b(): pass\n",
+        "import fused\n@fused.udf\ndef udf(a: dict[(str, int)] = None, b: tuple[()] = (), c: (list)[int] = None):\n    return fused.load('a' for _ in b)\n",
+        "import fused\n@fused.udf\ndef udf():\n    \"\"\"Doc.\n# Notes\"\"\"\n    return fused.load('./x')\n",
         "from typing import Union\nimport fused\n@\\\nfused.udf(engine='lo' \\\n 'cal')\ndef\\\n udf(z: Union[int\\\n, str] = 1, s: str = 'a' \\\n 'b'):\n    return fused.load('./x' \\\n '/y')\n",
     ];
     for src in cases {
@@ -146,6 +156,12 @@ fn mutated_fixtures() {
         "\\\n",
         "lambda: 1",
         "x: int | None = 1, ",
+        ";",
+        "(fused)",
+        "f'{{x}}'",
+        "'\\ud800'",
+        "# x\"\"\"",
+        "dict[(str, int)]",
     ];
     // FUSED_FUZZ_SEED / FUSED_FUZZ_ROUNDS explore further than the default run.
     let env = |k: &str, d: u64| {

@@ -138,14 +138,14 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
     for dec in &def.decorator_list {
         let expr = &dec.expression;
         if dotted(expr).is_some_and(|n| names.is_udf(&n)) {
-            found = Some((expr, None));
+            found = Some((dec, None));
         } else if let Expr::Call(call) = expr {
             if dotted(&call.func).is_some_and(|n| names.is_udf(&n)) {
-                found = Some((expr, Some(&call.arguments)));
+                found = Some((dec, Some(&call.arguments)));
             }
         }
     }
-    let (dec_expr, args) = found?;
+    let (dec, args) = found?;
     // Ruff's range of a function starts at its first decorator; the model's `def_range` is the
     // `def` statement itself (`async def` included), as tree-sitter's `function_definition`:
     // from the `def` (or `async`) token before the name, wherever a `\` put it.
@@ -198,20 +198,33 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
         name: def.name.to_string(),
         name_range: span(&def.name),
         def_range: start..end_with_comment(src, def.end().to_usize()),
-        decorator_range: span(dec_expr),
+        // (`@(fused.udf)`: the parentheses are part of the expression, as in tree-sitter.)
+        decorator_range: cx.outer(&dec.expression, dec),
         keywords,
         params: read_params(def, cx, &names.aliases),
     })
 }
 
-/// tree-sitter's block ends after a comment on its last line (`return x  # done`).
+/// tree-sitter's block ends after a `;` and a comment on its last line (`return x;  # done`),
+/// the comment's `\r` included on a CRLF line.
 fn end_with_comment(src: &str, end: usize) -> usize {
-    let rest = &src[end..];
-    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
-    if line.trim_start_matches([' ', '\t']).starts_with('#') {
-        end + line.trim_end_matches('\r').len()
+    let line_end = src[end..].find('\n').map_or(src.len(), |i| end + i);
+    let mut at = end;
+    let skip_blanks = |at: usize| {
+        at + src[at..line_end]
+            .bytes()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count()
+    };
+    let next = skip_blanks(at);
+    if src[next..line_end].starts_with(';') {
+        at = next + 1;
+    }
+    let next = skip_blanks(at);
+    if src[next..line_end].starts_with('#') {
+        line_end
     } else {
-        end
+        at
     }
 }
 
@@ -239,12 +252,20 @@ fn read_params(
         }),
     };
     // `*args`, `**kwargs`: the range starts at the stars, as tree-sitter's does.
-    let splat = |param: &Parameter, kind: ParamKind, stars: usize| {
-        let head = src[..param.name.start().to_usize()].trim_end();
+    let splat = |param: &Parameter, kind: ParamKind| {
+        // The `*`/`**` token before the name, wherever a comment or `\\` put it.
+        let star = cx
+            .tokens
+            .before(param.name.start())
+            .iter()
+            .rev()
+            .find(|t| !t.kind().is_trivia())
+            .filter(|t| matches!(t.kind(), TokenKind::Star | TokenKind::DoubleStar))
+            .map_or(param.name.start(), |t| t.start());
         Param {
             name: param.name.to_string(),
             name_range: span(&param.name),
-            range: head.len().saturating_sub(stars)..param.end().to_usize(),
+            range: star.to_usize()..param.end().to_usize(),
             kind,
             annotation: annotation(param, cx, aliases),
             default: None,
@@ -252,11 +273,11 @@ fn read_params(
     };
     out.extend(p.posonlyargs.iter().chain(&p.args).map(normal));
     if let Some(v) = &p.vararg {
-        out.push(splat(v, ParamKind::VarArgs, 1));
+        out.push(splat(v, ParamKind::VarArgs));
     }
     out.extend(p.kwonlyargs.iter().map(normal));
     if let Some(k) = &p.kwarg {
-        out.push(splat(k, ParamKind::KwArgs, 2));
+        out.push(splat(k, ParamKind::KwArgs));
     }
     out
 }

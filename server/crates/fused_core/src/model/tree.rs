@@ -411,7 +411,11 @@ fn load_call(node: Node, src: &str, names: &Names, out: &mut Vec<LoadCall>) {
     if !dotted(func, src).is_some_and(|name| names.is_load(&name)) {
         return;
     }
-    if let Some(args) = node.child_by_field_name("arguments") {
+    // (`fused.load(x for x in y)`: a generator is the one argument, not a target.)
+    if let Some(args) = node
+        .child_by_field_name("arguments")
+        .filter(|a| a.kind() == "argument_list")
+    {
         let mut c2 = args.walk();
         let first = args.named_children(&mut c2).find(|a| !a.is_extra());
         if let Some(first) = first.filter(|a| a.kind() != "keyword_argument") {
