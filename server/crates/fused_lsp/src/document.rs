@@ -25,6 +25,9 @@ pub struct Document {
     pub tree: Option<Tree>,
     /// A tree being built off the request path (see [`Document::start_parse`]).
     parsing: Option<ParseJob>,
+    /// Its last analysis was slow (its package holds large files): analyse it off the async
+    /// threads whatever its own size.
+    pub slow_analysis: bool,
     /// The UDF model of this version, read once for every request that needs it (hover, inlay
     /// hints and code lenses all come after each change).
     model: std::sync::OnceLock<PyModel>,
@@ -58,6 +61,7 @@ impl Document {
             kind,
             tree: None,
             parsing: None,
+            slow_analysis: false,
             model: std::sync::OnceLock::new(),
         }
     }

@@ -18,8 +18,10 @@ use tower_lsp_server::{Client, LanguageServer};
 /// The files whose changes on disk re-check the open documents of their folder.
 const WATCHED: &[&str] = &["**/meta.json", "**/*.py", "**/README.md", "**/README.MD"];
 
-/// Files up to this size are analysed on the async thread that scheduled them (see `schedule`).
+/// Files up to this size are analysed on the async thread that scheduled them (see `schedule`),
+/// unless their last analysis took longer than INLINE_ANALYSIS_SLOW.
 const INLINE_ANALYSIS_MAX: usize = 32 << 10;
+const INLINE_ANALYSIS_SLOW: Duration = Duration::from_millis(2);
 
 /// The runner's worker does not start before this much of the session has passed (see
 /// `initialized`).
@@ -251,6 +253,9 @@ impl Backend {
                 path,
                 doc.text.clone(),
                 (doc.id, doc.version),
+                // Inline only while it stays cheap: the size of the file, and how long its
+                // last analysis took (a package may hold a huge sibling).
+                doc.text.len() <= INLINE_ANALYSIS_MAX && !doc.slow_analysis,
                 overlay,
                 st.selection.clone(),
                 st.encoding,
@@ -265,7 +270,7 @@ impl Backend {
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (path, text, stamp, overlay, sel, enc, run_error, old_tree) = snapshot;
+            let (path, text, stamp, small, overlay, sel, enc, run_error, old_tree) = snapshot;
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| (d.id, d.version)) == Some(stamp)
@@ -276,9 +281,9 @@ impl Backend {
             if !current(&state) {
                 return;
             }
-            let small = text.len() <= INLINE_ANALYSIS_MAX;
             let work = move || {
-                guarded("diagnostics", || {
+                let started = std::time::Instant::now();
+                let out = guarded("diagnostics", || {
                     let (diags, tree) = crate::analysis::diagnostics(
                         &path,
                         &text,
@@ -304,24 +309,31 @@ impl Backend {
                         });
                     }
                     (diags, tree)
-                })
+                });
+                out.map(|(diags, tree)| (diags, tree, started.elapsed() > INLINE_ANALYSIS_SLOW))
             };
             // A small file is analysed right here: a hop to the blocking pool and back costs
-            // more than its analysis (well under a millisecond). A large one is analysed off the
-            // async threads, so it never holds up the other requests.
+            // more than its analysis (well under a millisecond). A large one (or one whose
+            // package made it slow) is analysed off the async threads, so it never holds up the
+            // other requests.
             let result = if small {
                 Ok(work())
             } else {
                 tokio::task::spawn_blocking(work).await
             };
             match result {
-                Ok(Ok((diags, tree))) => {
+                Ok(Ok((diags, tree, slow))) => {
                     if current(&state) {
                         // Keep the tree for the next incremental parse; if an edit arrived
                         // meanwhile, the old (already edited) tree stays instead.
                         let job = {
                             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                            match st.docs.get_mut(&uri).filter(|d| (d.id, d.version) == stamp) {
+                            let mut doc =
+                                st.docs.get_mut(&uri).filter(|d| (d.id, d.version) == stamp);
+                            if let Some(doc) = doc.as_deref_mut() {
+                                doc.slow_analysis = slow;
+                            }
+                            match doc {
                                 Some(doc) if tree.is_some() => {
                                     doc.tree = tree;
                                     None
