@@ -61,6 +61,9 @@ pub struct State {
     pub can_watch: bool,
     /// The client answers `workspace/configuration` (the settings can be pulled).
     pub can_pull_settings: bool,
+    /// Counts the settings changes, so a pulled answer that arrives after newer settings
+    /// does not overwrite them.
+    pub settings_changes: u64,
 }
 
 impl State {
@@ -127,6 +130,7 @@ impl Backend {
             selection: Selection::default(),
             can_watch: false,
             can_pull_settings: false,
+            settings_changes: 0,
         };
         Backend {
             client,
@@ -205,15 +209,22 @@ impl Backend {
         let mut st = self.lock();
         st.settings = s;
         st.selection = selection;
+        st.settings_changes += 1;
     }
 
     /// Asks the client for the `fused` settings section (`workspace/configuration`), when it
     /// can answer, and applies what it returns; a `null` answer (no such section) keeps the
     /// settings as they are. In the background: handlers never wait for the client.
     fn spawn_pull_settings(&self) {
-        if !self.lock().can_pull_settings {
-            return;
-        }
+        // A pull counts as a change: of two pulls, only the later one's answer applies.
+        let asked_at = {
+            let mut st = self.lock();
+            if !st.can_pull_settings {
+                return;
+            }
+            st.settings_changes += 1;
+            st.settings_changes
+        };
         let backend = self.clone();
         tokio::spawn(async move {
             let item = ConfigurationItem {
@@ -222,9 +233,12 @@ impl Backend {
             };
             match backend.client.configuration(vec![item]).await {
                 Ok(values) => {
+                    let newer = backend.lock().settings_changes != asked_at;
                     if let Some(s) = values.first().and_then(Settings::from_value) {
-                        backend.apply_settings(s);
-                        backend.schedule_all();
+                        if !newer {
+                            backend.apply_settings(s);
+                            backend.schedule_all();
+                        }
                     }
                 }
                 Err(e) => {
