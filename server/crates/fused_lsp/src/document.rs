@@ -202,6 +202,13 @@ mod tests {
         "bounds: int",
         "\t#c\n",
         "ü😀\n",
+        // Quotes change which later `#` lines are comments (masked before parsing).
+        "\"\"\"",
+        "'''",
+        "'",
+        "\\",
+        "# x\n",
+        "\n# y",
     ];
 
     fn char_boundaries(s: &str) -> Vec<usize> {
@@ -321,6 +328,35 @@ mod tests {
         );
         doc.finish_parse(id, fused_core::python::parse_tree(&text, None));
         assert!(doc.tree.is_none());
+    }
+
+    /// Opening or closing a triple-quoted string changes which later `#` lines are comments
+    /// (masked before parsing) far beyond the edited line: the incremental parse must still
+    /// equal a fresh one.
+    #[test]
+    fn a_quote_that_turns_later_comment_lines_into_text() {
+        let src = "x = 1\n# one\ny = 2\n# two \"\"\"\nz = 3\n# three\n";
+        for (line, col, insert) in [(0, 0, "s = \"\"\"\n"), (2, 5, "  \"\"\""), (4, 0, "'''")] {
+            let mut doc = Document::new(src.into(), 1, DocKind::Python);
+            doc.tree = Some(fused_core::python::parse_tree(&doc.text, None));
+            let at = LineCol { line, col };
+            doc.apply(
+                vec![Change {
+                    range: Some((at, at)),
+                    text: insert.into(),
+                }],
+                2,
+                Encoding::Utf16,
+            );
+            let tree = fused_core::python::parse_tree(&doc.text, doc.tree.as_ref());
+            let fresh = fused_core::python::parse_tree(&doc.text, None);
+            assert_eq!(
+                tree.root_node().to_sexp(),
+                fresh.root_node().to_sexp(),
+                "after inserting {insert:?}:\n{}",
+                doc.text
+            );
+        }
     }
 
     #[test]
