@@ -359,6 +359,18 @@ impl Backend {
                         client
                             .publish_diagnostics(uri.clone(), diags, Some(stamp.1))
                             .await;
+                        // Closed between the check and the publish: its `didClose` cleared the
+                        // diagnostics first, so clear them again after ours.
+                        let closed = !state
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .docs
+                            .contains_key(&uri);
+                        if closed {
+                            client
+                                .publish_diagnostics(uri.clone(), Vec::new(), None)
+                                .await;
+                        }
                         if let Some((id, text)) = job {
                             // A clean file was read from Ruff's AST: build the tree-sitter
                             // tree now, after the publish; edits typed meanwhile are applied
