@@ -205,6 +205,25 @@ impl Lsp {
         }
     }
 
+    /// Publishes for `uri` (at `version`, if given) until one satisfies `done`, reading at most
+    /// `tries` more after the first; returns the last one read.
+    fn diagnostics_until(
+        &mut self,
+        uri: &str,
+        version: Option<i64>,
+        tries: usize,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let mut d = self.diagnostics(uri, version);
+        for _ in 0..tries {
+            if done(&d) {
+                break;
+            }
+            d = self.diagnostics(uri, version);
+        }
+        d
+    }
+
     fn open(&mut self, path: &Path, text: &str) -> String {
         let uri = uri_of(path);
         let lang = if path.extension().is_some_and(|e| e == "py") {
@@ -508,13 +527,7 @@ fn renaming_the_udf_updates_the_meta_json_entrypoint_diagnostic() {
     let py_uri = lsp.open(&dir.join("Pkg.py"), UDF);
     lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": py_uri, "version": 2},
         "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 7}}, "text": "udf_v2"}]}));
-    let mut d = lsp.diagnostics(&meta_uri, None);
-    for _ in 0..5 {
-        if !d.is_empty() {
-            break;
-        }
-        d = lsp.diagnostics(&meta_uri, None);
-    }
+    let d = lsp.diagnostics_until(&meta_uri, None, 5, |d| !d.is_empty());
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0]["code"], "FUSED011");
     lsp.notify(
@@ -527,13 +540,7 @@ fn renaming_the_udf_updates_the_meta_json_entrypoint_diagnostic() {
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": py_uri, "type": 2}]}),
     );
-    let mut d = lsp.diagnostics(&meta_uri, None);
-    for _ in 0..5 {
-        if d.is_empty() {
-            break;
-        }
-        d = lsp.diagnostics(&meta_uri, None);
-    }
+    let d = lsp.diagnostics_until(&meta_uri, None, 5, |d| d.is_empty());
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(lsp.stop(), Some(0));
 }
@@ -707,13 +714,7 @@ fn settings_select_and_ignore_apply_live() {
         "workspace/didChangeConfiguration",
         json!({"settings": {"fused": {"ignore": ["FUSED023"]}}}),
     );
-    let mut d = lsp.diagnostics(&uri, Some(1));
-    for _ in 0..3 {
-        if d.is_empty() {
-            break;
-        }
-        d = lsp.diagnostics(&uri, Some(1));
-    }
+    let d = lsp.diagnostics_until(&uri, Some(1), 3, |d| d.is_empty());
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(lsp.stop(), Some(0));
 }
@@ -735,13 +736,7 @@ fn settings_are_pulled_from_a_client_that_answers_workspace_configuration() {
     );
     let pulled = lsp.server_request("workspace/configuration");
     assert_eq!(pulled["params"]["items"][0]["section"], "fused");
-    let mut d = lsp.diagnostics(&uri, Some(1));
-    for _ in 0..3 {
-        if d.is_empty() {
-            break;
-        }
-        d = lsp.diagnostics(&uri, Some(1));
-    }
+    let d = lsp.diagnostics_until(&uri, Some(1), 3, |d| d.is_empty());
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(lsp.stop(), Some(0));
 }
