@@ -82,23 +82,10 @@ timed() {
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/fused-ls-bench.XXXXXX")
-if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-  trap 'echo "bench: kept $WORK" >&2' EXIT
-else
-  trap 'rm -rf "$WORK"' EXIT
-fi
+make_workdir fused-ls-bench
 
 # ---- 1. build ---------------------------------------------------------------
-if [[ -n ${FUSED_LS_BIN:-} ]]; then
-  BIN=$FUSED_LS_BIN
-  [[ -x $BIN ]] || die "FUSED_LS_BIN=$BIN is not an executable"
-else
-  echo "bench: cargo build --release -p fused_ls" >&2
-  (cd "$ROOT" && cargo build --release -p fused_ls) >&2 || die "cargo build --release -p fused_ls failed"
-  BIN=$ROOT/target/release/fused-ls
-  [[ -x $BIN ]] || die "build succeeded but $BIN is missing"
-fi
+find_binary
 
 # ---- 2. corpus --------------------------------------------------------------
 CORPUS=$WORK/corpus

@@ -1,4 +1,27 @@
-# Shared by the benchmark scripts (sourced, not run).
+# Shared by the benchmark scripts (sourced, not run). They define ROOT and die() first.
+
+# make_workdir NAME: sets WORK to a new temp dir, removed at exit (kept with BENCH_KEEP=1).
+make_workdir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+    trap 'echo "bench: kept $WORK" >&2' EXIT
+  else
+    trap 'rm -rf "$WORK"' EXIT
+  fi
+}
+
+# find_binary: sets BIN to $FUSED_LS_BIN, else builds target/release/fused-ls.
+find_binary() {
+  if [[ -n ${FUSED_LS_BIN:-} ]]; then
+    BIN=$FUSED_LS_BIN
+    [[ -x $BIN ]] || die "FUSED_LS_BIN=$BIN is not an executable"
+  else
+    echo "bench: cargo build --release -p fused_ls" >&2
+    (cd "$ROOT" && cargo build --release -p fused_ls) >&2 || die "cargo build --release -p fused_ls failed"
+    BIN=$ROOT/target/release/fused-ls
+    [[ -x $BIN ]] || die "build succeeded but $BIN is missing"
+  fi
+}
 
 # make_venv DIR READY PIP-SPEC...
 # Makes the virtualenv DIR holding PIP-SPEC (with $PY), unless the function READY already

@@ -41,23 +41,10 @@ source "$ROOT/bench/lib.sh"
 command -v "$PY" >/dev/null || die "python3 not found (the harness needs Python 3.11+, stdlib only)"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "$PY is older than Python 3.11"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/fused-ls-lsp-bench.XXXXXX")
-if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-  trap 'echo "bench: kept $WORK" >&2' EXIT
-else
-  trap 'rm -rf "$WORK"' EXIT
-fi
+make_workdir fused-ls-lsp-bench
 
 # ---- 1. build ---------------------------------------------------------------
-if [[ -n ${FUSED_LS_BIN:-} ]]; then
-  BIN=$FUSED_LS_BIN
-  [[ -x $BIN ]] || die "FUSED_LS_BIN=$BIN is not an executable"
-else
-  echo "bench: cargo build --release -p fused_ls" >&2
-  (cd "$ROOT" && cargo build --release -p fused_ls) >&2 || die "cargo build --release -p fused_ls failed"
-  BIN=$ROOT/target/release/fused-ls
-  [[ -x $BIN ]] || die "build succeeded but $BIN is missing"
-fi
+find_binary
 
 # ---- 2. ruff ----------------------------------------------------------------
 RUFF=""
