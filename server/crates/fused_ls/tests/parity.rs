@@ -6,6 +6,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 
 /// `fused.run(fused.load(pkg), engine="local", cache=False, **params)` → `{"value": ...}` or
 /// `{"error": "<message>"}`.
@@ -54,6 +55,17 @@ fn ours(python: Option<&str>, pkg: &str, params: &[(&str, &str)], tile: Option<&
     let out = run(&repo_root(), &argv);
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `fused-ls run --format json FILE ARGS... --python PYTHON`: (exit code, the result JSON).
+fn run_file(python: &str, file: &Path, args: &[&str]) -> (Option<i32>, Value) {
+    let mut argv = vec!["run", "--format", "json", file.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    argv.extend(["--python", python]);
+    let out = run(&repo_root(), &argv);
+    let r = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), r)
 }
 
 #[test]
@@ -196,44 +208,25 @@ fn geo_receivers_results_and_output_files() {
             format!("import fused\n\n@fused.udf\ndef udf({sig}):\n    return {expr}\n"),
         )
         .unwrap();
-        let out = run(
-            &repo_root(),
-            &[
-                "run",
-                "--format",
-                "json",
-                f.to_str().unwrap(),
-                "--tile",
-                "13/2411/3079",
-                "--python",
-                &sdk,
-            ],
-        );
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (_, r) = run_file(&sdk, &f, &["--tile", "13/2411/3079"]);
         assert_eq!(r["result"]["value"], *want, "{ann}: {r}");
     }
     // A GeoDataFrame result: rows, columns, CRS, total bounds, a preview and GeoJSON for a map.
     let f = t.path().join("gdf.py");
     std::fs::write(&f, "import fused\n\n@fused.udf\ndef udf(bounds: fused.types.Bounds = None, n: int = 3):\n    import geopandas as gpd\n    from shapely.geometry import Point\n    minx, miny, maxx, maxy = bounds\n    pts = [Point(minx + (maxx - minx) * i / n, miny) for i in range(n)]\n    return gpd.GeoDataFrame({'i': list(range(n)), 'name': [f'p{i}' for i in range(n)]}, geometry=pts, crs=4326)\n").unwrap();
     let out_file = t.path().join("out.geojson");
-    let out = run(
-        &repo_root(),
+    let (_, r) = run_file(
+        &sdk,
+        &f,
         &[
-            "run",
-            "--format",
-            "json",
-            f.to_str().unwrap(),
             "--tile",
             "13/2411/3079",
             "-p",
             "n=4",
-            "--python",
-            &sdk,
             "-o",
             out_file.to_str().unwrap(),
         ],
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let res = &r["result"];
     assert_eq!(res["type"], "geopandas.geodataframe.GeoDataFrame", "{r}");
     assert_eq!(res["rows"], 4);
@@ -278,19 +271,8 @@ fn the_map_geojson_is_rounded_capped_and_keeps_every_column() {
     )
     .unwrap();
     let run_with = |params: &[&str]| -> Value {
-        let mut argv = vec![
-            "run",
-            "--format",
-            "json",
-            f.to_str().unwrap(),
-            "--python",
-            &sdk,
-        ];
-        for p in params {
-            argv.extend(["-p", p]);
-        }
-        let out = run(&repo_root(), &argv);
-        serde_json::from_slice(&out.stdout).unwrap()
+        let args: Vec<&str> = params.iter().flat_map(|p| ["-p", p]).collect();
+        run_file(&sdk, &f, &args).1
     };
     for crs in ["crs=4326", "crs=3857"] {
         let r = run_with(&["n=2", crs]);
@@ -366,22 +348,11 @@ fn a_result_that_cannot_be_described_is_an_error_not_ok() {
         "import fused\n\n@fused.udf\ndef udf():\n    import pandas as pd\n    return pd.DataFrame([[1, 2]], columns=['a', 'a'])\n",
     )
     .unwrap();
-    let out = run(
-        &repo_root(),
-        &[
-            "run",
-            "--format",
-            "json",
-            f.to_str().unwrap(),
-            "--python",
-            &sdk,
-        ],
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, r) = run_file(&sdk, &f, &[]);
     assert_eq!(r["ok"], false, "{r}");
     assert!(
         r["error"]["message"].as_str().unwrap().contains("unique"),
         "{r}"
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 }
