@@ -266,6 +266,8 @@ impl Backend {
             (
                 path,
                 doc.text.clone(),
+                // The document's own line index, for this very text: no rebuild per keystroke.
+                doc.index.clone(),
                 (doc.id, doc.version),
                 // Inline only while it stays cheap: the size of the file, and how long its
                 // last analysis took (a package may hold a huge sibling).
@@ -284,7 +286,8 @@ impl Backend {
         let state = self.state.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (path, text, stamp, small, overlay, sel, enc, run_error, old_tree) = snapshot;
+            let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree) =
+                snapshot;
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| (d.id, d.version)) == Some(stamp)
@@ -305,7 +308,6 @@ impl Backend {
                         &sel,
                         old_tree.as_ref(),
                     );
-                    let index = fused_core::LineIndex::new(&text);
                     let mut diags = diags
                         .iter()
                         .map(|d| convert::diagnostic(&text, &index, d, enc))
