@@ -144,12 +144,10 @@ pub struct Parsed {
 /// the tree kept up to date incrementally, whatever the file's state: the language server does,
 /// so the tree is at hand the moment a keystroke breaks the syntax.
 pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
-    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
-    let parsed = ruff_python_parser::parse_unchecked(text, options);
+    let parsed = ruff_parse(text);
     let syntax = syntax_diagnostics(text, &parsed);
-    let clean = parsed.errors().is_empty() && parsed.unsupported_syntax_errors().is_empty();
     let mut tree = old_tree.map(|old| parse_tree(text, Some(old)));
-    let model = match clean.then(|| parsed.try_into_module()).flatten() {
+    let model = match clean_module(parsed) {
         Some(m) => model::from_ast(m.syntax(), m.tokens(), text),
         None => model::build(tree.get_or_insert_with(|| parse_tree(text, None)), text),
     };
@@ -158,6 +156,21 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
         model,
         tree,
     }
+}
+
+/// Ruff's parse of `text` as a module, under the Python 3.11 grammar.
+fn ruff_parse(text: &str) -> ruff_python_parser::Parsed<Mod> {
+    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
+    ruff_python_parser::parse_unchecked(text, options)
+}
+
+/// The module, when it parsed with no error and no syntax newer than 3.11: the AST the model
+/// is read from.
+fn clean_module(
+    parsed: ruff_python_parser::Parsed<Mod>,
+) -> Option<ruff_python_parser::Parsed<ruff_python_ast::ModModule>> {
+    let clean = parsed.errors().is_empty() && parsed.unsupported_syntax_errors().is_empty();
+    clean.then(|| parsed.try_into_module()).flatten()
 }
 
 /// The UDF model of `text`, by the fastest reliable route (see [`parse`]).
@@ -227,12 +240,7 @@ fn ceil_char(text: &str, mut i: usize) -> usize {
 /// a lone `\r` as a line break.
 #[doc(hidden)]
 pub fn readers_agree(text: &str) -> Result<bool, String> {
-    let options = ParseOptions::from(Mode::Module).with_target_version(PythonVersion::PY311);
-    let parsed = ruff_python_parser::parse_unchecked(text, options);
-    if !parsed.errors().is_empty() || !parsed.unsupported_syntax_errors().is_empty() {
-        return Ok(false);
-    }
-    let Some(module) = parsed.try_into_module() else {
+    let Some(module) = clean_module(ruff_parse(text)) else {
         return Ok(false);
     };
     let tree = parse_tree(text, None);

@@ -41,7 +41,7 @@ struct ParseJob {
 }
 
 /// Ids of documents and of background parses (one sequence: an id is never reused).
-static PARSE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One change of `textDocument/didChange`: a range in the negotiated encoding (`None`: the
 /// whole document) and its replacement.
@@ -54,7 +54,7 @@ impl Document {
     pub fn new(text: String, version: i32, kind: DocKind) -> Self {
         let index = LineIndex::new(&text);
         Document {
-            id: PARSE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             text,
             version,
             index,
@@ -79,7 +79,7 @@ impl Document {
         if self.kind != DocKind::Python || self.tree.is_some() || self.parsing.is_some() {
             return None;
         }
-        let id = PARSE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.parsing = Some(ParseJob {
             id,
             edits: Vec::new(),
