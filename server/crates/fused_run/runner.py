@@ -590,12 +590,14 @@ def main():
     except Exception as exc:  # noqa: BLE001 - what the UDF returned cannot be JSON: say so
         result["ok"] = False
         result["result"] = None
-        result["error"] = {
-            "class": "BadResult",
-            "message": f"the UDF's result cannot be written as JSON: {type(exc).__name__}: {exc}",
-            "line": None,
-            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        }
+        result["error"] = dict(
+            _error(exc, filename),
+            **{
+                "class": "BadResult",
+                "message": f"the UDF's result cannot be written as JSON: {type(exc).__name__}: {exc}",
+                "line": None,
+            },
+        )
         text = json.dumps(result, default=str)
     with open(result_path, "w", encoding="utf-8") as f:
         f.write(text)
