@@ -17,6 +17,7 @@ pub mod probe;
 pub mod python;
 pub mod registry;
 pub mod rules;
+pub mod sdk_evidence;
 pub mod selection;
 pub mod tile;
 pub mod zip_package;

@@ -159,8 +159,11 @@ impl Rule {
 
     /// The rule's documentation in Markdown, as `fused-ls rule CODE` prints it.
     pub fn doc_markdown(self) -> String {
+        let sdk = crate::sdk_evidence::describe(self)
+            .map(|d| format!("- fused 2.9.5: {d}\n"))
+            .unwrap_or_default();
         format!(
-            "## {code} `{name}`\n\n{summary}.\n\n- Severity: {sev}\n- Fix: {fix}\n\n{rationale}\n",
+            "## {code} `{name}`\n\n{summary}.\n\n- Severity: {sev}\n- Fix: {fix}\n{sdk}\n{rationale}\n",
             code = self.code(),
             name = self.name(),
             summary = self.summary(),
@@ -186,6 +189,19 @@ pub fn rules_markdown() -> String {
             f = if r.fixable() { "yes" } else { "" },
             sum = r.summary().replace('|', "\\|"),
         ));
+    }
+    out.push_str(
+        "\n## Errors mean the SDK fails\n\nAn error is reported only where fused 2.9.5 itself fails, at `fused.load` or at the run; a warning is something it does silently wrong; style is a hint at most. For every error-level rule, the SDK test suite (`server/crates/fused_ls/tests/sdk_errors.rs`) loads and runs the fixture named here with `fused.load(dir)` and `fused.run(udf, engine=\"local\", cache=False)` and checks that it fails this way.\n\n| rule | what fused 2.9.5 does |\n|---|---|\n",
+    );
+    for r in Rule::ALL {
+        if let Some(d) = crate::sdk_evidence::describe(*r) {
+            out.push_str(&format!(
+                "| {c} `{n}` | {d} |\n",
+                c = r.code(),
+                n = r.name(),
+                d = d.replace('|', "\\|").replace('\n', " ")
+            ));
+        }
     }
     for r in Rule::ALL {
         out.push('\n');
