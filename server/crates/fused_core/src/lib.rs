@@ -7,6 +7,7 @@
 pub mod annotation;
 pub mod check;
 pub mod coercion;
+pub mod config;
 pub mod diagnostic;
 pub mod line_index;
 pub mod meta;

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "fused-ls",
-    version,
+    version = env!("FUSED_LS_LONG_VERSION"),
     about = "Check, run and pack Fused UDFs; the Fused UDF language server."
 )]
 struct Cli {
