@@ -3,6 +3,7 @@
 //! buffers laid over the disk), the [`probe::DiskProbe`] and atomic writes.
 
 pub mod atomic;
+pub mod config;
 pub mod probe;
 
 use fused_core::check::{FileContent, Package, PackageFile};
