@@ -2,7 +2,8 @@
 # Every test of fused-ls, from a fresh checkout: formatting, lints, unit, snapshot and
 # end-to-end tests. `.ci/run` calls exactly this. Needs the Rust toolchain and Python 3: cargo
 # fetches the crates, and the SDK and parity tests create (once, cached) a virtualenv with the
-# real Fused SDK through tests/sdk/setup.sh. Later suites (editors) add their installs here.
+# real Fused SDK through tests/sdk/setup.sh; the wheel test installs maturin into a cached venv
+# (tests/wheel/test.sh). Later suites (editors) add their installs here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,14 @@ set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# The wheel round trip (a release build through maturin, installed into a fresh venv).
+wheel_status=0
+if [ "$status" = 0 ]; then
+  echo "== wheel: build, install, use"
+  bash tests/wheel/test.sh || wheel_status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last for doc-tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+[ "$status" = 0 ] && [ "$wheel_status" != 0 ] && { echo "wheel round trip failed"; status=$wheel_status; }
 exit "$status"
