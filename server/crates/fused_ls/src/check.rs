@@ -91,7 +91,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let written = match args.format {
         crate::Format::Human => {
             output::human::write(&mut out, &records, fixed, args.fix, color, !io_failure)
-        },
+        }
         crate::Format::Json => output::json::write(&mut out, &records),
         crate::Format::Sarif => output::sarif::write(&mut out, &records),
         crate::Format::Github => output::github::write(&mut out, &records),

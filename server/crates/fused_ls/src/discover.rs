@@ -160,9 +160,11 @@ fn handle_walk_error(
         Some(p) if p.parent().is_some_and(is_package_dir) => {}
         Some(p) if relevant_file(&p) => push(d, Item::Broken(p, err.to_string())),
         // A folder that cannot be listed (permissions) leaves its packages unchecked: an error.
-        Some(p) if err.io_error().is_some() => d
-            .unreadable
-            .push(format!("cannot read `{}`: {}", p.display(), err.io_error().unwrap())),
+        Some(p) if err.io_error().is_some() => d.unreadable.push(format!(
+            "cannot read `{}`: {}",
+            p.display(),
+            err.io_error().unwrap()
+        )),
         Some(p) => d.notes.push(format!("skipped `{}`: {err}", p.display())),
         None if err.io_error().is_some() => d.unreadable.push(format!("cannot read: {err}")),
         None => d.notes.push(format!("skipped: {err}")),

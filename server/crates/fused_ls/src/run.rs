@@ -1,9 +1,9 @@
 //! `fused-ls run PATH`: run a UDF locally, in File or Tile mode, through the bundled runner.
 
+use crate::output::{self, Record};
 use fused_core::tile::{self, Bounds, Tile};
 use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_run::{find_python, Mode, RunOptions, RunRequest};
-use crate::output::{self, Record};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -200,9 +200,9 @@ fn check_output_target(o: &Path, a: &RunArgs, r: &Resolved) -> Result<(), String
     let mut inputs: Vec<PathBuf> = vec![a.path.clone(), r.source.clone()];
     inputs.extend(a.geojson.clone());
     inputs.extend(r.headers.iter().map(|(_, p)| p.clone()));
-    // Every top-level file of the package folder (a zip's package is a temp copy: the zip is
-    // the input above).
-    if r.from_zip.is_none() {
+    // Every top-level file of a package folder (a zip's package is a temp copy: the zip is the
+    // input above). A loose `.py`'s folder is not a package: its other files are not inputs.
+    if r.from_zip.is_none() && r.dir.join("meta.json").is_file() {
         if let Ok(entries) = std::fs::read_dir(&r.dir) {
             inputs.extend(entries.flatten().map(|e| e.path()));
         }

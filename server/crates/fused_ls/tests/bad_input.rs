@@ -160,12 +160,20 @@ fn missing_path_is_a_usage_error() {
     let out = run(t.path(), &["check", "does-not-exist"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
-    assert!(!stdout(&out).contains("All checks passed"), "{}", stdout(&out));
+    assert!(
+        !stdout(&out).contains("All checks passed"),
+        "{}",
+        stdout(&out)
+    );
     // Also beside a clean package: what was read passed, but not all of it was there.
     write_package(t.path(), &[]);
     let out = run(t.path(), &["check", "Pkg", "does-not-exist"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(!stdout(&out).contains("All checks passed"), "{}", stdout(&out));
+    assert!(
+        !stdout(&out).contains("All checks passed"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(t.path(), &["check", "--select", "NOPE"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -274,11 +282,22 @@ fn an_unreadable_folder_is_an_error_not_a_clean_pass() {
     std::fs::create_dir(&locked).unwrap();
     write_package(&locked, &[]);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    for args in [&["check", "locked"][..], &["check", "--format", "json", "."][..]] {
+    for args in [
+        &["check", "locked"][..],
+        &["check", "--format", "json", "."][..],
+    ] {
         let out = run_unprivileged(t.path(), args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err} {}", stdout(&out));
-        assert!(err.contains("cannot read") && err.contains("locked"), "{err}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {err} {}",
+            stdout(&out)
+        );
+        assert!(
+            err.contains("cannot read") && err.contains("locked"),
+            "{err}"
+        );
         assert!(!stdout(&out).contains("All checks passed"));
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -309,7 +328,11 @@ fn fix_on_a_read_only_file_says_it_was_not_written() {
     std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = run(t.path(), &["check", "--fix", "loose.py"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("Fixed 1 problem."), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Fixed 1 problem."),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

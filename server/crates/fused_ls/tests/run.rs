@@ -409,8 +409,14 @@ fn a_udf_the_sdk_would_refuse_is_checked_first_and_not_run() {
     let out = run(t.path(), &["run", "Pkg"]);
     assert_eq!(out.status.code(), Some(1));
     let human = stdout(&out);
-    assert!(human.contains("Pkg/Pkg.py:1:") && human.contains("FUSED042"), "{human}");
-    assert!(human.contains("not run") && human.contains("--no-check"), "{human}");
+    assert!(
+        human.contains("Pkg/Pkg.py:1:") && human.contains("FUSED042"),
+        "{human}"
+    );
+    assert!(
+        human.contains("not run") && human.contains("--no-check"),
+        "{human}"
+    );
     assert!(!marker.exists(), "the UDF ran");
 
     // --no-check runs it anyway.
@@ -450,7 +456,10 @@ fn a_missing_package_module_is_not_a_pip_install() {
     assert_eq!(r["error"]["class"], "ModuleNotFoundError", "{r}");
     let hint = r["error"]["hint"].as_str().unwrap();
     assert!(!hint.contains("pip install"), "{hint}");
-    assert!(hint.contains("`utils.py`") && hint.contains("missing"), "{hint}");
+    assert!(
+        hint.contains("`utils.py`") && hint.contains("missing"),
+        "{hint}"
+    );
     // A module that is not the package's still gets the pip hint (see
     // failures_are_reported_and_the_cli_survives_them).
 }
@@ -464,7 +473,14 @@ fn unknown_parameters_are_a_usage_error_before_python_starts() {
     // A missing interpreter would be reported if Python were started: it must not be.
     let out = run(
         t.path(),
-        &["run", "Pkg", "-p", "yaer=2021", "--python", "/nonexistent/python3"],
+        &[
+            "run",
+            "Pkg",
+            "-p",
+            "yaer=2021",
+            "--python",
+            "/nonexistent/python3",
+        ],
     );
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
@@ -478,7 +494,10 @@ fn unknown_parameters_are_a_usage_error_before_python_starts() {
         "@fused.udf\ndef udf(year: int = 2020, **kwargs):\n    return sorted(kwargs)\n",
         &[],
     );
-    let out = run(t.path(), &["run", "--format", "json", "Pkg", "-p", "other=1"]);
+    let out = run(
+        t.path(),
+        &["run", "--format", "json", "Pkg", "-p", "other=1"],
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{r}");
     assert_eq!(r["result"]["value"], serde_json::json!(["other"]));
@@ -518,22 +537,50 @@ fn outputs_are_checked_before_the_run_and_never_overwrite_inputs() {
     .unwrap();
     let out = run(
         t.path(),
-        &["run", "Pkg", "--geojson", "area.geojson", "-o", "area.geojson", "--python", bad],
+        &[
+            "run",
+            "Pkg",
+            "--geojson",
+            "area.geojson",
+            "-o",
+            "area.geojson",
+            "--python",
+            bad,
+        ],
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("would overwrite"), "{}", stderr(&out));
     assert_eq!(std::fs::read(dir.join("meta.json")).unwrap(), meta_before);
     assert_eq!(std::fs::read(dir.join("data.csv")).unwrap(), b"a\n5\n");
+    // A loose file's folder is not a package: an earlier output beside it may be replaced.
+    std::fs::write(t.path().join("loose.py"), common::UDF).unwrap();
+    std::fs::write(t.path().join("old.csv"), "n\n1\n").unwrap();
+    let out = run(
+        t.path(),
+        &["run", "loose.py", "-o", "old.csv", "--python", bad],
+    );
+    assert!(
+        !stderr(&out).contains("would overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("was not found"), "{}", stderr(&out));
 }
 
 #[test]
 fn a_helper_file_without_a_udf_says_so() {
-    let (t, _) = package(common::UDF, &[("utils.py", b"def helper():\n    return 1\n")]);
+    let (t, _) = package(
+        common::UDF,
+        &[("utils.py", b"def helper():\n    return 1\n")],
+    );
     let out = run(t.path(), &["run", "Pkg/utils.py"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("holds no UDF"), "{e}");
-    assert!(e.contains("`Pkg.py`") && e.contains("run the package folder"), "{e}");
+    assert!(
+        e.contains("`Pkg.py`") && e.contains("run the package folder"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -550,7 +597,10 @@ fn a_relative_python_is_taken_from_the_current_folder() {
     .unwrap();
     std::fs::create_dir(t.path().join("bin")).unwrap();
     std::os::unix::fs::symlink(real.trim(), t.path().join("bin/py")).unwrap();
-    let out = run(t.path(), &["run", "--format", "json", "Pkg", "--python", "bin/py"]);
+    let out = run(
+        t.path(),
+        &["run", "--format", "json", "Pkg", "--python", "bin/py"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -568,6 +618,12 @@ fn human_run_output_escapes_terminal_controls() {
     let out = run(t.path(), &["run", "Pkg"]);
     assert_eq!(out.status.code(), Some(1));
     let human = stdout(&out);
-    assert!(!human.contains('\x1b') && !human.contains('\x07'), "{human:?}");
-    assert!(human.contains("\\u{1b}[2J gone") && human.contains(" é"), "{human}");
+    assert!(
+        !human.contains('\x1b') && !human.contains('\x07'),
+        "{human:?}"
+    );
+    assert!(
+        human.contains("\\u{1b}[2J gone") && human.contains(" é"),
+        "{human}"
+    );
 }

@@ -111,7 +111,10 @@ fn pip_name(module: &str) -> &str {
 fn local_module_hint(req: &RunRequest, module: &str) -> Option<String> {
     let dir = req.package_dir.as_deref()?;
     let meta = package_meta(dir);
-    let headers = meta.as_ref().map(|m| m.headers.as_slice()).unwrap_or_default();
+    let headers = meta
+        .as_ref()
+        .map(|m| m.headers.as_slice())
+        .unwrap_or_default();
     for h in headers {
         let file = h.source_file.as_ref().map(|f| f.value.as_str());
         let named = h.module_name.as_ref().map(|m| m.value.as_str());
@@ -135,7 +138,10 @@ fn local_module_hint(req: &RunRequest, module: &str) -> Option<String> {
         });
     }
     let file = format!("{module}.py");
-    let main = meta.as_ref().and_then(|m| m.source.as_ref()).map(|s| s.value.as_str());
+    let main = meta
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .map(|s| s.value.as_str());
     if main == Some(file.as_str()) && !dir.join(&file).is_file() {
         return Some(format!(
             "`{file}` is named by meta.json but missing from the package"

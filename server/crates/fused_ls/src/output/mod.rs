@@ -116,7 +116,10 @@ mod tests {
     fn escapes_controls_and_keeps_unicode() {
         assert_eq!(escape("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(escape("é 🎉 日本\tx\ny"), "é 🎉 日本\tx\ny");
-        assert_eq!(escape("\u{202e}cod\u{7f}\u{9b}"), "\\u{202e}cod\\u{7f}\\u{9b}");
+        assert_eq!(
+            escape("\u{202e}cod\u{7f}\u{9b}"),
+            "\\u{202e}cod\\u{7f}\\u{9b}"
+        );
         assert_eq!(escape_line("a\nb\r"), "a\\nb\\u{d}");
     }
 }

@@ -248,7 +248,11 @@ impl Backend {
         let outcome = tokio::task::spawn_blocking(move || {
             let errors = sel.map(|s| check_errors(&checked, &s)).unwrap_or_default();
             if !errors.is_empty() {
-                return Ok(fused_run::check_failed_result(&req, &opts.python, json!(errors)));
+                return Ok(fused_run::check_failed_result(
+                    &req,
+                    &opts.python,
+                    json!(errors),
+                ));
             }
             run_warm(&worker, &req, &opts, &cancel)
         })
