@@ -28,10 +28,16 @@ pub fn run(args: CheckArgs) -> ExitCode {
     };
     let found = discover(&paths);
     for missing in &found.missing {
-        eprintln!("error: `{}` does not exist", missing.display());
+        eprintln!(
+            "error: `{}` does not exist",
+            output::escape_line(&missing.display().to_string())
+        );
+    }
+    for e in &found.unreadable {
+        eprintln!("error: {}", output::escape_line(e));
     }
     for note in &found.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", output::escape_line(note));
     }
     // Deeply nested expressions recurse in the exact parser: give each worker a deep stack.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -62,12 +68,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
     });
     let mut records: Vec<Record> = Vec::new();
     let mut fixed = 0;
-    let mut io_failure = !found.missing.is_empty();
+    let mut io_failure = !found.missing.is_empty() || !found.unreadable.is_empty();
     for r in results {
         records.extend(r.records);
         fixed += r.fixed;
         for e in r.write_errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", output::escape_line(&e));
             io_failure = true;
         }
     }
@@ -83,7 +89,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match args.format {
-        crate::Format::Human => output::human::write(&mut out, &records, fixed, args.fix, color),
+        crate::Format::Human => {
+            output::human::write(&mut out, &records, fixed, args.fix, color, !io_failure)
+        }
         crate::Format::Json => output::json::write(&mut out, &records),
         crate::Format::Sarif => output::sarif::write(&mut out, &records),
         crate::Format::Github => output::github::write(&mut out, &records),
@@ -104,14 +112,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum FixLevel {
+pub(crate) enum FixLevel {
     Safe,
     Unsafe,
 }
 
 #[derive(Default)]
-struct ItemResult {
-    records: Vec<Record>,
+pub(crate) struct ItemResult {
+    pub(crate) records: Vec<Record>,
     fixed: usize,
     write_errors: Vec<String>,
 }
@@ -122,7 +130,20 @@ fn wanted(d: &Diagnostic, level: FixLevel) -> bool {
         .is_some_and(|f| f.applicability == Applicability::Safe || level == FixLevel::Unsafe)
 }
 
-fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult {
+/// Writes a fixed file. A read-only file is refused: the atomic write (a rename) would
+/// replace it anyway, and the user made it read-only on purpose.
+fn write_fixed(path: &Path, text: &str) -> Result<(), String> {
+    if std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+        return Err(format!(
+            "`{}` is read-only: its fixes were not written",
+            path.display()
+        ));
+    }
+    atomic::write(path, text.as_bytes())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult {
     let mut result = ItemResult::default();
     match item {
         Item::Package(dir) => {
@@ -141,6 +162,8 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
             if let Some(level) = fix {
                 let original: Vec<FileContent> =
                     pkg.files.iter().map(|f| f.content.clone()).collect();
+                // Fixes count only once their file is written.
+                let mut fixed_in: std::collections::HashMap<String, usize> = Default::default();
                 for _ in 0..8 {
                     let mut applied_any = false;
                     for report in &reports {
@@ -162,7 +185,7 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                         };
                         let (new_text, n) = apply_edits(text, &edits);
                         if n > 0 && new_text != *text {
-                            result.fixed += report
+                            *fixed_in.entry(report.name.clone()).or_default() += report
                                 .diagnostics
                                 .iter()
                                 .filter(|d| wanted(d, level))
@@ -177,19 +200,30 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                     }
                     reports = check_package(&pkg, &DiskProbe, sel);
                 }
-                for (file, before) in pkg.files.iter().zip(original) {
+                let mut unwritten = false;
+                for (file, before) in pkg.files.iter_mut().zip(original) {
                     if let (FileContent::Text(new), FileContent::Text(old)) =
                         (&file.content, &before)
                     {
                         if new != old {
                             let path = dir.join(&file.name);
-                            if let Err(e) = atomic::write(&path, new.as_bytes()) {
-                                result
-                                    .write_errors
-                                    .push(format!("cannot write `{}`: {e}", path.display()));
+                            match write_fixed(&path, new) {
+                                Ok(()) => {
+                                    result.fixed +=
+                                        fixed_in.get(&file.name).copied().unwrap_or_default()
+                                }
+                                Err(e) => {
+                                    result.write_errors.push(e);
+                                    // Report what is on disk, not the fixes not written.
+                                    file.content = before;
+                                    unwritten = true;
+                                }
                             }
                         }
                     }
+                }
+                if unwritten {
+                    reports = check_package(&pkg, &DiskProbe, sel);
                 }
             }
             for report in reports {
@@ -281,6 +315,7 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
             let mut diags = check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
             if let (Some(level), FileContent::Text(original)) = (fix, content.clone()) {
                 let mut text = original.clone();
+                let mut fixed_here = 0;
                 for _ in 0..8 {
                     let edits: Vec<_> = diags
                         .iter()
@@ -294,16 +329,21 @@ fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult
                     if n == 0 || new_text == text {
                         break;
                     }
-                    result.fixed += n;
+                    fixed_here += n;
                     text = new_text;
                     content = FileContent::Text(text.clone());
                     diags = check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
                 }
                 if text != original {
-                    if let Err(e) = atomic::write(path, text.as_bytes()) {
-                        result
-                            .write_errors
-                            .push(format!("cannot write `{}`: {e}", path.display()));
+                    match write_fixed(path, &text) {
+                        Ok(()) => result.fixed += fixed_here,
+                        Err(e) => {
+                            result.write_errors.push(e);
+                            // Report what is on disk, not the fixes that were not written.
+                            content = FileContent::Text(original.clone());
+                            diags =
+                                check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
+                        }
                     }
                 }
             }

@@ -22,6 +22,8 @@ pub struct Discovery {
     pub missing: Vec<PathBuf>,
     /// Things skipped with a reason (symlink loops), for a note on stderr.
     pub notes: Vec<String>,
+    /// Folders (or files) that could not be read: what was asked was not all checked.
+    pub unreadable: Vec<String>,
 }
 
 fn is_package_dir(dir: &Path) -> bool {
@@ -157,7 +159,14 @@ fn handle_walk_error(
         // A package's own files are read (and reported) with the package.
         Some(p) if p.parent().is_some_and(is_package_dir) => {}
         Some(p) if relevant_file(&p) => push(d, Item::Broken(p, err.to_string())),
+        // A folder that cannot be listed (permissions) leaves its packages unchecked: an error.
+        Some(p) if err.io_error().is_some() => d.unreadable.push(format!(
+            "cannot read `{}`: {}",
+            p.display(),
+            err.io_error().unwrap()
+        )),
         Some(p) => d.notes.push(format!("skipped `{}`: {err}", p.display())),
+        None if err.io_error().is_some() => d.unreadable.push(format!("cannot read: {err}")),
         None => d.notes.push(format!("skipped: {err}")),
     }
 }

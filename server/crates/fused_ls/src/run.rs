@@ -1,5 +1,6 @@
 //! `fused-ls run PATH`: run a UDF locally, in File or Tile mode, through the bundled runner.
 
+use crate::output::{self, Record};
 use fused_core::tile::{self, Bounds, Tile};
 use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_run::{find_python, Mode, RunOptions, RunRequest};
@@ -36,7 +37,8 @@ pub struct RunArgs {
     /// Tile mode, the total bounds of a GeoJSON file (geometry, feature or collection).
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
-    /// The Python interpreter (default: a .venv/venv in or above the package, else python3).
+    /// The Python interpreter (default: a .venv/venv in or above the package, else python3). A
+    /// path is taken from the current folder; a bare name is looked up on PATH.
     #[arg(long)]
     pub python: Option<PathBuf>,
     /// Seconds before the run is stopped.
@@ -44,9 +46,12 @@ pub struct RunArgs {
     pub timeout: f64,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
-    /// Write the result: `.geojson`, `.parquet` or `.csv`.
+    /// Write the result: `.geojson`, `.parquet` or `.csv` (never a file of the package or an input).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Run even when `check` finds errors (by default a UDF the SDK would refuse is not run).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +92,8 @@ fn tile_spec(a: &RunArgs) -> Result<Option<(Bounds, Tile)>, String> {
 
 /// What PATH names: the UDF's file, its entrypoint, the package folder and header modules.
 struct Resolved {
+    /// The zip the package was read from, if it was one.
+    from_zip: Option<PathBuf>,
     source: PathBuf,
     entrypoint: Option<String>,
     dir: PathBuf,
@@ -148,11 +155,163 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
         .map(|e| e.value.clone());
     let headers = fused_run::header_modules(&dir, meta.as_ref());
     Ok(Resolved {
+        from_zip: keep.as_ref().map(|_| path.clone()),
         source,
         entrypoint,
         dir,
         headers,
     })
+}
+
+/// The extensions `-o` writes (the runner's `_write_output`). `.json` is refused: the result as
+/// JSON is `--format json`, and GeoJSON is `.geojson`.
+const OUTPUT_EXTENSIONS: [&str; 3] = ["geojson", "parquet", "csv"];
+
+fn check_output_extension(o: &Path) -> Result<(), String> {
+    let ext = o.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if OUTPUT_EXTENSIONS.contains(&ext) {
+        return Ok(());
+    }
+    let shown = output::escape_line(&o.display().to_string()).into_owned();
+    Err(if ext == "json" {
+        format!(
+            "`-o {shown}`: `.json` is not an output format; write GeoJSON to a `.geojson` file, or print the whole result as JSON with `--format json`"
+        )
+    } else {
+        format!("`-o {shown}`: the output must end in .geojson, .parquet or .csv")
+    })
+}
+
+/// The same file (a symlink or a hard link to it included).
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Refuses an `-o` that would overwrite a file of the package or an input of the run.
+fn check_output_target(o: &Path, a: &RunArgs, r: &Resolved) -> Result<(), String> {
+    let Ok(out) = std::fs::metadata(o) else {
+        return Ok(()); // a new file
+    };
+    let shown = output::escape_line(&o.display().to_string()).into_owned();
+    if out.is_dir() {
+        return Err(format!("`-o {shown}` is a folder"));
+    }
+    let mut inputs: Vec<PathBuf> = vec![a.path.clone(), r.source.clone()];
+    inputs.extend(a.geojson.clone());
+    inputs.extend(r.headers.iter().map(|(_, p)| p.clone()));
+    // Every top-level file of a package folder (a zip's package is a temp copy: the zip is the
+    // input above). A loose `.py`'s folder is not a package: its other files are not inputs.
+    if r.from_zip.is_none() && r.dir.join("meta.json").is_file() {
+        if let Ok(entries) = std::fs::read_dir(&r.dir) {
+            inputs.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    for input in inputs {
+        if std::fs::metadata(&input).is_ok_and(|m| same_file(&m, &out)) {
+            return Err(format!(
+                "`-o {shown}` would overwrite `{}`, a file of the package or an input of the run; write the output elsewhere",
+                output::escape_line(&input.display().to_string())
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--python`: a path (it has a separator) is taken from the current folder, as every other path
+/// argument is (the run's working directory is the package); a bare name is looked up on PATH.
+fn python_arg(p: &Path) -> PathBuf {
+    if p.components().count() > 1 || p.is_absolute() {
+        std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// The function the runner will call, when the model sees it, and whether the file has a UDF
+/// the runner can pick at all.
+fn target_udf(text: &str, entrypoint: Option<&str>) -> (Option<fused_core::model::Udf>, bool) {
+    let model = fused_core::python::model(text);
+    let udf = match entrypoint {
+        Some(e) => model.udfs.iter().find(|u| u.name == e).cloned(),
+        None => model.udfs.first().cloned(),
+    };
+    // An undecorated entrypoint named by meta.json is runnable; without one a decorated
+    // function is needed.
+    let runnable = entrypoint.is_some() || !model.udfs.is_empty();
+    (udf, runnable)
+}
+
+/// `-p NAME` for a parameter the UDF does not take: the SDK's call would fail with TypeError.
+fn check_param_names(
+    udf: &fused_core::model::Udf,
+    params: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    use fused_core::model::ParamKind;
+    if udf.has_kwargs() {
+        return Ok(());
+    }
+    let names: Vec<&str> = udf
+        .params
+        .iter()
+        .filter(|p| p.kind == ParamKind::Normal)
+        .map(|p| p.name.as_str())
+        .collect();
+    for given in params.keys() {
+        if names.contains(&given.as_str()) {
+            continue;
+        }
+        let near = fused_core::rules::decorator::closest(given, &names)
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        let list = if names.is_empty() {
+            "it takes no parameters".to_string()
+        } else {
+            format!(
+                "its parameters: {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(format!(
+            "`-p {}=...`: the UDF `{}` has no parameter `{}`{near}; {list}",
+            output::escape_line(given),
+            udf.name,
+            output::escape_line(given)
+        ));
+    }
+    Ok(())
+}
+
+/// The error-severity diagnostics of what `path` names, exactly as `fused-ls check` finds them.
+fn check_errors(path: &Path) -> Vec<Record> {
+    let path = path.to_path_buf();
+    // As in `check`: deeply nested expressions recurse in the exact parser, so a deep stack.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let found = crate::discover::discover(std::slice::from_ref(&path));
+            let sel = fused_core::Selection::default();
+            let mut records: Vec<Record> = found
+                .items
+                .iter()
+                .flat_map(|item| crate::check::check_item(item, &sel, None).records)
+                .filter(|r| r.rule.severity() == fused_core::Severity::Error)
+                .collect();
+            records.sort_by(|a, b| {
+                (&a.path, a.start.line, a.start.col, a.rule.code()).cmp(&(
+                    &b.path,
+                    b.start.line,
+                    b.start.col,
+                    b.rule.code(),
+                ))
+            });
+            records
+        });
+    worker.ok().and_then(|w| w.join().ok()).unwrap_or_default()
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -162,27 +321,71 @@ pub fn run(a: RunArgs) -> ExitCode {
             Some((k, v)) if !k.trim().is_empty() => {
                 params.insert(k.trim().to_string(), v.to_string());
             }
-            _ => return usage(format!("`-p {p}`: write parameters as NAME=VALUE")),
+            _ => {
+                return usage(format!(
+                    "`-p {}`: write parameters as NAME=VALUE",
+                    output::escape_line(p)
+                ))
+            }
         }
     }
     let spec = match tile_spec(&a) {
         Ok(s) => s,
-        Err(e) => return usage(e),
+        Err(e) => return usage(output::escape_line(&e)),
     };
     if !a.timeout.is_finite() || a.timeout <= 0.0 {
         return usage("--timeout must be a positive number of seconds");
     }
+    if let Some(o) = &a.output {
+        if let Err(e) = check_output_extension(o) {
+            return usage(e);
+        }
+    }
     let mut keep = None;
+    let resolved = match resolve(&a.path, &mut keep) {
+        Ok(r) => r,
+        Err(e) => return usage(output::escape_line(&e)),
+    };
+    let text = std::fs::read_to_string(&resolved.source).unwrap_or_default();
+    let (udf, runnable) = target_udf(&text, resolved.entrypoint.as_deref());
+    if !runnable {
+        let file = resolved
+            .source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let main = fused_run::package_meta(&resolved.dir)
+            .and_then(|m| m.source.map(|s| s.value))
+            .filter(|m| *m != file);
+        let more = match main {
+            Some(m) => format!(
+                "; it is a helper of its package, whose UDF is in `{m}`: run the package folder"
+            ),
+            None => String::new(),
+        };
+        return usage(format!(
+            "`{}` holds no UDF (no function decorated with `@fused.udf`){more}",
+            output::escape_line(&resolved.source.display().to_string())
+        ));
+    }
+    if let Some(udf) = &udf {
+        if let Err(e) = check_param_names(udf, &params) {
+            return usage(e);
+        }
+    }
+    if let Some(o) = &a.output {
+        if let Err(e) = check_output_target(o, &a, &resolved) {
+            return usage(e);
+        }
+    }
     let Resolved {
         source,
         entrypoint,
         dir,
         headers,
-    } = match resolve(&a.path, &mut keep) {
-        Ok(r) => r,
-        Err(e) => return usage(e),
-    };
-    let python = find_python(a.python.as_deref(), &dir);
+        ..
+    } = resolved;
+    let python = find_python(a.python.as_deref().map(python_arg).as_deref(), &dir);
     let req = RunRequest {
         source_path: source,
         entrypoint,
@@ -201,6 +404,12 @@ pub fn run(a: RunArgs) -> ExitCode {
             .as_ref()
             .map(|o| std::path::absolute(o).unwrap_or_else(|_| o.clone())),
     };
+    if !a.no_check {
+        let errors = check_errors(&a.path);
+        if !errors.is_empty() {
+            return check_failed(&a, &req, &python, &errors);
+        }
+    }
     let opts = RunOptions {
         python,
         timeout: Duration::from_secs_f64(a.timeout),
@@ -208,7 +417,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     };
     let result = match fused_run::run(&req, &opts, &AtomicBool::new(false)) {
         Ok(r) => r,
-        Err(e) => return usage(e),
+        Err(e) => return usage(output::escape_line(&e)),
     };
     let ok = result["ok"].as_bool().unwrap_or(false);
     match a.format {
@@ -225,14 +434,35 @@ pub fn run(a: RunArgs) -> ExitCode {
     }
 }
 
+/// The UDF has errors `check` reports (the SDK would fail at load or run): it is not run.
+fn check_failed(a: &RunArgs, req: &RunRequest, python: &Path, errors: &[Record]) -> ExitCode {
+    let result = fused_run::check_failed_result(req, python, output::json::to_value(errors));
+    match a.format {
+        RunFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        ),
+        RunFormat::Human => {
+            let stdout = std::io::stdout();
+            let color = output::use_color(crate::ColorChoice::Auto);
+            let _ = output::human::write(&mut stdout.lock(), errors, 0, false, color, true);
+            println!(
+                "error: not run: {}",
+                result["error"]["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    ExitCode::from(1)
+}
+
 fn print_human(r: &serde_json::Value) {
     let stdout = r["stdout"].as_str().unwrap_or("");
     if !stdout.is_empty() {
-        println!("--- stdout\n{}", stdout.trim_end());
+        println!("--- stdout\n{}", output::escape(stdout.trim_end()));
     }
     let stderr = r["stderr"].as_str().unwrap_or("");
     if !stderr.is_empty() {
-        println!("--- stderr\n{}", stderr.trim_end());
+        println!("--- stderr\n{}", output::escape(stderr.trim_end()));
     }
     let mode = r["mode"].as_str().unwrap_or("file");
     let ms = r["elapsed_ms"].as_f64().unwrap_or(0.0);
@@ -256,13 +486,13 @@ fn print_human(r: &serde_json::Value) {
         if let Some(b) = res["total_bounds"].as_array() {
             line.push_str(&format!(", bounds {}", serde_json::Value::Array(b.clone())));
         }
-        println!("{line}");
+        println!("{}", output::escape(&line));
         if let Some(rows) = res["preview"].as_array() {
             for row in rows.iter().take(10) {
-                println!("  {row}");
+                println!("  {}", output::escape_line(&row.to_string()));
             }
         } else if !res["value"].is_null() {
-            println!("  {}", res["value"]);
+            println!("  {}", output::escape_line(&res["value"].to_string()));
         }
     } else {
         let e = &r["error"];
@@ -272,15 +502,15 @@ fn print_human(r: &serde_json::Value) {
             .unwrap_or_default();
         println!(
             "error: {}: {}{at}",
-            e["class"].as_str().unwrap_or("Error"),
-            e["message"].as_str().unwrap_or("")
+            output::escape_line(e["class"].as_str().unwrap_or("Error")),
+            output::escape(e["message"].as_str().unwrap_or(""))
         );
         if let Some(hint) = e["hint"].as_str() {
-            println!("hint: {hint}");
+            println!("hint: {}", output::escape(hint));
         }
         let tb = e["traceback"].as_str().unwrap_or("");
         if !tb.is_empty() {
-            println!("{}", tb.trim_end());
+            println!("{}", output::escape(tb.trim_end()));
         }
     }
 }

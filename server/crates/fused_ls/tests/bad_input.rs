@@ -160,6 +160,20 @@ fn missing_path_is_a_usage_error() {
     let out = run(t.path(), &["check", "does-not-exist"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(
+        !stdout(&out).contains("All checks passed"),
+        "{}",
+        stdout(&out)
+    );
+    // Also beside a clean package: what was read passed, but not all of it was there.
+    write_package(t.path(), &[]);
+    let out = run(t.path(), &["check", "Pkg", "does-not-exist"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !stdout(&out).contains("All checks passed"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(t.path(), &["check", "--select", "NOPE"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -232,4 +246,117 @@ fn zips_good_escaping_and_not_zips() {
     // A zip of something else is not ours to judge; nothing was written outside.
     assert!(!j.iter().any(|d| d["path"] == "./data.zip"));
     assert!(!t.path().parent().unwrap().join("evil.py").exists());
+}
+
+/// `fused-ls` with `args` in `cwd`, as an unprivileged user when the tests run as root (root
+/// reads any folder, so permissions alone cannot make one unreadable to it).
+fn run_unprivileged(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_fused-ls");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc_geteuid() } == 0;
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fused-ls runs")
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn an_unreadable_folder_is_an_error_not_a_clean_pass() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = t.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    write_package(&locked, &[]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for args in [
+        &["check", "locked"][..],
+        &["check", "--format", "json", "."][..],
+    ] {
+        let out = run_unprivileged(t.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {err} {}",
+            stdout(&out)
+        );
+        assert!(
+            err.contains("cannot read") && err.contains("locked"),
+            "{err}"
+        );
+        assert!(!stdout(&out).contains("All checks passed"));
+    }
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn fix_on_a_read_only_file_says_it_was_not_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let src = "@fused.udf(cache_max_age=\"10 minutes\")\ndef udf(n: int = 1):\n    return n\n";
+    let dir = write_package(t.path(), &[("Pkg.py", src.as_bytes())]);
+    let loose = t.path().join("loose.py");
+    std::fs::write(&loose, src).unwrap();
+    for f in [dir.join("Pkg.py"), loose.clone()] {
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    let out = run(t.path(), &["check", "--fix", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!stdout(&out).contains("Fixed"), "{}", stdout(&out));
+    assert!(err.contains("Pkg.py` is read-only"), "{err}");
+    assert!(err.contains("loose.py` is read-only"), "{err}");
+    // What is reported is what is on disk: the unfixed problem.
+    assert!(stdout(&out).contains("FUSED041"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&loose).unwrap(), src);
+    assert_eq!(std::fs::read_to_string(dir.join("Pkg.py")).unwrap(), src);
+    // A writable one is fixed and counted.
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(t.path(), &["check", "--fix", "loose.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Fixed 1 problem."),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn human_output_escapes_terminal_controls_in_paths_and_source() {
+    let t = tempfile::tempdir().unwrap();
+    let name = "evil\x1b[2J\u{202e}.py";
+    let src = "@fused.udf(cache_max_age=\"\x1b]0;x\x07 é\")\ndef udf(n: int = 1):\n    return n\n";
+    std::fs::write(t.path().join(name), src).unwrap();
+    let out = run(t.path(), &["check", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let human = stdout(&out);
+    for c in ['\x1b', '\x07', '\u{202e}'] {
+        assert!(!human.contains(c), "{c:?} in {human:?}");
+    }
+    assert!(human.contains("evil\\u{1b}[2J\\u{202e}.py"), "{human}");
+    assert!(human.contains("\\u{1b}]0;x\\u{7} é"), "{human}");
+    // The carets still sit under the escaped text: under `"`, 26 chars from `@`.
+    let frame: Vec<&str> = human.lines().collect();
+    let code = frame.iter().position(|l| l.starts_with("1 |")).unwrap();
+    let line = frame[code];
+    let carets = frame[code + 1];
+    let at = carets.find('^').unwrap();
+    assert_eq!(&line[at..at + 1], "\"", "{line}\n{carets}");
+    // JSON keeps the path as it is (serde escapes it).
+    let out = run(t.path(), &["check", "--format", "json", "."]);
+    assert!(json(&out)[0]["path"].as_str().unwrap().contains('\x1b'));
 }

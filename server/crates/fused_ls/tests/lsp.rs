@@ -1171,3 +1171,38 @@ fn a_reopened_document_is_not_overwritten_by_the_old_ones_analysis() {
     );
     assert_eq!(lsp.stop(), Some(0));
 }
+
+#[test]
+fn fused_run_checks_first_like_the_cli() {
+    let t = tempfile::tempdir().unwrap();
+    let marker = t.path().join("ran");
+    let src = format!(
+        "@fused.udf(engine=\"gpu\")\ndef udf():\n    open({:?}, \"w\").write(\"x\")\n    return 1\n",
+        marker.to_str().unwrap()
+    );
+    let dir = write_package(t.path(), &[("Pkg.py", src.as_bytes())]);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), &src);
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.run", "arguments": [{"uri": uri}]}),
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["error"]["class"], "CheckFailed", "{r}");
+    let codes: Vec<&str> = r["error"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["FUSED042"], "{r}");
+    assert_eq!(r["error"]["diagnostics"][0]["line"], 1);
+    assert!(!marker.exists(), "the UDF ran");
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.run", "arguments": [{"uri": uri, "noCheck": true}]}),
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(marker.exists());
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -366,3 +366,264 @@ fn zips_run_and_a_missing_interpreter_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`/nonexistent/python3` was not found"));
 }
+
+/// A package `Pkg` in a fresh temp folder whose UDF is `src`, plus `extra` files.
+fn package(src: &str, extra: &[(&str, &[u8])]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let mut files: Vec<(&str, &[u8])> = vec![("Pkg.py", src.as_bytes())];
+    files.extend_from_slice(extra);
+    let dir = write_package(t.path(), &files);
+    (t, dir)
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_udf_the_sdk_would_refuse_is_checked_first_and_not_run() {
+    let t = tempfile::tempdir().unwrap();
+    let marker = t.path().join("ran");
+    let src = format!(
+        "@fused.udf(engine=\"gpu\")\ndef udf(n: int = 1):\n    open({:?}, \"w\").write(\"x\")\n    return n\n",
+        marker.to_str().unwrap()
+    );
+    write_package(t.path(), &[("Pkg.py", src.as_bytes())]);
+
+    let out = run(t.path(), &["run", "--format", "json", "Pkg"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["error"]["class"], "CheckFailed", "{r}");
+    assert_eq!(r["result"], Value::Null);
+    // The same records `check --format json` prints, its errors only.
+    let check = run(t.path(), &["check", "--format", "json", "Pkg"]);
+    let errors: Vec<Value> = json(&check)
+        .into_iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert!(errors.iter().any(|d| d["code"] == "FUSED042"), "{errors:?}");
+    assert_eq!(r["error"]["diagnostics"], Value::Array(errors));
+    assert!(!marker.exists(), "the UDF ran");
+
+    let out = run(t.path(), &["run", "Pkg"]);
+    assert_eq!(out.status.code(), Some(1));
+    let human = stdout(&out);
+    assert!(
+        human.contains("Pkg/Pkg.py:1:") && human.contains("FUSED042"),
+        "{human}"
+    );
+    assert!(
+        human.contains("not run") && human.contains("--no-check"),
+        "{human}"
+    );
+    assert!(!marker.exists(), "the UDF ran");
+
+    // --no-check runs it anyway.
+    let out = run(t.path(), &["run", "--format", "json", "--no-check", "Pkg"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert!(marker.exists());
+}
+
+#[test]
+fn warnings_do_not_block_a_run() {
+    let (t, _) = package(
+        "@fused.udf(instance_type=\"small\")\ndef udf(n: int = 1):\n    return n * 2\n",
+        &[],
+    );
+    let check = run(t.path(), &["check", "--format", "json", "Pkg"]);
+    assert_eq!(check.status.code(), Some(0));
+    assert!(codes(&check).contains(&"FUSED043".to_string()), "a warning");
+    let out = run(t.path(), &["run", "--format", "json", "Pkg", "-p", "n=4"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["result"]["value"], 8);
+}
+
+#[test]
+fn a_missing_package_module_is_not_a_pip_install() {
+    let meta = common::META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
+    );
+    let (t, _) = package(
+        "@fused.udf\ndef udf():\n    from utils import helper\n    return helper()\n",
+        &[("meta.json", meta.as_bytes())],
+    );
+    let out = run(t.path(), &["run", "--format", "json", "--no-check", "Pkg"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["error"]["class"], "ModuleNotFoundError", "{r}");
+    let hint = r["error"]["hint"].as_str().unwrap();
+    assert!(!hint.contains("pip install"), "{hint}");
+    assert!(
+        hint.contains("`utils.py`") && hint.contains("missing"),
+        "{hint}"
+    );
+    // A module that is not the package's still gets the pip hint (see
+    // failures_are_reported_and_the_cli_survives_them).
+}
+
+#[test]
+fn unknown_parameters_are_a_usage_error_before_python_starts() {
+    let (t, _) = package(
+        "@fused.udf\ndef udf(year: int = 2020, region: str = \"us\"):\n    return year\n",
+        &[],
+    );
+    // A missing interpreter would be reported if Python were started: it must not be.
+    let out = run(
+        t.path(),
+        &[
+            "run",
+            "Pkg",
+            "-p",
+            "yaer=2021",
+            "--python",
+            "/nonexistent/python3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("no parameter `yaer`"), "{e}");
+    assert!(e.contains("did you mean `year`"), "{e}");
+    assert!(e.contains("`year`, `region`"), "{e}");
+    assert!(!e.contains("not found"), "{e}");
+
+    // **kwargs takes any name.
+    let (t, _) = package(
+        "@fused.udf\ndef udf(year: int = 2020, **kwargs):\n    return sorted(kwargs)\n",
+        &[],
+    );
+    let out = run(
+        t.path(),
+        &["run", "--format", "json", "Pkg", "-p", "other=1"],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["result"]["value"], serde_json::json!(["other"]));
+}
+
+#[test]
+fn outputs_are_checked_before_the_run_and_never_overwrite_inputs() {
+    let (t, dir) = package(
+        "@fused.udf\ndef udf():\n    import pandas as pd\n    return pd.DataFrame({\"a\": [1]})\n",
+        &[("data.csv", b"a\n5\n")],
+    );
+    let meta_before = std::fs::read(dir.join("meta.json")).unwrap();
+    let bad = "/nonexistent/python3";
+    for (o, says) in [
+        ("out.txt", "must end in .geojson, .parquet or .csv"),
+        ("out.json", "--format json"),
+        ("Pkg/meta.json", "--format json"),
+        ("Pkg/data.csv", "would overwrite"),
+    ] {
+        let out = run(t.path(), &["run", "Pkg", "-o", o, "--python", bad]);
+        assert_eq!(out.status.code(), Some(2), "{o}");
+        assert!(stderr(&out).contains(says), "{o}: {}", stderr(&out));
+    }
+    // A hard link or a symlink to a package file is the same file.
+    std::fs::hard_link(dir.join("data.csv"), t.path().join("linked.csv")).unwrap();
+    std::os::unix::fs::symlink(dir.join("data.csv"), t.path().join("sym.csv")).unwrap();
+    for o in ["linked.csv", "sym.csv"] {
+        let out = run(t.path(), &["run", "Pkg", "-o", o, "--python", bad]);
+        assert_eq!(out.status.code(), Some(2), "{o}");
+        assert!(stderr(&out).contains("would overwrite"), "{}", stderr(&out));
+    }
+    // A --geojson input.
+    std::fs::write(
+        t.path().join("area.geojson"),
+        r#"{"type":"Point","coordinates":[1,2]}"#,
+    )
+    .unwrap();
+    let out = run(
+        t.path(),
+        &[
+            "run",
+            "Pkg",
+            "--geojson",
+            "area.geojson",
+            "-o",
+            "area.geojson",
+            "--python",
+            bad,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("would overwrite"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.join("meta.json")).unwrap(), meta_before);
+    assert_eq!(std::fs::read(dir.join("data.csv")).unwrap(), b"a\n5\n");
+    // A loose file's folder is not a package: an earlier output beside it may be replaced.
+    std::fs::write(t.path().join("loose.py"), common::UDF).unwrap();
+    std::fs::write(t.path().join("old.csv"), "n\n1\n").unwrap();
+    let out = run(
+        t.path(),
+        &["run", "loose.py", "-o", "old.csv", "--python", bad],
+    );
+    assert!(
+        !stderr(&out).contains("would overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("was not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_helper_file_without_a_udf_says_so() {
+    let (t, _) = package(
+        common::UDF,
+        &[("utils.py", b"def helper():\n    return 1\n")],
+    );
+    let out = run(t.path(), &["run", "Pkg/utils.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("holds no UDF"), "{e}");
+    assert!(
+        e.contains("`Pkg.py`") && e.contains("run the package folder"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_relative_python_is_taken_from_the_current_folder() {
+    let (t, _) = package("@fused.udf\ndef udf():\n    return 1\n", &[]);
+    // The interpreter itself, not a shim (pyenv's shims dispatch on their own name).
+    let real = String::from_utf8(
+        std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::fs::create_dir(t.path().join("bin")).unwrap();
+    std::os::unix::fs::symlink(real.trim(), t.path().join("bin/py")).unwrap();
+    let out = run(
+        t.path(),
+        &["run", "--format", "json", "Pkg", "--python", "bin/py"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["python"].as_str().unwrap(),
+        t.path().join("bin/py").to_str().unwrap()
+    );
+}
+
+#[test]
+fn human_run_output_escapes_terminal_controls() {
+    let (t, _) = package(
+        "@fused.udf\ndef udf():\n    print(\"\\x1b]0;pwned\\x07 é\")\n    raise ValueError(\"\\x1b[2J gone\")\n",
+        &[],
+    );
+    let out = run(t.path(), &["run", "Pkg"]);
+    assert_eq!(out.status.code(), Some(1));
+    let human = stdout(&out);
+    assert!(
+        !human.contains('\x1b') && !human.contains('\x07'),
+        "{human:?}"
+    );
+    assert!(
+        human.contains("\\u{1b}[2J gone") && human.contains(" é"),
+        "{human}"
+    );
+}

@@ -106,6 +106,50 @@ fn pip_name(module: &str) -> &str {
     }
 }
 
+/// When `module` is a name the package itself provides (a header's `module_name`, or a `.py`
+/// file meta.json names), what is missing: never `pip install` of an unrelated PyPI package.
+fn local_module_hint(req: &RunRequest, module: &str) -> Option<String> {
+    let dir = req.package_dir.as_deref()?;
+    let meta = package_meta(dir);
+    let headers = meta
+        .as_ref()
+        .map(|m| m.headers.as_slice())
+        .unwrap_or_default();
+    for h in headers {
+        let file = h.source_file.as_ref().map(|f| f.value.as_str());
+        let named = h.module_name.as_ref().map(|m| m.value.as_str());
+        let stem = file.map(|f| f.strip_suffix(".py").unwrap_or(f));
+        if named != Some(module) && stem != Some(module) {
+            continue;
+        }
+        return Some(match (named, file) {
+            (Some(m), Some(f)) if m != module => format!(
+                "meta.json declares `{f}` as the header module `{m}`, not `{module}`: import `{m}`, or rename the header's module_name"
+            ),
+            (_, Some(f)) if !dir.join(f).is_file() => format!(
+                "meta.json declares the header module `{module}` in `{f}`, which is missing from the package: add `{f}`, or remove the header"
+            ),
+            (_, Some(f)) => format!(
+                "the header module `{module}` (`{f}`) is in the package but could not be imported as `{module}`"
+            ),
+            (_, None) => format!(
+                "meta.json declares the header module `{module}` with no source_file: add the file and name it in the header"
+            ),
+        });
+    }
+    let file = format!("{module}.py");
+    let main = meta
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .map(|s| s.value.as_str());
+    if main == Some(file.as_str()) && !dir.join(&file).is_file() {
+        return Some(format!(
+            "`{file}` is named by meta.json but missing from the package"
+        ));
+    }
+    None
+}
+
 fn reader(
     mut r: impl Read + Send + 'static,
     cap: usize,
@@ -243,18 +287,38 @@ fn finish(
             let msg = err.get("message").and_then(|m| m.as_str()).unwrap_or("");
             if let Some(module) = msg.split('\'').nth(1) {
                 let top = module.split('.').next().unwrap_or(module);
-                err.insert(
-                    "hint".into(),
-                    json!(format!(
-                        "{} -m pip install {}",
-                        opts.python.display(),
-                        pip_name(top)
-                    )),
-                );
+                let hint = local_module_hint(req, top).unwrap_or_else(|| {
+                    format!("{} -m pip install {}", opts.python.display(), pip_name(top))
+                });
+                err.insert("hint".into(), json!(hint));
             }
         }
     }
     result
+}
+
+/// The result of a run that did not start because `check` found errors (the SDK would fail at
+/// load or run): the usual contract, `ok` false, `error.class` `"CheckFailed"` and
+/// `error.diagnostics` the records `fused-ls check --format json` prints.
+pub fn check_failed_result(req: &RunRequest, python: &Path, diagnostics: Value) -> Value {
+    let n = diagnostics.as_array().map_or(0, Vec::len);
+    let message = format!(
+        "`fused-ls check` found {n} error{} the SDK would fail on; fix {}, or pass --no-check to run anyway",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "them" },
+    );
+    let mode = match req.mode {
+        Mode::File => "file",
+        Mode::Tile => "tile",
+    };
+    json!({
+        "ok": false, "mode": mode, "bounds": req.bounds,
+        "tile": req.tile.map(|t| json!({"x": t.x, "y": t.y, "z": t.z})),
+        "params": req.params, "elapsed_ms": 0.0, "wall_ms": 0.0, "stdout": "", "stderr": "",
+        "python": python, "result": null,
+        "error": {"class": "CheckFailed", "message": message, "line": null, "traceback": "",
+                  "diagnostics": diagnostics},
+    })
 }
 
 fn stop_reason(cancel: &AtomicBool, started: Instant, timeout: Duration) -> Option<Value> {

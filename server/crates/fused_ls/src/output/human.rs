@@ -43,6 +43,8 @@ pub fn write(
     fixed: usize,
     fix_mode: bool,
     color: bool,
+    // False when a path was missing, unreadable or not written: "All checks passed!" would lie.
+    complete: bool,
 ) -> std::io::Result<()> {
     let p = Paint(color);
     for r in records {
@@ -50,12 +52,12 @@ pub fn write(
         writeln!(
             out,
             "{}:{}:{}: {} {} {}",
-            p.wrap("1", &r.path),
+            p.wrap("1", &super::escape_line(&r.path)),
             r.start.line + 1,
             r.start.col + 1,
             p.wrap(sev_color(sev), r.rule.code()),
             p.wrap(sev_color(sev), &format!("[{}]", sev.as_str())),
-            r.message
+            super::escape_line(&r.message)
         )?;
         if let Some(line) = &r.line_text {
             let num = (r.start.line + 1).to_string();
@@ -65,27 +67,45 @@ pub fn write(
                 .map(|c| if c == '\t' { ' ' } else { c })
                 .collect();
             let len = chars.len() as u32;
-            let mut start = r.start.col.min(len);
-            let mut end = if r.end.line == r.start.line {
+            let start = r.start.col.min(len);
+            let end = if r.end.line == r.start.line {
                 r.end.col.min(len)
             } else {
                 len
             };
             // Long lines (one-line meta.json) show a window around the diagnostic.
             let (from, to) = window(start, end, len);
-            let mut shown: String = chars[from as usize..to as usize].iter().collect();
+            // Control characters are shown escaped (`\u{1b}`), so the carets count shown chars.
+            let mut shown = String::new();
+            let mut col = 0u32;
+            let (mut at_start, mut at_end) = (0u32, 0u32);
             if from > 0 {
-                shown.insert(0, '…');
-                start = start - from + 1;
-                end = end - from + 1;
-            } else {
-                start -= from;
-                end -= from;
+                shown.push('…');
+                col += 1;
+            }
+            for (i, c) in chars[from as usize..to as usize].iter().enumerate() {
+                let i = from + i as u32;
+                if i == start {
+                    at_start = col;
+                }
+                if i == end {
+                    at_end = col;
+                }
+                let mut buf = [0u8; 4];
+                let piece = super::escape_line(c.encode_utf8(&mut buf));
+                col += piece.chars().count() as u32;
+                shown.push_str(&piece);
+            }
+            if start >= to {
+                at_start = col;
+            }
+            if end >= to {
+                at_end = col;
             }
             if to < len {
                 shown.push('…');
             }
-            let width = end.min(start + (to - from)).saturating_sub(start).max(1) as usize;
+            let (start, width) = (at_start, at_end.saturating_sub(at_start).max(1) as usize);
             writeln!(out, "{pad} {}", p.wrap("1;34", "|"))?;
             writeln!(
                 out,
@@ -111,7 +131,12 @@ pub fn write(
             if fixed == 1 { "" } else { "s" }
         )?;
     }
-    if records.is_empty() {
+    if records.is_empty() && !complete {
+        writeln!(
+            out,
+            "No problems found in what could be read; see the errors above."
+        )?;
+    } else if records.is_empty() {
         writeln!(out, "{}", p.wrap("1;32", "All checks passed!"))?;
     } else {
         let fixable = records.iter().filter(|r| r.fixable).count();

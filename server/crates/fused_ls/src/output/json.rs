@@ -18,8 +18,8 @@ struct Entry<'a> {
     end_column: u32,
 }
 
-pub fn write(out: &mut impl Write, records: &[Record]) -> std::io::Result<()> {
-    let entries: Vec<Entry> = records
+fn entries(records: &[Record]) -> Vec<Entry<'_>> {
+    records
         .iter()
         .map(|r| Entry {
             path: &r.path,
@@ -31,7 +31,15 @@ pub fn write(out: &mut impl Write, records: &[Record]) -> std::io::Result<()> {
             end_line: r.end.line + 1,
             end_column: r.end.col + 1,
         })
-        .collect();
-    serde_json::to_writer_pretty(&mut *out, &entries)?;
+        .collect()
+}
+
+/// The records as `check --format json` prints them (`run` embeds them in a CheckFailed error).
+pub fn to_value(records: &[Record]) -> serde_json::Value {
+    serde_json::to_value(entries(records)).unwrap_or_default()
+}
+
+pub fn write(out: &mut impl Write, records: &[Record]) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &entries(records))?;
     writeln!(out)
 }

@@ -73,3 +73,53 @@ pub fn use_color(choice: ColorChoice) -> bool {
         }
     }
 }
+
+/// Whether a character must not reach a terminal raw: C0 and C1 controls and DEL (an escape
+/// sequence in a file name or a source line can move the cursor, retitle the window or hide
+/// text), and the bidirectional overrides and isolates that reorder what a line seems to say.
+/// Tab and newline are left to the caller.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every terminal-unsafe character written as `\u{1b}`; other Unicode is kept as is.
+/// For human output only: JSON, SARIF and GitHub annotations are escaped by their own encoders.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`escape`] for one line of text shown whole: a newline is escaped too.
+pub fn escape_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\n') {
+        return escape(s);
+    }
+    std::borrow::Cow::Owned(escape(s).replace('\n', "\\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_and_keeps_unicode() {
+        assert_eq!(escape("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("é 🎉 日本\tx\ny"), "é 🎉 日本\tx\ny");
+        assert_eq!(
+            escape("\u{202e}cod\u{7f}\u{9b}"),
+            "\\u{202e}cod\\u{7f}\\u{9b}"
+        );
+        assert_eq!(escape_line("a\nb\r"), "a\\nb\\u{d}");
+    }
+}

@@ -48,6 +48,60 @@ pub struct RunArgs {
     /// Parameters as strings, as a caller would send them.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Run even when the check finds errors (`fused-ls run --no-check`).
+    #[serde(default, rename = "noCheck")]
+    pub no_check: bool,
+}
+
+/// The error-severity diagnostics of the file on disk and its package, checked as `fused-ls
+/// check` does (the same core check, the disk's text: that is what runs), as the records of
+/// `check --format json`.
+fn check_errors(path: &Path, sel: &fused_core::Selection) -> Vec<Value> {
+    use fused_core::check::{check_loose_file, check_package};
+    use fused_core::{Encoding, LineIndex, Severity};
+    use fused_fs::probe::DiskProbe;
+    let Some(dir) = path.parent() else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::path::PathBuf, Option<String>, fused_core::Diagnostic)> = Vec::new();
+    if dir.join("meta.json").is_file() {
+        if let Ok(pkg) = fused_fs::read_package(dir, &|_| None) {
+            for report in check_package(&pkg, &DiskProbe, sel) {
+                let text = pkg
+                    .files
+                    .iter()
+                    .find(|f| f.name == report.name)
+                    .and_then(|f| f.content.display_text().map(str::to_string));
+                for d in report.diagnostics {
+                    found.push((dir.join(&report.name), text.clone(), d));
+                }
+            }
+        }
+    } else {
+        let content = fused_fs::read_content(path);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = content.display_text().map(str::to_string);
+        for d in check_loose_file(&name, &content, Some(dir), &DiskProbe, sel) {
+            found.push((path.to_path_buf(), text.clone(), d));
+        }
+    }
+    found
+        .into_iter()
+        .filter(|(_, _, d)| d.rule.severity() == Severity::Error)
+        .map(|(file, text, d)| {
+            let text = text.unwrap_or_default();
+            let index = LineIndex::new(&text);
+            let at = |o: usize| index.line_col(o.min(text.len()) as u32, &text, Encoding::Utf32);
+            let (start, end) = (at(d.range.start), at(d.range.end));
+            json!({"path": file.display().to_string(), "code": d.rule.code(),
+                   "severity": "error", "message": d.message,
+                   "line": start.line + 1, "column": start.col + 1,
+                   "end_line": end.line + 1, "end_column": end.col + 1})
+        })
+        .collect()
 }
 
 /// Sets the cancel flag when dropped: a cancelled request drops its future, and the run stops.
@@ -188,8 +242,21 @@ impl Backend {
             output_cap: 1 << 20,
         };
         let worker = self.worker.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || run_warm(&worker, &req, &opts, &cancel)).await;
+        // Check first, as `fused-ls run` does: a UDF the SDK would refuse is not run.
+        let sel = (!args.no_check).then(|| self.lock().selection.clone());
+        let checked = path.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let errors = sel.map(|s| check_errors(&checked, &s)).unwrap_or_default();
+            if !errors.is_empty() {
+                return Ok(fused_run::check_failed_result(
+                    &req,
+                    &opts.python,
+                    json!(errors),
+                ));
+            }
+            run_warm(&worker, &req, &opts, &cancel)
+        })
+        .await;
         if let Some(p) = progress {
             p.finish().await;
         }
