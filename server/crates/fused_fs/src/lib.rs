@@ -46,6 +46,10 @@ pub fn read_package(
         std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        // A temp file of an atomic write (one a killed write left behind) is never package content.
+        if atomic::is_temp_name(&name) {
+            continue;
+        }
         let path = entry.path();
         if let Some(text) = overlay(&path) {
             files.push(PackageFile {

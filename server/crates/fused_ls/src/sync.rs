@@ -21,8 +21,9 @@ fn package_dirs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
             errors.push(format!("`{}` does not exist", p.display()));
             continue;
         }
-        if !dir.join("meta.json").exists() {
-            dirs.push(dir.clone());
+        match meta_file(&dir.join("meta.json")) {
+            Some(Ok(())) | None => dirs.push(dir.clone()),
+            Some(Err(why)) => errors.push(why),
         }
         for entry in ignore::WalkBuilder::new(&dir)
             .follow_links(true)
@@ -30,16 +31,43 @@ fn package_dirs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
             .build()
             .flatten()
         {
-            if entry.file_type().is_some_and(|t| t.is_dir())
-                && entry.path().join("meta.json").is_file()
-            {
-                dirs.push(entry.path().to_path_buf());
+            if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                continue;
+            }
+            match meta_file(&entry.path().join("meta.json")) {
+                Some(Ok(())) => dirs.push(entry.path().to_path_buf()),
+                Some(Err(why)) => errors.push(why),
+                None => {}
             }
         }
     }
     dirs.sort();
     dirs.dedup();
+    errors.dedup();
     (dirs, errors)
+}
+
+/// `None` when `meta` does not exist, `Some(Ok)` for a regular file (or a link to one), and an
+/// error for anything else: a folder, FIFO or dangling link named meta.json is neither "in sync"
+/// nor something sync may replace.
+fn meta_file(meta: &Path) -> Option<Result<(), String>> {
+    match std::fs::metadata(meta) {
+        Err(_) if std::fs::symlink_metadata(meta).is_ok() => Some(Err(format!(
+            "`{}` is a symlink to nothing; point it at a meta.json or remove it",
+            meta.display()
+        ))),
+        Err(_) => None,
+        Ok(m) if m.is_file() => Some(Ok(())),
+        Ok(m) => Some(Err(format!(
+            "`{}` is {}, not a file; rename or remove it so sync can write meta.json",
+            meta.display(),
+            if m.is_dir() {
+                "a folder"
+            } else {
+                "not a regular file"
+            }
+        ))),
+    }
 }
 
 pub fn run(paths: Vec<PathBuf>, check: bool, diff: bool) -> ExitCode {

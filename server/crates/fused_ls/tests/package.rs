@@ -377,3 +377,361 @@ fn a_zip_declaring_a_gigabyte_is_refused_without_reading_it() {
         "nothing was extracted"
     );
 }
+
+// ---- Files are never overwritten, leaked, orphaned or half-written (issue 10, items 2, 15-18) ----
+
+/// Runs `fused-ls` under a given umask (through `sh`, which sets it for the child).
+fn run_umask(cwd: &Path, umask: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_fused-ls"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().unwrap().to_string())
+        .collect()
+}
+
+fn zip_entry(bytes: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut s = String::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".fused-ls-"))
+        .collect()
+}
+
+#[test]
+fn pack_refuses_symlinks_leaving_the_package_and_reads_those_inside() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[]);
+    std::fs::write(t.path().join("secret.txt"), "TOP SECRET\n").unwrap();
+    std::fs::write(dir.join(".env"), "TOKEN=hidden\n").unwrap();
+    for (name, target) in [
+        ("notes.txt", "../secret.txt"),
+        ("x.md", "/etc/passwd"),
+        ("env.txt", ".env"),
+    ] {
+        let link = dir.join(name);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        for args in [
+            vec!["pack", "Pkg", "-o", "p.zip"],
+            vec!["pack", "Pkg", "-o", "p.zip", "--force"],
+        ] {
+            let out = run(t.path(), &args);
+            assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(&format!("`{name}` is a symlink to `{target}`")),
+                "{}",
+                stderr(&out)
+            );
+            assert!(!t.path().join("p.zip").exists(), "{name}: nothing written");
+        }
+        std::fs::remove_file(&link).unwrap();
+    }
+    // Inside the package, a link is read as the file it names (also in a sub-folder).
+    std::fs::create_dir(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/rows.csv"), "a,b\n1,2\n").unwrap();
+    std::os::unix::fs::symlink("data/rows.csv", dir.join("rows.csv")).unwrap();
+    std::os::unix::fs::symlink("README.md", dir.join("README.txt")).unwrap();
+    // A link to nothing is skipped with a warning.
+    std::os::unix::fs::symlink("gone.txt", dir.join("dangling.txt")).unwrap();
+    let out = run(t.path(), &["pack", "Pkg", "-o", "p.zip"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: skipped `dangling.txt`"),
+        "{}",
+        stderr(&out)
+    );
+    let zip = std::fs::read(t.path().join("p.zip")).unwrap();
+    assert_eq!(
+        zip_names(&zip),
+        ["Pkg.py", "README.md", "README.txt", "meta.json", "rows.csv"]
+    );
+    assert_eq!(zip_entry(&zip, "rows.csv"), "a,b\n1,2\n");
+    assert_eq!(zip_entry(&zip, "README.txt"), zip_entry(&zip, "README.md"));
+}
+
+#[test]
+fn pack_never_writes_over_a_package_file_nor_packs_its_own_output() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[]);
+    let before = snapshot_tree(&dir);
+    std::os::unix::fs::symlink("Pkg/meta.json", t.path().join("linked.zip")).unwrap();
+    std::fs::hard_link(dir.join("Pkg.py"), t.path().join("hard.zip")).unwrap();
+    for (out_path, why) in [
+        ("Pkg/meta.json", "is a file of the package"),
+        ("Pkg/Pkg.py", "is a file of the package"),
+        ("linked.zip", "is a file of the package"),
+        ("hard.zip", "is a file of the package"),
+        ("Pkg/result.json", "does not end in `.zip`"),
+    ] {
+        let out = run(t.path(), &["pack", "Pkg", "-o", out_path]);
+        assert_eq!(out.status.code(), Some(2), "{out_path}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{out_path}: {}", stderr(&out));
+        assert_eq!(snapshot_tree(&dir), before, "{out_path}");
+    }
+    std::fs::remove_file(t.path().join("hard.zip")).unwrap();
+    // An output inside the package: packing again gives the same bytes (the earlier zip is not
+    // packed), from outside and from inside the package with the default output name.
+    let first = run(t.path(), &["pack", "Pkg", "-o", "Pkg/Pkg.zip"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let a = std::fs::read(dir.join("Pkg.zip")).unwrap();
+    assert_eq!(zip_names(&a), ["Pkg.py", "README.md", "meta.json"]);
+    std::fs::write(dir.join("old build.zip"), &a).unwrap();
+    run(t.path(), &["pack", "Pkg", "-o", "Pkg/Pkg.zip"]);
+    assert_eq!(std::fs::read(dir.join("Pkg.zip")).unwrap(), a);
+    let inside = run(&dir, &["pack", "."]);
+    assert_eq!(inside.status.code(), Some(0), "{}", stderr(&inside));
+    assert_eq!(std::fs::read(dir.join("Pkg.zip")).unwrap(), a);
+}
+
+#[test]
+fn writes_go_through_symlinks_keep_modes_and_never_break_hard_links() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    // meta.json is a link to a shared file whose entrypoint is stale: sync writes the shared
+    // file, the link stays a link, the mode stays 0640.
+    let dir = write_package(t.path(), &[]);
+    let shared = t.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(
+        shared.join("meta.json"),
+        META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"old\""),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        shared.join("meta.json"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("meta.json")).unwrap();
+    std::os::unix::fs::symlink("../shared/meta.json", dir.join("meta.json")).unwrap();
+    let out = run(t.path(), &["sync", "Pkg"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(dir.join("meta.json"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(shared.join("meta.json"))
+        .unwrap()
+        .contains("\"entrypoint\":\"udf\""));
+    assert_eq!(mode(&shared.join("meta.json")), 0o640);
+    assert!(temp_files(&dir).is_empty() && temp_files(&shared).is_empty());
+
+    // `check --fix` on a linked UDF file fixes the file the link names.
+    let fx = t.path().join("fx");
+    copy_dir(
+        &repo_root().join("fixtures/broken/Bad_Cache_Max_Age"),
+        &fx.join("Bad_Cache_Max_Age"),
+    );
+    let py = fx.join("Bad_Cache_Max_Age/Bad_Cache_Max_Age.py");
+    std::fs::rename(&py, shared.join("real.py")).unwrap();
+    std::fs::set_permissions(
+        shared.join("real.py"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(shared.join("real.py"), &py).unwrap();
+    let out = run(&fx, &["check", "--fix", "Bad_Cache_Max_Age"]);
+    assert!(stdout(&out).contains("Fixed"), "{}", stdout(&out));
+    assert!(std::fs::symlink_metadata(&py)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(shared.join("real.py"))
+        .unwrap()
+        .contains("cache_max_age=\"10m\""));
+    assert_eq!(mode(&shared.join("real.py")), 0o600);
+
+    // A hard-linked meta.json is refused, and both names keep their text.
+    let hl = t.path().join("hl");
+    let pkg = write_package(&hl, &[]);
+    std::fs::write(
+        pkg.join("meta.json"),
+        META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"old\""),
+    )
+    .unwrap();
+    std::fs::hard_link(pkg.join("meta.json"), hl.join("backup.json")).unwrap();
+    let before = std::fs::read(pkg.join("meta.json")).unwrap();
+    let out = run(&hl, &["sync", "Pkg"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("hard links"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(pkg.join("meta.json")).unwrap(), before);
+    assert_eq!(std::fs::read(hl.join("backup.json")).unwrap(), before);
+    assert!(temp_files(&pkg).is_empty());
+}
+
+#[test]
+fn created_files_get_the_umask_mode_and_rewritten_ones_keep_theirs() {
+    use std::os::unix::fs::PermissionsExt;
+    for (umask, file_mode, dir_mode) in [("022", 0o644, 0o755), ("027", 0o640, 0o750)] {
+        let t = tempfile::tempdir().unwrap();
+        let out = run_umask(t.path(), umask, &["new", "Pkg", "--utils"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let dir = t.path().join("Pkg");
+        assert_eq!(mode(&dir), dir_mode, "umask {umask}");
+        for f in ["meta.json", "Pkg.py", "README.md", "utils.py"] {
+            assert_eq!(mode(&dir.join(f)), file_mode, "umask {umask}: {f}");
+        }
+        let out = run_umask(t.path(), umask, &["pack", "Pkg", "-o", "p.zip"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            mode(&t.path().join("p.zip")),
+            file_mode,
+            "umask {umask}: zip"
+        );
+        // sync creating a meta.json.
+        std::fs::remove_file(dir.join("meta.json")).unwrap();
+        let out = run_umask(t.path(), umask, &["sync", "Pkg"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            mode(&dir.join("meta.json")),
+            file_mode,
+            "umask {umask}: sync"
+        );
+    }
+    // A rewritten file keeps its mode, whatever the umask.
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[]);
+    std::fs::write(
+        dir.join("meta.json"),
+        META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"old\""),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.join("meta.json"),
+        std::fs::Permissions::from_mode(0o664),
+    )
+    .unwrap();
+    let out = run_umask(t.path(), "077", &["sync", "Pkg"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&dir.join("meta.json")), 0o664);
+}
+
+#[test]
+fn stale_temp_files_are_cleaned_and_never_checked_or_packed() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[]);
+    std::fs::write(
+        dir.join("meta.json"),
+        META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"old\""),
+    )
+    .unwrap();
+    // What `kill -9` during a write leaves: a temp file of a process that is gone...
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let dead_tmp = format!(".fused-ls-{dead}-7a.tmp");
+    std::fs::write(dir.join(&dead_tmp), "@fused.udf\ndef udf(:\n").unwrap();
+    // ... and one in the older naming (no pid), two minutes old.
+    let old_tmp = dir.join(".fused-ls-Ab12Cd.tmp");
+    std::fs::write(&old_tmp, "{").unwrap();
+    let two_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&old_tmp)
+        .unwrap()
+        .set_modified(two_minutes_ago)
+        .unwrap();
+    // A write in progress (its process is alive, it is fresh) and files that only look like
+    // ours are kept.
+    let live_tmp = format!(".fused-ls-{}-1.tmp", std::process::id());
+    std::fs::write(dir.join(&live_tmp), "x").unwrap();
+    std::fs::write(dir.join(".fused-ls-notes.txt"), "mine").unwrap();
+
+    let check = run(t.path(), &["check", "--format", "json", "Pkg"]);
+    assert!(!stdout(&check).contains(".tmp"), "{}", stdout(&check));
+    assert_eq!(codes(&check), ["FUSED011"], "{}", stdout(&check));
+    let pack = run(t.path(), &["pack", "Pkg", "-o", "p.zip", "--force"]);
+    assert_eq!(pack.status.code(), Some(0), "{}", stderr(&pack));
+    assert_eq!(
+        zip_names(&std::fs::read(t.path().join("p.zip")).unwrap()),
+        ["Pkg.py", "README.md", "meta.json"]
+    );
+    // The next write in the folder removes the stale ones, only those.
+    let sync = run(t.path(), &["sync", "Pkg"]);
+    assert_eq!(sync.status.code(), Some(0), "{}", stderr(&sync));
+    let mut left = temp_files(&dir);
+    left.sort();
+    assert_eq!(left, [live_tmp, ".fused-ls-notes.txt".to_string()]);
+}
+
+#[test]
+fn sync_refuses_a_meta_json_that_is_not_a_file() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("Pkg");
+    std::fs::create_dir_all(dir.join("meta.json")).unwrap();
+    std::fs::write(dir.join("Pkg.py"), UDF).unwrap();
+    for args in [
+        vec!["sync", "Pkg"],
+        vec!["sync", "."],
+        vec!["sync", "--check", "Pkg"],
+    ] {
+        let out = run(t.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        assert!(
+            !stdout(&out).contains("in sync"),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("meta.json` is a folder, not a file"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(dir.join("meta.json").is_dir());
+}
+
+#[test]
+fn new_leaves_nothing_when_it_cannot_finish() {
+    let t = tempfile::tempdir().unwrap();
+    // The folder name fits in 255 bytes, `<name>.py` does not.
+    let name = "A".repeat(255);
+    let out = run(t.path(), &["new", &name]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("nothing was created"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stdout(&out).contains("created"), "{}", stdout(&out));
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        0,
+        "no half-made package, no temp folder"
+    );
+    // An existing empty folder is still refused, not replaced.
+    std::fs::create_dir(t.path().join("Pkg")).unwrap();
+    assert_eq!(run(t.path(), &["new", "Pkg"]).status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(t.path().join("Pkg")).unwrap().count(), 0);
+}
