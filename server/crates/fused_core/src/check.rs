@@ -403,8 +403,12 @@ fn check_package_inner(
             }
         }
         rules::layout::readme(&names, &pkg.dir_name, &mut diags);
+        // A file named after the folder while `name` differs is FUSED063's case (a renamed
+        // folder leaves `name` stale): renaming the file after the stale name would be wrong.
         if let (Some(main), Some(src), Some(name)) = (&main, &u.source, &u.name) {
-            rules::layout::main_file_name(main, &name.value, src.range.clone(), &mut diags);
+            if *main != expected || name.value == pkg.dir_name {
+                rules::layout::main_file_name(main, &name.value, src.range.clone(), &mut diags);
+            }
         }
         reports[i].diagnostics.extend(diags);
     } else if let Some(i) = meta_i {
