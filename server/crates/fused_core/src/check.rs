@@ -7,7 +7,7 @@ use crate::meta::{self, MetaParse};
 use crate::model::PyModel;
 use crate::probe::PathProbe;
 use crate::registry::Rule;
-use crate::rules::{self, PyContext};
+use crate::rules::{self, Entry, PyContext};
 use crate::{python, selection::Selection};
 use std::path::Path;
 use tree_sitter::Tree;
@@ -103,6 +103,18 @@ pub fn analyze_python(
     probe: &dyn PathProbe,
     old_tree: Option<&Tree>,
 ) -> PyAnalysis {
+    analyze_python_entry(text, dir, probe, old_tree, Entry::default())
+}
+
+/// [`analyze_python`] for a package's main file: `entry` is what meta.json says about its UDF
+/// (the entrypoint the SDK runs, decorated or not; whether it is File-only).
+pub fn analyze_python_entry(
+    text: &str,
+    dir: Option<&Path>,
+    probe: &dyn PathProbe,
+    old_tree: Option<&Tree>,
+    entry: Entry,
+) -> PyAnalysis {
     let python::Parsed {
         syntax: mut diagnostics,
         model,
@@ -114,6 +126,7 @@ pub fn analyze_python(
         model: &model,
         dir,
         probe,
+        entry,
     };
     rules::annotations::check(&ctx, &mut diagnostics);
     rules::tile::check(&ctx, &mut diagnostics);
@@ -229,17 +242,19 @@ pub fn check_loose_text_incremental(
 /// Maps diagnostics of inline code (a meta.json string) onto that string's range.
 fn inline_code_diags(
     code: &meta::Spanned<String>,
+    entry: Entry,
     dir: Option<&Path>,
     probe: &dyn PathProbe,
     sel: &Selection,
+    imported: &mut Vec<String>,
 ) -> Vec<Diagnostic> {
-    let analysis = analyze_python(&code.value, dir, probe, None);
+    let analysis = analyze_python_entry(&code.value, dir, probe, None, entry);
+    imported.extend(analysis.model.imported_modules.iter().cloned());
     let mut out = Vec::new();
     let model = &analysis.model;
-    let mut diags = finalize(Some(&code.value), analysis.diagnostics, sel);
-    if model.udfs.is_empty() {
-        diags.push(Diagnostic::new(Rule::NoUdf, 0..0, "the inline `code` has no `@fused.udf` function; decorate the function the package exposes"));
-    }
+    let mut diags = analysis.diagnostics;
+    rules::layout::no_udf(model, entry.name, "the inline `code`", &mut diags);
+    let diags = finalize(Some(&code.value), diags, sel);
     let index = LineIndex::new(&code.value);
     for d in diags {
         let line = index.line_of(d.range.start.min(code.value.len()) as u32) + 1;
@@ -332,8 +347,29 @@ fn check_package_inner(
 
     // Which file is the UDF's.
     let expected = format!("{}.py", pkg.dir_name);
+    // Inline `code` with a `.py` beside it holding the same code: that file is checked (real
+    // positions), the inline copy is not (each diagnostic once).
+    let inline_twin: Option<&str> = udf_meta
+        .filter(|u| u.source.is_none())
+        .and_then(|u| u.code.as_ref())
+        .and_then(|code| {
+            pkg.files
+                .iter()
+                .filter(|f| f.name.ends_with(".py"))
+                .find(|f| f.content.text().is_some_and(|t| same_code(t, &code.value)))
+                .map(|f| f.name.as_str())
+        });
+    let entry = Entry {
+        name: udf_meta
+            .and_then(|u| u.entrypoint.as_ref())
+            .map(|e| e.value.as_str()),
+        file_only: udf_meta
+            .and_then(|u| u.udf_type.as_ref())
+            .is_some_and(|t| rules::FILE_ONLY_UDF_TYPES.contains(&t.value.as_str())),
+    };
     let main: Option<String> = match udf_meta.and_then(|u| u.source.as_ref()) {
         Some(src) => idx(&src.value).map(|_| src.value.clone()),
+        None if inline_twin.is_some() => inline_twin.map(str::to_string),
         None if udf_meta.is_some_and(|u| u.code.is_some()) => None,
         None => {
             if idx(&expected).is_some() {
@@ -349,17 +385,30 @@ fn check_package_inner(
         }
     };
 
+    // The modules the UDF's code and the header modules import, for FUSED065.
+    let mut imported: Vec<String> = Vec::new();
     if let (Some(i), Some(u)) = (meta_i, udf_meta) {
         let mut diags = Vec::new();
-        rules::meta::files(u, meta_text, &facts, &mut diags);
-        if u.source.is_none() {
+        rules::meta::files(u, &facts, inline_twin, &mut diags);
+        if u.source.is_none() && inline_twin.is_none() {
             if let Some(code) = &u.code {
-                diags.extend(inline_code_diags(code, dir, probe, sel));
+                diags.extend(inline_code_diags(
+                    code,
+                    entry,
+                    dir,
+                    probe,
+                    sel,
+                    &mut imported,
+                ));
             }
         }
         rules::layout::readme(&names, &pkg.dir_name, &mut diags);
-        if let (Some(main), Some(src)) = (&main, &u.source) {
-            rules::layout::main_file_name(main, &pkg.dir_name, src.range.clone(), &mut diags);
+        // A file named after the folder while `name` differs is FUSED063's case (a renamed
+        // folder leaves `name` stale): renaming the file after the stale name would be wrong.
+        if let (Some(main), Some(src), Some(name)) = (&main, &u.source, &u.name) {
+            if *main != expected || name.value == pkg.dir_name {
+                rules::layout::main_file_name(main, &name.value, src.range.clone(), &mut diags);
+            }
         }
         reports[i].diagnostics.extend(diags);
     } else if let Some(i) = meta_i {
@@ -367,6 +416,14 @@ fn check_package_inner(
     }
 
     // Python files.
+    let header_files: Vec<&str> = udf_meta
+        .map(|u| {
+            u.headers
+                .iter()
+                .filter_map(|h| h.source_file.as_ref().map(|f| f.value.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
     for (i, file) in pkg.files.iter().enumerate() {
         if !file.name.ends_with(".py") {
             continue;
@@ -380,7 +437,15 @@ fn check_package_inner(
             .as_ref()
             .filter(|o| o.name == file.name)
             .and_then(|o| o.tree);
-        let analysis = analyze_python(text, dir, probe, old_tree);
+        let is_main = main.as_deref() == Some(file.name.as_str());
+        let analysis = if is_main {
+            analyze_python_entry(text, dir, probe, old_tree, entry)
+        } else {
+            analyze_python(text, dir, probe, old_tree)
+        };
+        if is_main || header_files.contains(&file.name.as_str()) {
+            imported.extend(analysis.model.imported_modules.iter().cloned());
+        }
         if old.as_ref().is_some_and(|o| o.name == file.name) {
             *new_tree = analysis.tree.clone();
         }
@@ -391,8 +456,13 @@ fn check_package_inner(
         reports[i].diagnostics.extend(analysis.diagnostics);
         // A file that does not parse may hide its UDF from the tree: then the syntax error is
         // the diagnostic, not "no UDF" or a stale entrypoint.
-        if main.as_deref() == Some(file.name.as_str()) && parses {
-            rules::layout::no_udf(&analysis.model, &file.name, &mut reports[i].diagnostics);
+        if is_main && parses {
+            rules::layout::no_udf(
+                &analysis.model,
+                entry.name,
+                &format!("`{}`", file.name),
+                &mut reports[i].diagnostics,
+            );
             if let (Some(m), Some(u)) = (meta_i, udf_meta) {
                 rules::meta::entrypoint(u, &analysis.model, &mut reports[m].diagnostics);
             }
@@ -406,7 +476,26 @@ fn check_package_inner(
             }
         }
     }
+    if let (Some(m), Some(u)) = (meta_i, udf_meta) {
+        let main_name = main.as_deref().unwrap_or("");
+        rules::meta::undeclared_modules(
+            u,
+            meta_text,
+            &facts,
+            main_name,
+            &imported,
+            &mut reports[m].diagnostics,
+        );
+    }
     finish(pkg, reports, sel)
+}
+
+/// Whether inline `code` and a file's text are the same code (line endings and trailing
+/// blank space aside: an exporter may write either).
+fn same_code(file: &str, code: &str) -> bool {
+    let norm = |s: &str| s.replace("\r\n", "\n").trim_end().to_string();
+    let file = file.strip_prefix('\u{feff}').unwrap_or(file);
+    norm(file) == norm(code)
 }
 
 fn finish(pkg: &Package, reports: Vec<FileReport>, sel: &Selection) -> Vec<FileReport> {

@@ -119,13 +119,16 @@ impl Coercion {
         }
     }
 
-    /// Whether a tile run crashes when this is the receiver's annotation: fused 2.9.5's
-    /// `coerce_arg` on the bounds list raises for these (measured).
+    /// Whether a tile run crashes when this is the receiver's annotation: a tile run hands the
+    /// receiver the tile GeoDataFrame, and fused 2.9.5's `coerce_arg` raises on it for these
+    /// (measured: `int(gdf)`, `float(gdf)`, `json.loads(gdf)` are TypeErrors, `bool(gdf)` a
+    /// ValueError).
     pub fn crashes_tile_run(self) -> bool {
         matches!(
             self,
             Coercion::Int
                 | Coercion::Float
+                | Coercion::Bool
                 | Coercion::Tuple
                 | Coercion::Uuid
                 | Coercion::Datetime
@@ -134,18 +137,18 @@ impl Coercion {
         )
     }
 
-    /// Whether a tile run passes something other than bounds without failing: `str` gets
-    /// `"[...]"`, `bool` gets `True`, `dict` gets the list.
+    /// Whether a tile run passes something other than bounds without failing (measured):
+    /// `str` gets `str()` of the tile GeoDataFrame, `dict` and `list` the GeoDataFrame itself.
     pub fn mangles_bounds(self) -> bool {
-        matches!(self, Coercion::Str | Coercion::Bool | Coercion::Dict)
+        matches!(self, Coercion::Str | Coercion::Dict | Coercion::List)
     }
 
     /// What a mangling receiver gets, in a phrase.
     pub fn mangled_bounds(self) -> &'static str {
         match self {
-            Coercion::Str => "the string `\"[minx, miny, maxx, maxy]\"`",
-            Coercion::Bool => "`True`",
-            Coercion::Dict => "the bounds list itself (not a dict)",
+            Coercion::Str => "`str()` of the tile GeoDataFrame (a printed table of its `x`, `y`, `z` and `geometry` columns, the polygon cut short)",
+            Coercion::Dict => "the tile GeoDataFrame itself (not a dict)",
+            Coercion::List => "the tile GeoDataFrame itself (not a list)",
             _ => "something else",
         }
     }

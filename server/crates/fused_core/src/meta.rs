@@ -31,6 +31,8 @@ pub struct MetaUdf {
     pub code: Option<Spanned<String>>,
     /// `metadata["fused:name"]` and `metadata["fused:slug"]`, which name the UDF too.
     pub metadata_names: Vec<Spanned<String>>,
+    /// `metadata["fused:udfType"]`: `vector_single`/`vector_single_none` mark a File-only UDF.
+    pub udf_type: Option<Spanned<String>>,
     pub headers: Vec<Header>,
     /// The `headers` array, when present.
     pub headers_range: Option<Range<usize>>,
@@ -71,6 +73,16 @@ pub fn parse(text: &str) -> MetaParse {
         Some(rest) => {
             unbommed = format!("   {rest}");
             unbommed.as_str()
+        }
+        None => text,
+    };
+    // Python's `json` writes and reads `NaN`, `Infinity` and `-Infinity`; a number of the same
+    // length in their place keeps every byte offset for the strict parsers below.
+    let finite;
+    let text = match mask_non_finite(text) {
+        Some(masked) => {
+            finite = masked;
+            finite.as_str()
         }
         None => text,
     };
@@ -130,6 +142,42 @@ pub fn parse(text: &str) -> MetaParse {
             }
         }
     }
+}
+
+/// `text` with each `NaN`/`Infinity` outside strings replaced by a number of the same length
+/// (`0e0`, `0.000000`); `None` when there is none.
+fn mask_non_finite(text: &str) -> Option<String> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out: Option<Vec<u8>> = None;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else {
+            for (token, number) in [("NaN", "0e0"), ("Infinity", "0.000000")] {
+                if bytes[i..].starts_with(token.as_bytes()) {
+                    let buf = out.get_or_insert_with(|| bytes.to_vec());
+                    buf[i..i + token.len()].copy_from_slice(number.as_bytes());
+                    i += token.len() - 1;
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were replaced by ASCII bytes: still UTF-8.
+    out.map(|b| String::from_utf8(b).expect("ASCII replaced by ASCII"))
 }
 
 /// serde_json's 1-based line and column (counted in bytes) to a byte offset.
@@ -285,6 +333,7 @@ fn read_meta(root: &Value) -> Meta {
             .iter()
             .filter_map(|k| string(md, k))
             .collect();
+        out.udf_type = string(md, "fused:udfType");
     }
     if let Some(p) = udf.get("entrypoint") {
         if !matches!(p.value, Value::StringLit(_)) {
@@ -362,6 +411,27 @@ mod tests {
         let udf = meta.udf.unwrap();
         assert_eq!(udf.entrypoint.as_ref().unwrap().value, "udf");
         assert_eq!(&text[udf.source.unwrap().range], "\"S.py\"");
+    }
+
+    #[test]
+    fn python_non_finite_numbers_are_json_to_the_sdk() {
+        let text = "{\"job_config\":{\"steps\":[{\"type\":\"udf\",\"udf\":{\"entrypoint\":\"udf\",\"source\":\"S.py\",\"headers\":[],\"parameters\":{\"a\":NaN,\"b\":Infinity,\"c\":[-Infinity],\"d\":\"NaN Infinity\"}}}]}}";
+        let MetaParse::Parsed(meta) = parse(text) else {
+            panic!("{:?}", parse(text))
+        };
+        assert!(meta.shape_errors.is_empty(), "{:?}", meta.shape_errors);
+        let src = meta.udf.unwrap().source.unwrap();
+        assert_eq!(&text[src.range], "\"S.py\"");
+        // Only as values: a bare `nan` or `Infinit` is still invalid, as it is for Python.
+        assert!(matches!(parse("{\"a\": nan}"), MetaParse::Invalid { .. }));
+        assert!(matches!(
+            parse("{\"a\": Infinit}"),
+            MetaParse::Invalid { .. }
+        ));
+        assert_eq!(
+            mask_non_finite("[\"NaN\\\"NaN\", NaN]").as_deref(),
+            Some("[\"NaN\\\"NaN\", 0e0]")
+        );
     }
 
     #[test]

@@ -277,6 +277,25 @@ pub fn readers_agree(text: &str) -> Result<bool, String> {
             return differ(&format!("UDF `{}`", a.name), a, b);
         }
     }
+    if ast.functions != tree.functions {
+        let fnames = |m: &PyModel| {
+            m.functions
+                .iter()
+                .map(|u| u.name.clone())
+                .collect::<Vec<_>>()
+        };
+        if fnames(&ast) != fnames(&tree) {
+            return differ("undecorated function names", &fnames(&ast), &fnames(&tree));
+        }
+        for (a, b) in ast.functions.iter().zip(&tree.functions) {
+            if a != b {
+                return differ(&format!("function `{}`", a.name), a, b);
+            }
+        }
+    }
+    if ast.tile_runs != tree.tile_runs {
+        return differ("tile runs", &ast.tile_runs, &tree.tile_runs);
+    }
     if ast.loads != tree.loads {
         return differ("fused.load calls", &ast.loads, &tree.loads);
     }

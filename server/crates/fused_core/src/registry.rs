@@ -52,14 +52,17 @@ rules! {
         "A file that could not be read",
         "The file exists but reading it failed (permissions, a dangling symlink, a device). Nothing in it was checked; fix the file system problem named in the message.";
     NoUdf = "FUSED010", "no-udf-function", Error, false,
-        "A package's main file has no `@fused.udf` function",
-        "`fused.load` succeeds on such a package, and the error only appears when it runs. Decorate the function the package exposes with `@fused.udf`.";
+        "A package's main file has no UDF function: none named by `entrypoint`, none decorated",
+        "In a package the SDK runs the function meta.json's `entrypoint` names, decorated with `@fused.udf` or not. When the main file defines no such function and no decorated one either, `fused.load` still succeeds and the error only appears when the UDF runs. Define the function the package exposes (decorated with `@fused.udf`).";
     EntrypointNotFound = "FUSED011", "entrypoint-not-found", Error, true,
-        "meta.json `entrypoint` names no `@fused.udf` function",
-        "The SDK calls the function named by `job_config.steps[0].udf.entrypoint`. If no decorated function has that name the run fails. The fix sets the entrypoint to the file's only UDF.";
+        "meta.json `entrypoint` names no function of the main file",
+        "The SDK calls the function named by `job_config.steps[0].udf.entrypoint`, decorated or not. If the main file defines no function of that name the run fails. The fix sets the entrypoint to the file's only `@fused.udf` function.";
+    UndecoratedEntrypoint = "FUSED013", "undecorated-entrypoint", Hint, true,
+        "The package's entrypoint function is not decorated with `@fused.udf`",
+        "A package folder does not need the decorator: fused 2.9.5 loads and runs the function meta.json's `entrypoint` names, with the same argument coercion and tile bounds (measured), and published packages do this. Every UDF rule applies to it all the same. Only `fused.load` of the `.py` file (or its code) alone looks for a decorated function, and fails without one (\"No function decorated with '@fused.udf' found\"). The fix adds `@fused.udf`; it is offered, not applied by `--fix` unless `--unsafe-fixes` is given, since the module's own calls of the function then call the UDF object.";
     UncoercedAnnotation = "FUSED020", "uncoerced-annotation", Warning, false,
         "An annotation the SDK does not coerce: the value arrives as a string",
-        "Arguments reach a UDF as strings (over HTTP, and locally with the same coercion). The SDK converts only the types in its coercion table (`int`, `float`, `bool`, `str`, `list`, `dict`, `List[...]`, `Dict[...]`, `tuple`, `uuid.UUID`, `datetime`/`date`/`time`, `gpd.GeoDataFrame`, `pd.DataFrame`, shapely geometry, `fused.types.*`, and `Optional[T]`/`T | None` of those). A `Union` of two non-None types, a `Literal` of non-string values and unknown names are left alone: the parameter receives the raw string. Use a supported type, or annotate `str` and convert it yourself.";
+        "Arguments reach a UDF as strings (over HTTP, and locally with the same coercion). The SDK converts only the types in its coercion table (`int`, `float`, `bool`, `str`, `list`, `dict`, `List[...]`, `Dict[...]`, `tuple`, `uuid.UUID`, `datetime`/`date`/`time`, `gpd.GeoDataFrame`, `pd.DataFrame`, shapely geometry, `fused.types.*`, and `Optional[T]`/`T | None` of those). A `Union` of two non-None types, a `Literal` of non-string values and unknown names are left alone: the parameter receives the raw string. Use a supported type, or annotate `str` and convert it yourself. (A `Union` that includes `str` is FUSED026: a string is what it declares.)";
     FutureAnnotations = "FUSED021", "future-annotations-uncoerced", Warning, false,
         "Under `from __future__ import annotations`, this annotation is no longer coerced",
         "`from __future__ import annotations` turns every annotation into a string, and the SDK (fused 2.9.5, measured) then coerces only `fused.types.*`, `datetime`/`date`/`time`, `uuid.UUID` and names containing `DataFrame`/`GeoDataFrame`. `int`, `float`, `bool`, `list`, `dict`, `tuple` and generics are passed as the raw string: `n: int` receives `\"4\"`. Remove the `__future__` import from the UDF's file, or convert the value inside the function.";
@@ -67,20 +70,23 @@ rules! {
         "`Iterable` is documented as coerced but fused 2.9.5 does not coerce it",
         "The SDK documentation lists `Iterable` among the supported annotations, but fused 2.9.5 leaves the value as a string (an SDK bug). Annotate `list` or `List[...]` (parsed with `json.loads`) to get a list.";
     Unannotated = "FUSED023", "unannotated-parameter", Hint, false,
-        "An unannotated parameter receives a string",
-        "Without an annotation the SDK does no coercion, so a value passed over HTTP or from the Workbench arrives as a string. Annotate it (`str` if a string is what you want) so readers and the SDK agree.";
+        "An unannotated parameter whose default is not a string receives a string",
+        "Without an annotation the SDK does no coercion, so a value passed over HTTP or from the Workbench arrives as a string, whatever the default's type: `n=3` gives `3` by default and `\"3\"` when passed. Annotate it with the default's type (`n: int = 3`, `ids: list = [1]`) so the passed value is converted too. A parameter whose default is a string is not reported: it receives a string either way.";
     DefaultContradicts = "FUSED024", "default-contradicts-annotation", Warning, true,
         "A default value of another type than its annotation",
         "A default is used as it is, without coercion, while a passed value is coerced to the annotation: `year: int = \"2020\"` gives the string `\"2020\"` by default and the integer `2020` when passed. Make the default match the annotation (the fix does it where the literal converts exactly).";
+    UnionWithStr = "FUSED026", "union-with-str", Info, false,
+        "A `Union` that includes `str` receives the string as passed",
+        "The SDK does not coerce a `Union` of two or more non-None types: the parameter receives the string it was given. When the Union includes `str` that is something it declares, so nothing breaks, but the other members never arrive: `Union[dict, str, None]` never receives a `dict` from a run. Parse the string yourself (`json.loads`) where another type is meant, or annotate the one type you want coerced.";
     BboxDeprecated = "FUSED030", "bbox-deprecated", Warning, true,
         "The tile receiver is named `bbox`, which the SDK deprecates",
         "In Tile mode the SDK passes the tile to the parameter named `bounds`, else `bbox` (deprecated, warned at every run), else the first parameter. Rename it `bounds` (the fix renames it everywhere in the function). Callers that pass `bbox=` by keyword must be updated, so the fix is offered, not applied by `--fix` unless `--unsafe-fixes` is given.";
     TileReceiverType = "FUSED031", "tile-receiver-type", Error, false,
         "The tile receiver's annotation cannot hold tile bounds",
-        "The receiver (`bounds`, else `bbox`) gets the tile in the type its annotation names: `fused.types.Bounds` a list `[minx, miny, maxx, maxy]`, `fused.types.Bbox` a shapely box, `fused.types.Tile`/`TileGDF` a one-row GeoDataFrame with `x`, `y`, `z` columns and the tile polygon, `fused.types.TileXYZ` a `mercantile.Tile`. `int`, `float`, `tuple`, `uuid.UUID` and `datetime`/`date`/`time` crash every tile run (measured: the SDK's coercion of the bounds list raises). `str`, `bool` and `dict` do not crash but mangle the bounds (FUSED034).";
+        "The receiver (`bounds`, else `bbox`) gets the tile in the type its annotation names: `fused.types.Bounds` a list `[minx, miny, maxx, maxy]`, `fused.types.Bbox` a shapely box, `fused.types.Tile`/`TileGDF` a one-row GeoDataFrame with `x`, `y`, `z` columns and the tile polygon, `fused.types.TileXYZ` a `mercantile.Tile`. A tile run hands the SDK's coercion the tile GeoDataFrame, and for `int`, `float`, `bool`, `tuple`, `uuid.UUID` and `datetime`/`date`/`time` that raises (measured on fused 2.9.5: `int(gdf)` is a TypeError, `bool(gdf)` a ValueError), so every tile run crashes. `str`, `list` and `dict` do not crash but do not get bounds (FUSED034). Only functions that can receive a tile are checked: the package's entrypoint (decorated or not) and decorated functions the file passes to a tile run; not other UDFs of the file, and not a UDF meta.json marks File-only (`fused:udfType` `vector_single`/`vector_single_none`).";
     TileReceiverMangled = "FUSED034", "tile-receiver-mangled", Warning, false,
         "The tile receiver's annotation turns the bounds into something else",
-        "With `bounds: str` a tile run passes the string `\"[minx, miny, maxx, maxy]\"`, with `bool` it passes `True`, with `dict` the list itself (measured on fused 2.9.5's `coerce_arg`). Nothing crashes, but the UDF does not get usable bounds. Annotate the receiver `fused.types.Bounds` (or `Bbox`, `Tile`, `TileGDF`, `TileXYZ`).";
+        "A tile run hands the receiver the tile GeoDataFrame (one row: `x`, `y`, `z` and the tile polygon), converted by its annotation. With `bounds: str` the UDF receives `str()` of that GeoDataFrame, a printed table (`'      x     y   z    geometry\\n0  2411  3079  13  POLYGON ((-74.00391 40.71396, ...'`), not `\"[minx, miny, maxx, maxy]\"`; with `list` or `dict` it receives the GeoDataFrame itself (measured: `fused.run(udf, x=2411, y=3079, z=13, engine=\"local\", cache=False)` on fused 2.9.5). Nothing crashes, but the UDF does not get usable bounds. Annotate the receiver `fused.types.Bounds` (or `Bbox`, `Tile`, `TileGDF`, `TileXYZ`). Checked where FUSED031 is: only on functions that can receive a tile.";
     XyzParams = "FUSED032", "xyz-parameters", Warning, false,
         "Parameters `x`, `y` and `z` are clobbered by tile runs",
         "A tile run names its tile with `x`, `y`, `z`; a UDF that also takes all three as parameters does not receive them (the SDK warns that tile runs clobber them). Take the tile through `bounds: fused.types.TileXYZ` or rename the parameters.";
@@ -116,37 +122,37 @@ rules! {
         "The zip must hold a UDF package: a `meta.json` at its root or in its single top folder. The zip named here is missing, unreadable or holds no meta.json.";
     LoadGithubMalformed = "FUSED053", "load-github-url-malformed", Error, false,
         "A GitHub URL `fused.load` cannot resolve",
-        "The SDK resolves GitHub URLs of the form `https://github.com/<owner>/<repo>/tree/<ref>/<path>`. `blob/` URLs, URLs without `tree/<ref>`, and other shapes fail to load.";
+        "The SDK sends any string starting `https://github.com` to the Fused server, which resolves `https://github.com/<owner>/<repo>/tree/<ref>/<path>` and `.../blob/<ref>/<path>` (the SDK's own CLI help says \"GitHub tree or blob URL\"). A URL without `<owner>/<repo>`, without `tree/<ref>` or `blob/<ref>`, or another shape, and `github.com` URLs not starting `https://github.com/` (taken for a platform id), fail to load. This cannot be shown offline (the server resolves the URL), which is why it is an error from the URL's shape alone.";
     LoadGithubUnpinned = "FUSED054", "load-github-url-unpinned", Warning, false,
         "A GitHub URL not pinned to a commit",
-        "A branch or tag ref (`tree/main/...`) loads whatever the branch holds at run time, so the UDF can change under you. Pin it to a full commit SHA (`tree/<40 hex digits>/...`), as most published UDFs do.";
+        "A branch or tag ref (`tree/main/...`, `blob/main/...`) loads whatever the branch holds at run time, so the UDF can change under you. Pin it to a full commit SHA (`tree/<40 hex digits>/...`), as most published UDFs do.";
     MetaInvalidJson = "FUSED060", "meta-invalid-json", Error, false,
         "meta.json is not valid JSON",
-        "The SDK reads meta.json with a strict JSON parser: comments, trailing commas, single quotes and an empty file all fail. The diagnostic points at the first error.";
+        "The SDK reads meta.json with Python's `json` module: comments, trailing commas, single quotes and an empty file all fail. The diagnostic points at the first error. `NaN`, `Infinity` and `-Infinity`, which Python's `json.dump` writes and `json.load` reads, are accepted.";
     MetaWrongShape = "FUSED061", "meta-wrong-shape", Error, false,
         "meta.json does not have the shape the SDK loads",
         "The SDK needs an object with `job_config.steps`, a list of exactly one step whose `type` is `\"udf\"` and whose `udf` object names an `entrypoint`. The smallest meta.json it loads: `{\"job_config\":{\"steps\":[{\"type\":\"udf\",\"udf\":{\"entrypoint\":\"udf\",\"source\":\"Sample_UDF.py\",\"headers\":[]}}]}}`.";
     MetaSourceMissing = "FUSED062", "meta-source-missing", Error, false,
         "meta.json `source` names a file that is not in the package",
         "The SDK reads the UDF's code from the file named by `udf.source`, next to meta.json. Rename the file or fix `source`.";
-    MetaNameMismatch = "FUSED063", "meta-name-mismatch", Warning, true,
+    MetaNameMismatch = "FUSED063", "meta-name-mismatch", Hint, true,
         "meta.json `name` differs from the package folder",
-        "A published package is a folder named after its UDF (`Sample_UDF/Sample_UDF.py`, `\"name\": \"Sample_UDF\"`). When they differ, the name the Workbench shows, the folder others load and the file disagree. `metadata` keys `fused:name` and `fused:slug` are checked too (a renamed folder leaves them stale). The fix sets them all to the folder's name.";
+        "Style: the SDK never reads the folder's name (a folder, name and file that all differ load and run), but a published package is a folder named after its UDF (`Sample_UDF/Sample_UDF.py`, `\"name\": \"Sample_UDF\"`), and when they differ the name the Workbench shows and the folder others load disagree. `metadata` keys `fused:name` and `fused:slug` are checked too (a renamed folder leaves them stale). The fix sets them all to the folder's name; since `fused:slug` is the UDF's identity on the platform, it is offered, not applied by `--fix` unless `--unsafe-fixes` is given.";
     MetaHeaderMissing = "FUSED064", "meta-header-missing", Error, false,
         "A header module's `source_file` is not in the package",
         "Each entry of `udf.headers` (`{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`) becomes an importable module; the SDK fails to load the package when its file is missing.";
     UtilsNotDeclared = "FUSED065", "utils-not-declared", Warning, true,
-        "`utils.py` is present but not declared in `headers`",
-        "The SDK makes helper modules importable only when meta.json lists them in `udf.headers`. A `utils.py` that is not declared works on your machine (it sits next to the file) but not when the package is loaded elsewhere. The fix adds `{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`.";
-    InlineCodeNoSource = "FUSED066", "inline-code-without-source", Hint, false,
+        "A helper module (`utils.py`) is imported but not declared in `headers`",
+        "The SDK makes helper modules importable only when meta.json lists them in `udf.headers`. A `utils.py` that the UDF (or a header module) imports but that is not declared works on your machine (it sits next to the file) but not when the package is loaded elsewhere. A module file nothing imports is not reported. The fix adds `{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`.";
+    InlineCodeNoSource = "FUSED066", "inline-code-without-source", Warning, false,
         "meta.json holds the code inline (`code`) with no `source` file",
-        "A newer exporter writes the code into meta.json. fused-ls checks that code, but fused 2.9.5 cannot load such a package: add a `<name>.py` holding the code and set `source` to it.";
+        "A newer exporter writes the code into meta.json. fused-ls checks that code, but fused 2.9.5 cannot load such a package (`fused.load` raises `KeyError: 'source'`): add a `<name>.py` holding the code and set `source` to it. When a `.py` file beside meta.json already holds the same code, it is checked instead (each diagnostic once) and the message names it.";
     ReadmeMissing = "FUSED070", "readme-missing", Warning, false,
         "A package without README.md",
         "A published package carries `README.md` (or `README.MD`) saying what the UDF does and what its parameters mean. Add one.";
-    MainFileName = "FUSED071", "main-file-not-named-after-package", Warning, false,
-        "The package's main file is not named after the package",
-        "The SDK's own `to_directory()` writes `<name>/<name>.py`; tools and people look for that file. Rename the file (and `source` in meta.json) after the folder.";
+    MainFileName = "FUSED071", "main-file-not-named-after-package", Hint, false,
+        "The package's main file is not named after the UDF (`<name>.py`)",
+        "Style: the SDK reads the main file from meta.json's `source`, whatever its name, but its own `udf.to_directory()` writes `<name>.py`, after meta.json's `name`, and tools and people look for that file. Rename the file (and `source`) after `name`.";
 }
 
 impl Rule {

@@ -116,3 +116,14 @@ fn a_header_whose_file_is_missing_is_kept() {
     );
     assert_eq!(sync(&p).unwrap(), SyncOutcome::Unchanged);
 }
+
+#[test]
+fn an_undecorated_entrypoint_is_kept() {
+    // The SDK runs the function `entrypoint` names, decorated or not: sync must not move the
+    // entrypoint to a decorated helper.
+    let meta = r#"{"job_config":{"steps":[{"type":"udf","udf":{"name":"Pkg","entrypoint":"udf","headers":[],"source":"Pkg.py"}}]}}"#;
+    let code =
+        "@fused.udf\ndef helper(n: int = 1):\n    return n\n\ndef udf(n: int = 1):\n    return n\n";
+    let p = pkg("Pkg", &[("meta.json", meta), ("Pkg.py", code)]);
+    assert!(matches!(sync(&p).unwrap(), SyncOutcome::Unchanged));
+}

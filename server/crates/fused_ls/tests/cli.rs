@@ -58,7 +58,7 @@ fn json_contract_shape_order_and_unicode_columns() {
     let t = tempfile::tempdir().unwrap();
     // Two emoji (4 bytes, 2 UTF-16 units each) before the annotation: the column counts them
     // as one scalar value each.
-    let udf = "@fused.udf\ndef udf(a: str = \"😀😀\", b: Union[int, str] = 1):\n    pass\n";
+    let udf = "@fused.udf\ndef udf(a: str = \"😀😀\", b: Union[int, float] = 1):\n    pass\n";
     write_package(t.path(), &[("Pkg.py", udf.as_bytes())]);
     let out = run(t.path(), &["check", "--format", "json", "Pkg"]);
     let j = json(&out);
@@ -90,7 +90,7 @@ fn json_contract_shape_order_and_unicode_columns() {
     );
     assert_eq!(
         d["end_column"].as_u64(),
-        Some((col + "Union[int, str]".len()) as u64)
+        Some((col + "Union[int, float]".len()) as u64)
     );
     // Sorted by path, line, column.
     let out = run(
@@ -171,7 +171,7 @@ fn sarif_and_github_formats() {
         ],
     ));
     let lines: Vec<&str> = gh.lines().collect();
-    assert_eq!(lines.len(), 3, "{gh}");
+    assert_eq!(lines.len(), 2, "{gh}");
     assert!(lines[0].starts_with("::error file=fixtures/broken/Bad_Engine/Bad_Engine.py,line=4,col=19,endLine=4,endColumn=30,title=FUSED042 invalid-engine::"), "{}", lines[0]);
     assert!(
         lines[1].starts_with("::notice file=fixtures/broken/Unannotated_Param/"),
@@ -200,12 +200,6 @@ fn fix_applies_safe_fixes_atomically_and_is_idempotent() {
             "FUSED011",
             "meta.json",
             "\"entrypoint\":\"udf_v2\"",
-        ),
-        (
-            "Meta_Name_Mismatch",
-            "FUSED063",
-            "meta.json",
-            "\"name\":\"Meta_Name_Mismatch\"",
         ),
         (
             "Utils_Not_Declared",
@@ -239,11 +233,6 @@ fn fix_applies_safe_fixes_atomically_and_is_idempotent() {
         );
         assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap(), text);
     }
-    // Meta name mismatch fixes the metadata names too.
-    let (t, dir) = scratch("Meta_Name_Mismatch");
-    run(t.path(), &["check", "--fix", "Meta_Name_Mismatch"]);
-    let meta = std::fs::read_to_string(dir.join("meta.json")).unwrap();
-    assert!(!meta.contains("Sydney_Street_Trees\""), "{meta}");
 }
 
 #[test]
@@ -269,6 +258,23 @@ fn unsafe_fixes_only_on_request() {
     );
     let after = run(t.path(), &["check", "--format", "json", "Bbox_Receiver"]);
     assert_eq!(stdout(&after).trim(), "[]");
+    // FUSED063's fix rewrites `fused:slug`, the UDF's identity on the platform: unsafe too.
+    let (t, dir) = scratch("Meta_Name_Mismatch");
+    let meta = dir.join("meta.json");
+    let original = std::fs::read_to_string(&meta).unwrap();
+    run(t.path(), &["check", "--fix", "Meta_Name_Mismatch"]);
+    assert_eq!(std::fs::read_to_string(&meta).unwrap(), original);
+    run(
+        t.path(),
+        &["check", "--fix", "--unsafe-fixes", "Meta_Name_Mismatch"],
+    );
+    // It fixes the metadata names too.
+    let fixed = std::fs::read_to_string(&meta).unwrap();
+    assert!(
+        fixed.contains("\"fused:slug\":\"Meta_Name_Mismatch\"")
+            && !fixed.contains("Sydney_Street_Trees\""),
+        "{fixed}"
+    );
 }
 
 #[test]
@@ -313,7 +319,7 @@ fn unsafe_is_root() -> bool {
 #[test]
 fn noqa_select_and_ignore() {
     let t = tempfile::tempdir().unwrap();
-    let udf = "@fused.udf\ndef udf(a: Union[int, str] = 1,  # noqa: FUSED020\n        b=2, c=3):\n    pass\n";
+    let udf = "@fused.udf\ndef udf(a: Union[int, float] = 1,  # noqa: FUSED020\n        b=2, c=3):\n    pass\n";
     write_package(t.path(), &[("Pkg.py", udf.as_bytes())]);
     assert_eq!(
         codes(&run(t.path(), &["check", "--format", "json", "Pkg"])),

@@ -52,6 +52,8 @@ fn new_packages_pass_check_and_load_in_the_real_sdk() {
         vec!["new", "File_Demo"],
         vec!["new", "Tile_Demo", "--tile"],
         vec!["new", "Utils_Demo", "--tile", "--utils"],
+        // A File UDF with utils.py: the UDF imports it and meta.json declares it (FUSED065).
+        vec!["new", "File_Utils_Demo", "--utils"],
         vec!["new", "Données_Sol"],
     ] {
         let out = run(t.path(), &args);
@@ -76,6 +78,10 @@ fn new_packages_pass_check_and_load_in_the_real_sdk() {
     assert_eq!(
         sdk_load(&python, t.path(), "Utils_Demo"),
         r#"{"name": "Utils_Demo", "entrypoint": "udf", "headers": ["utils"]}"#
+    );
+    assert_eq!(
+        sdk_load(&python, t.path(), "File_Utils_Demo"),
+        r#"{"name": "File_Utils_Demo", "entrypoint": "udf", "headers": ["utils"]}"#
     );
     // Packed, the zip loads too.
     let pack = run(t.path(), &["pack", "Utils_Demo", "-o", "u.zip"]);

@@ -50,8 +50,11 @@ pub fn from_ast(module: &ModModule, tokens: &Tokens, src: &str) -> PyModel {
     }
     for stmt in &module.body {
         if let Stmt::FunctionDef(def) = stmt {
-            if let Some(udf) = read_udf(def, &cx, &names) {
+            let udf = read_udf(def, &cx, &names);
+            if udf.decorated {
                 model.udfs.push(udf);
+            } else {
+                model.functions.push(udf);
             }
         }
     }
@@ -60,8 +63,11 @@ pub fn from_ast(module: &ModModule, tokens: &Tokens, src: &str) -> PyModel {
         names: &names,
         loads: Vec::new(),
         imports: Vec::new(),
+        tile_runs: Vec::new(),
     };
     finder.visit_body(&module.body);
+    model.tile_runs = finder.tile_runs;
+    model.tile_runs.sort();
     model.loads = finder.loads;
     model.loads.sort_by_key(|l| l.range.start);
     model.imported_modules = finder.imports;
@@ -132,7 +138,7 @@ fn dotted(expr: &Expr) -> Option<String> {
     Some(parts.join("."))
 }
 
-fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
+fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Udf {
     let src = cx.src;
     let mut found = None;
     for dec in &def.decorator_list {
@@ -145,7 +151,6 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
             }
         }
     }
-    let (dec, args) = found?;
     // Ruff's range of a function starts at its first decorator; the model's `def_range` is the
     // `def` statement itself (`async def` included), as tree-sitter's `function_definition`:
     // from the `def` (or `async`) token before the name, wherever a `\` put it.
@@ -167,7 +172,8 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
         _ => def.name.start(),
     }
     .to_usize();
-    let keywords = args
+    let keywords = found
+        .and_then(|(_, args)| args)
         .map(|a| {
             a.keywords
                 .iter()
@@ -194,15 +200,22 @@ fn read_udf(def: &StmtFunctionDef, cx: &Source, names: &Names) -> Option<Udf> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(Udf {
+    Udf {
         name: def.name.to_string(),
         name_range: span(&def.name),
         def_range: start..end_with_comment(src, def.end().to_usize()),
         // (`@(fused.udf)`: the parentheses are part of the expression, as in tree-sitter.)
-        decorator_range: cx.outer(&dec.expression, dec),
+        decorator_range: found.map_or_else(
+            || {
+                let at = def.start().to_usize().min(start);
+                at..at
+            },
+            |(dec, _)| cx.outer(&dec.expression, dec),
+        ),
+        decorated: found.is_some(),
         keywords,
         params: read_params(def, cx, &names.aliases),
-    })
+    }
 }
 
 /// tree-sitter's block ends after a `;` and a comment on its last line (`return x;  # done`),
@@ -397,6 +410,7 @@ struct Finder<'c, 'n> {
     names: &'n Names,
     loads: Vec<LoadCall>,
     imports: Vec<String>,
+    tile_runs: Vec<String>,
 }
 
 impl Finder<'_, '_> {
@@ -430,6 +444,17 @@ impl<'a> Visitor<'a> for Finder<'_, '_> {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Call(call) = expr {
+            if dotted(&call.func).is_some_and(|n| self.names.is_run(&n)) {
+                let args = &call.arguments;
+                let tile = args.keywords.iter().any(|k| {
+                    k.arg
+                        .as_ref()
+                        .is_some_and(|a| TILE_RUN_KEYWORDS.contains(&a.as_str()))
+                });
+                if let (true, Some(Expr::Name(n))) = (tile, args.args.first()) {
+                    push_tile_run(&mut self.tile_runs, n.id.as_str());
+                }
+            }
             if dotted(&call.func).is_some_and(|n| self.names.is_load(&n)) {
                 let args = &call.arguments;
                 // The first argument in source order, as written: a keyword first means no

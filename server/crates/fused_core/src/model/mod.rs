@@ -94,8 +94,12 @@ pub struct Udf {
     pub name_range: Range<usize>,
     /// The `def ...` statement, decorators excluded.
     pub def_range: Range<usize>,
-    /// The decorator expression (after `@`).
+    /// The decorator expression (after `@`); for a function without `@fused.udf` (see
+    /// [`PyModel::functions`]) the empty range where the statement starts: its first (other)
+    /// decorator's `@`, else its `def`.
     pub decorator_range: Range<usize>,
+    /// Whether it is decorated with `@fused.udf` (or what `from fused import udf` bound).
+    pub decorated: bool,
     pub keywords: Vec<Keyword>,
     pub params: Vec<Param>,
 }
@@ -131,10 +135,38 @@ pub struct PyModel {
     /// The `from __future__ import annotations` statement, if present.
     pub future_annotations: Option<Range<usize>>,
     pub udfs: Vec<Udf>,
+    /// The other top-level functions (no `@fused.udf`), read the same way: in a package, the one
+    /// meta.json's `entrypoint` names is the UDF all the same (the SDK runs it).
+    pub functions: Vec<Udf>,
+    /// Names of the decorated functions passed to a tile run in the file
+    /// (`fused.run(name, x=..., y=..., z=...)`), which can receive a tile as much as the entrypoint.
+    pub tile_runs: Vec<String>,
     pub loads: Vec<LoadCall>,
     /// Top-level names of the modules imported anywhere in the file (`import utils`,
     /// `from helpers import x` → `utils`, `helpers`), to find local helper modules.
     pub imported_modules: Vec<String>,
+}
+
+impl PyModel {
+    /// The top-level function named `name`, decorated or not: the last definition, as Python
+    /// binds it.
+    pub fn function(&self, name: &str) -> Option<&Udf> {
+        self.udfs
+            .iter()
+            .chain(&self.functions)
+            .filter(|u| u.name == name)
+            .max_by_key(|u| u.def_range.start)
+    }
+
+    /// The entrypoint `fused.load` of the file alone would pick (fused 2.9.5's
+    /// `_get_entrypoint_of_code`): the only decorated function, else the one named `udf`; `None`
+    /// when that is ambiguous (the SDK then refuses the file) or there is none.
+    pub fn code_entrypoint(&self) -> Option<&Udf> {
+        match self.udfs.as_slice() {
+            [one] => Some(one),
+            many => many.iter().rev().find(|u| u.name == "udf"),
+        }
+    }
 }
 
 /// The names a file binds to the `fused` module and its functions, from its top-level imports.
@@ -145,6 +177,8 @@ pub(crate) struct Names {
     pub udf: Vec<String>,
     /// Names bound to `fused.load`.
     pub load: Vec<String>,
+    /// Names bound to `fused.run`.
+    pub run: Vec<String>,
     /// Import aliases: `gpd` → `geopandas`, `B` → `fused.types.Bounds`, `f` → `fused`.
     pub aliases: std::collections::HashMap<String, String>,
 }
@@ -155,6 +189,7 @@ impl Names {
             fused: vec!["fused".into()],
             udf: Vec::new(),
             load: Vec::new(),
+            run: Vec::new(),
             aliases: std::collections::HashMap::new(),
         }
     }
@@ -167,6 +202,11 @@ impl Names {
     /// Whether the dotted name `name` is `fused.load`.
     pub fn is_load(&self, name: &str) -> bool {
         self.load.iter().any(|u| u == name) || self.is_fused_attr(name, "load")
+    }
+
+    /// Whether the dotted name `name` is `fused.run`.
+    pub fn is_run(&self, name: &str) -> bool {
+        self.run.iter().any(|u| u == name) || self.is_fused_attr(name, "run")
     }
 
     fn is_fused_attr(&self, name: &str, attr: &str) -> bool {
@@ -183,8 +223,20 @@ impl Names {
         match name {
             "udf" => self.udf.push(alias.to_string()),
             "load" => self.load.push(alias.to_string()),
+            "run" => self.run.push(alias.to_string()),
             _ => {}
         }
+    }
+}
+
+/// Keywords of `fused.run` that make it a tile run: `x`/`y`/`z` name the tile, `lat`/`lng` the
+/// point whose tile is meant (documented).
+pub(crate) const TILE_RUN_KEYWORDS: &[&str] = &["x", "y", "z", "lat", "lng"];
+
+/// Records `name` as passed to a tile run, once.
+pub(crate) fn push_tile_run(runs: &mut Vec<String>, name: &str) {
+    if !runs.iter().any(|r| r == name) {
+        runs.push(name.to_string());
     }
 }
 

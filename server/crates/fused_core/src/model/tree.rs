@@ -17,9 +17,13 @@ pub fn build(tree: &Tree, src: &str) -> PyModel {
         read_imports(*node, src, &mut names, &mut model);
     }
     for node in &top {
-        if node.kind() == "decorated_definition" {
+        if matches!(node.kind(), "decorated_definition" | "function_definition") {
             if let Some(udf) = read_udf(*node, src, &names) {
-                model.udfs.push(udf);
+                if udf.decorated {
+                    model.udfs.push(udf);
+                } else {
+                    model.functions.push(udf);
+                }
             }
         }
     }
@@ -30,6 +34,9 @@ pub fn build(tree: &Tree, src: &str) -> PyModel {
         &mut model.loads,
         &mut model.imported_modules,
     );
+    collect_tile_runs(root, src, &names, &mut model.tile_runs);
+    // (Sorted: the two readers find them in different orders.)
+    model.tile_runs.sort();
     model
 }
 
@@ -122,14 +129,25 @@ fn is_udf_decorator(expr: Node, src: &str, names: &Names) -> bool {
     dotted(expr, src).is_some_and(|name| names.is_udf(&name))
 }
 
+/// A top-level function (`function_definition`, or a `decorated_definition` of one), decorated
+/// with `@fused.udf` or not.
 fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
-    let def = node.child_by_field_name("definition")?;
+    let def = if node.kind() == "function_definition" {
+        node
+    } else {
+        node.child_by_field_name("definition")?
+    };
     if def.kind() != "function_definition" {
         return None;
     }
     let mut cursor = node.walk();
     let mut found = None;
-    for dec in node.named_children(&mut cursor) {
+    let decorators = if node.kind() == "decorated_definition" {
+        node.named_children(&mut cursor).collect()
+    } else {
+        Vec::new()
+    };
+    for dec in decorators {
         if dec.kind() != "decorator" {
             continue;
         }
@@ -146,9 +164,11 @@ fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
             }
         }
     }
-    let (dec_expr, args) = found?;
     let name_node = def.child_by_field_name("name")?;
-    let keywords = args.map(|a| read_keywords(a, src)).unwrap_or_default();
+    let keywords = found
+        .and_then(|(_, args)| args)
+        .map(|a| read_keywords(a, src))
+        .unwrap_or_default();
     let params = def
         .child_by_field_name("parameters")
         .map(|p| read_params(p, src, &names.aliases))
@@ -157,7 +177,10 @@ fn read_udf(node: Node, src: &str, names: &Names) -> Option<Udf> {
         name: text(name_node, src).to_string(),
         name_range: name_node.byte_range(),
         def_range: def.byte_range(),
-        decorator_range: dec_expr.byte_range(),
+        decorator_range: found.map_or(node.start_byte()..node.start_byte(), |(e, _)| {
+            e.byte_range()
+        }),
+        decorated: found.is_some(),
         keywords,
         params,
     })
@@ -400,6 +423,69 @@ fn import_names(node: Node, src: &str, imports: &mut Vec<String>) {
         let t = name_text(m, src);
         if !t.starts_with('.') {
             push(&t);
+        }
+    }
+}
+
+/// The call whose callee ends at the identifier found at `at..at + len` (`fused.run(`).
+fn call_at(root: Node, at: usize, len: usize) -> Option<Node> {
+    let mut n = root.descendant_for_byte_range(at, at + len)?;
+    for _ in 0..4 {
+        let parent = n.parent()?;
+        if parent.kind() == "call" {
+            return Some(parent);
+        }
+        n = parent;
+    }
+    None
+}
+
+/// Names passed first to `fused.run(..., x=..., y=..., z=...)` (a tile run), found like the
+/// `fused.load` calls: from the occurrences of `run` (and of what `from fused import run as r`
+/// bound) in the text.
+fn collect_tile_runs(root: Node, src: &str, names: &Names, out: &mut Vec<String>) {
+    let mut needles = vec!["run"];
+    needles.extend(
+        names
+            .run
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !n.contains("run")),
+    );
+    let mut seen = std::collections::HashSet::new();
+    let hits = needles
+        .iter()
+        .flat_map(|n| src.match_indices(n).map(|(at, _)| (at, n.len())));
+    for (at, len) in hits {
+        let Some(call) = call_at(root, at, len) else {
+            continue;
+        };
+        if !seen.insert(call.start_byte()) {
+            continue;
+        }
+        let Some(func) = call.child_by_field_name("function") else {
+            continue;
+        };
+        if !dotted(func, src).is_some_and(|name| names.is_run(&name)) {
+            continue;
+        }
+        let Some(args) = call
+            .child_by_field_name("arguments")
+            .filter(|a| a.kind() == "argument_list")
+        else {
+            continue;
+        };
+        let children = crate::annotation::code_children(args);
+        let tile = children.iter().any(|a| {
+            a.kind() == "keyword_argument"
+                && a.child_by_field_name("name")
+                    .is_some_and(|n| TILE_RUN_KEYWORDS.contains(&text(n, src)))
+        });
+        if let Some(first) = children
+            .first()
+            .filter(|f| tile && f.kind() == "identifier")
+        {
+            push_tile_run(out, text(*first, src));
         }
     }
 }

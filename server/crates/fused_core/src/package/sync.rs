@@ -209,10 +209,11 @@ pub fn sync(pkg: &Package) -> Result<SyncOutcome, String> {
     set("name", udf.name.as_ref(), &pkg.dir_name, &mut changes);
     if let Some(model) = &model {
         let names: Vec<&str> = model.udfs.iter().map(|u| u.name.as_str()).collect();
+        // The entrypoint may name an undecorated function: the SDK runs it (FUSED013).
         let ok = udf
             .entrypoint
             .as_ref()
-            .is_some_and(|e| names.contains(&e.value.as_str()));
+            .is_some_and(|e| model.function(&e.value).is_some());
         if !ok {
             if let Some(first) = names.first() {
                 set("entrypoint", udf.entrypoint.as_ref(), first, &mut changes);

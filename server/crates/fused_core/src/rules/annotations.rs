@@ -1,6 +1,7 @@
-//! FUSED020–024: what the SDK does with each parameter's string argument.
+//! FUSED020–024 and FUSED026: what the SDK does with each parameter's string argument.
 
 use super::PyContext;
+use crate::annotation::TypeExpr;
 use crate::coercion::{future_treatment, treatment, Coercion, Treatment};
 use crate::diagnostic::{Applicability, Diagnostic, Fix, TextEdit};
 use crate::model::{Literal, Param, ParamKind};
@@ -8,11 +9,13 @@ use crate::registry::Rule;
 
 pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
     let future = ctx.model.future_annotations.is_some();
-    for udf in &ctx.model.udfs {
+    let tile_udfs = ctx.tile_udfs();
+    for udf in ctx.udfs() {
         // An unannotated tile receiver gets the tile GeoDataFrame, not a string.
         let receiver = udf
             .param("bounds")
             .or_else(|| udf.param("bbox"))
+            .filter(|_| tile_udfs.iter().any(|t| std::ptr::eq(*t, udf)))
             .map(|p| p.name.as_str());
         for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {
             check_param(p, future, receiver == Some(p.name.as_str()), out);
@@ -23,11 +26,7 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
 fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnostic>) {
     let Some(ann) = &p.annotation else {
         if p.name != "self" && !is_receiver {
-            out.push(Diagnostic::new(
-                Rule::Unannotated,
-                p.name_range.clone(),
-                format!("`{}` has no annotation, so it receives a string; annotate it (`{}: str` if a string is meant)", p.name, p.name),
-            ));
+            unannotated(p, out);
         }
         return;
     };
@@ -52,6 +51,11 @@ fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnos
         return;
     }
     match &plain {
+        Treatment::NotCoerced { .. } if union_with_str(&ann.expr) => out.push(Diagnostic::new(
+            Rule::UnionWithStr,
+            ann.range.clone(),
+            format!("`{}: {}` receives the string as passed (a Union is not coerced): it never arrives as another member's type; parse it yourself if that is meant", p.name, ann.text),
+        )),
         Treatment::NotCoerced { why } => out.push(Diagnostic::new(
             Rule::UncoercedAnnotation,
             ann.range.clone(),
@@ -70,6 +74,49 @@ fn check_param(p: &Param, future: bool, is_receiver: bool, out: &mut Vec<Diagnos
             }
         }
         Treatment::Passthrough | Treatment::Unannotated => {}
+    }
+}
+
+/// FUSED023: an unannotated parameter receives a string. Not said when the default is a string
+/// (a string either way); otherwise the default's own type is the annotation to suggest.
+fn unannotated(p: &Param, out: &mut Vec<Diagnostic>) {
+    let default = p.default.as_ref().map(|d| &d.value);
+    let suggestion = match default {
+        Some(Literal::Str(_)) => return,
+        Some(Literal::Int(_)) => "int",
+        Some(Literal::Float(_)) => "float",
+        Some(Literal::Bool(_)) => "bool",
+        Some(Literal::List) => "list",
+        Some(Literal::Dict) => "dict",
+        Some(Literal::Tuple) => "tuple",
+        Some(Literal::None | Literal::Other) | None => {
+            out.push(Diagnostic::new(
+                Rule::Unannotated,
+                p.name_range.clone(),
+                format!("`{}` has no annotation, so it receives a string; annotate it (`{}: str` if a string is meant)", p.name, p.name),
+            ));
+            return;
+        }
+    };
+    out.push(Diagnostic::new(
+        Rule::Unannotated,
+        p.name_range.clone(),
+        format!("`{}` has no annotation, so a passed value arrives as a string while the default is {}; annotate it `{}: {suggestion}`", p.name, default.map_or("", |d| d.kind_name()), p.name),
+    ));
+}
+
+/// Whether the annotation is a `Union` (`Union[...]`, `A | B`, under `Optional` too) with `str`
+/// among its members: it receives what it declares.
+fn union_with_str(expr: &TypeExpr) -> bool {
+    let is_str = |t: &TypeExpr| matches!(t, TypeExpr::Name(n) if n == "str" || n == "builtins.str");
+    match expr {
+        TypeExpr::Union(members) => members.iter().any(is_str),
+        TypeExpr::Generic(name, args) => match name.rsplit('.').next().unwrap_or(name) {
+            "Union" => args.iter().any(is_str),
+            "Optional" | "Annotated" => args.first().is_some_and(union_with_str),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// How the SDK reads a `fused.load` target string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target<'a> {
-    /// `https://github.com/<owner>/<repo>/tree/<ref>/<path>`.
+    /// `https://github.com/<owner>/<repo>/tree/<ref>/<path>` or `.../blob/<ref>/<path>` (the
+    /// SDK's CLI documents both: "GitHub tree or blob URL").
     Github { reference: &'a str },
     /// A GitHub URL of another shape, with what is wrong.
     GithubMalformed(&'static str),
@@ -41,12 +42,13 @@ pub fn classify(target: &str) -> Target<'_> {
                 Some(r) if !r.is_empty() => Target::Github { reference: r },
                 _ => Target::GithubMalformed("it has no `<ref>` after `tree/`"),
             },
-            Some("blob") => Target::GithubMalformed(
-                "`blob/` URLs point at one file; use `/tree/<ref>/<path>` to the package folder",
-            ),
+            Some("blob") => match parts.get(3).copied() {
+                Some(r) if !r.is_empty() => Target::Github { reference: r },
+                _ => Target::GithubMalformed("it has no `<ref>` after `blob/`"),
+            },
             None | Some("") => Target::GithubMalformed("it has no `/tree/<ref>/<path>`"),
             Some(_) => Target::GithubMalformed(
-                "the part after `<owner>/<repo>` must be `tree/<ref>/<path>`",
+                "the part after `<owner>/<repo>` must be `tree/<ref>/<path>` or `blob/<ref>/<path>`",
             ),
         };
     }
@@ -96,7 +98,7 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
             Target::Github { reference } if !is_commit(reference) => out.push(Diagnostic::new(
                 Rule::LoadGithubUnpinned,
                 range,
-                format!("GitHub URL pinned to `{reference}`, not a commit: the code can change under you; use `tree/<commit sha>/...`"),
+                format!("GitHub URL pinned to `{reference}`, not a commit: the code can change under you; use a commit sha in its place"),
             )),
             Target::Github { .. } | Target::OtherUrl => {}
             Target::Path(p) => {
@@ -186,8 +188,12 @@ mod tests {
                 reference: "3c1a5b2"
             }
         );
+        assert_eq!(
+            classify("https://github.com/fusedio/udfs/blob/main/public/x/"),
+            Target::Github { reference: "main" }
+        );
         assert!(matches!(
-            classify("https://github.com/fusedio/udfs/blob/main/x.py"),
+            classify("https://github.com/fusedio/udfs/blob/"),
             Target::GithubMalformed(_)
         ));
         assert!(matches!(

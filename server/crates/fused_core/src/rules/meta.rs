@@ -28,7 +28,13 @@ pub fn shape(meta: &Meta, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec<Diagnostic>) {
+/// `inline_twin`: the `.py` file holding the same code as inline `code`, if any.
+pub fn files(
+    udf: &MetaUdf,
+    facts: &PackageFacts,
+    inline_twin: Option<&str>,
+    out: &mut Vec<Diagnostic>,
+) {
     match (&udf.source, &udf.code) {
         (Some(src), _) if !facts.has(&src.value) => out.push(Diagnostic::new(
             Rule::MetaSourceMissing,
@@ -38,10 +44,17 @@ pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec
         (None, Some(code)) => out.push(Diagnostic::new(
             Rule::InlineCodeNoSource,
             code.range.clone(),
-            format!(
-                "the code is inline with no `source` file, which fused 2.9.5 cannot load; move it to `{}.py` and set `\"source\": \"{}.py\"`",
-                facts.dir_name, facts.dir_name
-            ),
+            match inline_twin {
+                Some(twin) => format!(
+                    "the code is inline with no `source` file, which fused 2.9.5 cannot load (KeyError: 'source'); `{twin}` holds the same code (checked there): set `\"source\": \"{twin}\"`"
+                ),
+                None => {
+                    let name = udf.name.as_ref().map_or(facts.dir_name, |n| n.value.as_str());
+                    format!(
+                        "the code is inline with no `source` file, which fused 2.9.5 cannot load (KeyError: 'source'); move it to `{name}.py` and set `\"source\": \"{name}.py\"`"
+                    )
+                }
+            },
         )),
         _ => {}
     }
@@ -81,7 +94,8 @@ pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec
                         new_text: json_string(facts.dir_name),
                     })
                     .collect(),
-                applicability: Applicability::Safe,
+                // `fused:slug` is the UDF's identity on the platform.
+                applicability: Applicability::Unsafe,
             }),
         );
     }
@@ -96,37 +110,58 @@ pub fn files(udf: &MetaUdf, meta_text: &str, facts: &PackageFacts, out: &mut Vec
             }
         }
     }
-    let declared = udf.headers.iter().any(|h| {
-        h.source_file
-            .as_ref()
-            .is_some_and(|f| f.value == "utils.py")
-            || h.module_name.as_ref().is_some_and(|m| m.value == "utils")
-    });
-    if facts.has("utils.py") && !declared {
-        let range = udf
-            .headers_range
-            .clone()
-            .unwrap_or(udf.range.start..udf.range.start + 1);
-        let mut d = Diagnostic::new(
-            Rule::UtilsNotDeclared,
-            range,
-            "`utils.py` is not declared in `headers`, so it is not importable when the package is loaded elsewhere; add it as a header",
-        );
-        // The same edit `fused-ls sync` makes, in the file's own style.
-        let edit = crate::package::sync::add_headers_edit(meta_text, udf, &["utils".to_string()]);
-        d = d.with_fix(Fix {
-            title: "Declare `utils.py` in `headers`".into(),
-            edits: vec![edit],
-            applicability: Applicability::Safe,
+}
+
+/// FUSED065: a module file of the package that the main file or a header module imports
+/// (`imported`: their top-level imported module names) but `headers` does not declare. A module
+/// file nothing imports is not reported.
+pub fn undeclared_modules(
+    udf: &MetaUdf,
+    meta_text: &str,
+    facts: &PackageFacts,
+    main: &str,
+    imported: &[String],
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut missing: Vec<String> = Vec::new();
+    for module in imported {
+        let file = format!("{module}.py");
+        let declared = udf.headers.iter().any(|h| {
+            h.source_file.as_ref().is_some_and(|f| f.value == file)
+                || h.module_name.as_ref().is_some_and(|m| &m.value == module)
         });
-        out.push(d);
+        if !declared && file != main && facts.has(&file) && !missing.contains(module) {
+            missing.push(module.clone());
+        }
+    }
+    let range = udf
+        .headers_range
+        .clone()
+        .unwrap_or(udf.range.start..udf.range.start + 1);
+    for module in missing {
+        // The same edit `fused-ls sync` makes, in the file's own style.
+        let edit =
+            crate::package::sync::add_headers_edit(meta_text, udf, std::slice::from_ref(&module));
+        out.push(
+            Diagnostic::new(
+                Rule::UtilsNotDeclared,
+                range.clone(),
+                format!("`{module}.py` is imported but not declared in `headers`, so it is not importable when the package is loaded elsewhere; add it as a header"),
+            )
+            .with_fix(Fix {
+                title: format!("Declare `{module}.py` in `headers`"),
+                edits: vec![edit],
+                applicability: Applicability::Safe,
+            }),
+        );
     }
 }
 
-/// FUSED011: the entrypoint must name a decorated function of the main file.
+/// FUSED011: the entrypoint must name a function of the main file (decorated or not: the SDK
+/// runs it either way). With no decorated function either, FUSED010 says so instead.
 pub fn entrypoint(udf: &MetaUdf, model: &PyModel, out: &mut Vec<Diagnostic>) {
     let Some(ep) = &udf.entrypoint else { return };
-    if model.udfs.is_empty() || model.udfs.iter().any(|u| u.name == ep.value) {
+    if model.udfs.is_empty() || model.function(&ep.value).is_some() {
         return;
     }
     let names: Vec<&str> = model.udfs.iter().map(|u| u.name.as_str()).collect();
@@ -134,7 +169,7 @@ pub fn entrypoint(udf: &MetaUdf, model: &PyModel, out: &mut Vec<Diagnostic>) {
         Rule::EntrypointNotFound,
         ep.range.clone(),
         format!(
-            "`entrypoint` is \"{}\" but the decorated function is `{}`; set `entrypoint` to it",
+            "`entrypoint` is \"{}\" but the main file has no function of that name; its decorated function is `{}`: set `entrypoint` to it",
             ep.value,
             names.join("`, `")
         ),

@@ -20,8 +20,12 @@ const RESERVED: &[&str] = &[
 const TILE_TYPES: &str = "`fused.types.Bounds` (list [minx, miny, maxx, maxy]), `Bbox` (shapely box), `Tile`/`TileGDF` (GeoDataFrame with x, y, z) or `TileXYZ` (mercantile tile)";
 
 pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
-    for udf in &ctx.model.udfs {
+    // The receiver rules only where a tile can arrive: a helper UDF of the file, or the UDF of
+    // a File-only package, takes `bounds`/`bbox` as a plain parameter.
+    for udf in ctx.tile_udfs() {
         receiver(ctx, udf, out);
+    }
+    for udf in ctx.udfs() {
         xyz(udf, out);
         for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {
             if RESERVED.contains(&p.name.as_str()) {
