@@ -111,6 +111,12 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Unreadable_Dangling_Symlink",
             "ValueError: Expected a file to be at PosixPath('utils.py')",
         )] }),
+        Rule::NoUdf => Measured(const {
+            &[run(
+                "fixtures/broken/No_Udf_Function",
+                "NameError: Could not find udf",
+            )]
+        }),
         Rule::EntrypointNotFound => Measured(const { &[run(
             "fixtures/broken/Entrypoint_Renamed",
             "NameError: Could not find udf",
