@@ -1171,3 +1171,119 @@ fn a_reopened_document_is_not_overwritten_by_the_old_ones_analysis() {
     );
     assert_eq!(lsp.stop(), Some(0));
 }
+
+/// LSP and CPython end a line at `\n`, `\r\n` or a lone `\r` (old Mac files, some generators).
+/// The server counts lines the same way: an edit at a line lands on that line, diagnostics sit
+/// where the CLI puts them, and `source.fixAll.fused` sends back exactly the buffer with the fix.
+#[test]
+fn lone_cr_line_endings_keep_edits_positions_and_fix_all_on_their_lines() {
+    let udf = "import fused\r\r@fused.udf(cache_max_age=\"10 minutes\")\rdef udf(n: int = 1):\r\n    return n\r";
+    let (_t, dir) = scratch_pkg(udf);
+    // The CLI counts the same lines (1-based): the decorator is line 3.
+    let out = run(&dir, &["check", "--format", "json", "Pkg.py"]);
+    let cli = json(&out);
+    assert_eq!(cli.len(), 1, "{cli:?}");
+    assert_eq!(
+        (&cli[0]["code"], &cli[0]["line"], &cli[0]["column"]),
+        (&json!("FUSED041"), &json!(3), &json!(26))
+    );
+    for (caps, enc) in [(vscode_caps(), "utf-16"), (neovim_caps(), "utf-8")] {
+        let (mut lsp, _) = Lsp::start(caps, &[]);
+        let uri = lsp.open(&dir.join("Pkg.py"), udf);
+        let d = lsp.diagnostics(&uri, Some(1));
+        assert_eq!(d.len(), 1, "{enc}: {d:?}");
+        assert_eq!(
+            d[0]["range"],
+            json!({"start": {"line": 2, "character": 25}, "end": {"line": 2, "character": 37}}),
+            "{enc}"
+        );
+        // Line 4 is `    return n` (after a `\r\n`); replace its `n`.
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [{"range": {"start": {"line": 4, "character": 11}, "end": {"line": 4, "character": 12}}, "text": "n + 1"}]}));
+        // And append a parameter on line 3 (`def udf(n: int = 1):`).
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": 3},
+            "contentChanges": [{"range": {"start": {"line": 3, "character": 18}, "end": {"line": 3, "character": 18}}, "text": ", s: str = \"x\""}]}));
+        let d = lsp.diagnostics(&uri, Some(3));
+        assert_eq!(d.len(), 1, "{enc}: {d:?}");
+        assert_eq!(d[0]["range"]["start"], json!({"line": 2, "character": 25}));
+        let all = lsp.request("textDocument/codeAction", json!({"textDocument": {"uri": uri},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": [], "only": ["source.fixAll.fused"]}}));
+        let edit = &all[0]["edit"]["changes"][&uri][0];
+        assert_eq!(
+            edit["newText"],
+            "import fused\r\r@fused.udf(cache_max_age=\"10m\")\rdef udf(n: int = 1, s: str = \"x\"):\r\n    return n + 1\r",
+            "{enc}"
+        );
+        // The edit replaces the whole buffer: it ends after the last (empty) line.
+        assert_eq!(
+            edit["range"],
+            json!({"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}),
+            "{enc}"
+        );
+        assert_eq!(lsp.stop(), Some(0));
+    }
+}
+
+/// The server's resident memory in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Generous for a debug build on a busy machine; a re-parse of the whole line per keystroke
+/// took several times this.
+const LONG_LINE_BOUND: Duration = Duration::from_secs(2);
+
+/// A keystroke in a 1.2 MB one-line literal costs time linear in the file: a regression bound,
+/// not a speed figure (a whole-line re-parse per keystroke took seconds here, and grows with the
+/// line). Then the document is closed and its memory given back.
+#[test]
+fn a_keystroke_in_a_megabyte_line_is_quick_and_a_closed_document_frees_its_memory() {
+    let literal = format!("DATA = [{}]", "1, ".repeat(400_000));
+    let udf = format!("@fused.udf\ndef udf(n: int = 1):\n    return n\n\n{literal}\n");
+    let (_t, dir) = scratch_pkg(&udf);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let pid = lsp.child.id();
+    let before = rss_kib(pid);
+    let uri = lsp.open(&dir.join("Pkg.py"), &udf);
+    lsp.diagnostics(&uri, Some(1));
+    let col = literal.len() - 1;
+    let mut slowest = Duration::ZERO;
+    for v in 2..6 {
+        let t = std::time::Instant::now();
+        lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": v},
+            "contentChanges": [{"range": {"start": {"line": 4, "character": col}, "end": {"line": 4, "character": col}}, "text": "2, "}]}));
+        let d = lsp.diagnostics(&uri, Some(v));
+        assert!(d.is_empty(), "{d:?}");
+        slowest = slowest.max(t.elapsed());
+    }
+    assert!(
+        slowest < LONG_LINE_BOUND,
+        "a keystroke took {slowest:?} (bound {LONG_LINE_BOUND:?})"
+    );
+    lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
+    assert!(lsp.diagnostics(&uri, None).is_empty());
+    // The background parse and the last analysis may still be finishing: give them a moment.
+    let mut after = rss_kib(pid);
+    for _ in 0..40 {
+        if after < before + (40 << 10) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        // Any later close gives memory back too; a round trip lets the server run one.
+        let other = lsp.open(&dir.join("other.py"), "x = 1\n");
+        lsp.diagnostics(&other, Some(1));
+        lsp.notify("textDocument/didClose", json!({"textDocument": {"uri": other}}));
+        after = rss_kib(pid);
+    }
+    assert!(
+        after < before + (40 << 10),
+        "RSS {before} KiB before the open, {after} KiB after the close"
+    );
+    assert_eq!(lsp.stop(), Some(0));
+}
