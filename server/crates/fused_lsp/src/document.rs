@@ -269,9 +269,9 @@ mod tests {
     /// ends at `\n`, `\r\n` or `\r`), independently of `LineIndex`.
     fn client_position(text: &str, offset: usize, enc: Encoding) -> LineCol {
         let (mut line, mut col) = (0, 0);
-        let mut chars = text[..offset].chars().peekable();
-        while let Some(c) = chars.next() {
-            let crlf = c == '\r' && (chars.peek() == Some(&'\n') || text[offset..].starts_with('\n'));
+        for (i, c) in text[..offset].char_indices() {
+            // The `\r` of a `\r\n` ends nothing: its `\n` does.
+            let crlf = c == '\r' && text[i + 1..].starts_with('\n');
             if c == '\n' || (c == '\r' && !crlf) {
                 line += 1;
                 col = 0;
