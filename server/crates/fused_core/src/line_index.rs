@@ -224,9 +224,7 @@ mod tests {
         let text = "a = 1\rb = 2\r\nc = é\nd\r\re";
         let idx = LineIndex::new(text);
         assert_eq!(idx.line_count(), 6);
-        let lines: Vec<&str> = (0..6)
-            .map(|l| &text[idx.line_range(l, text)])
-            .collect();
+        let lines: Vec<&str> = (0..6).map(|l| &text[idx.line_range(l, text)]).collect();
         assert_eq!(lines, ["a = 1", "b = 2", "c = é", "d", "", "e"]);
         let b = text.find('b').unwrap() as u32;
         for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {

@@ -47,15 +47,16 @@ pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
 pub fn mask_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
     let raw = text.as_bytes();
     let lone_cr = |i: usize| raw[i] == b'\r' && raw.get(i + 1) != Some(&b'\n');
-    let normalized: Option<Vec<u8>> = (raw.contains(&b'\r') && (0..raw.len()).any(lone_cr)).then(|| {
-        let mut v = raw.to_vec();
-        for (i, b) in v.iter_mut().enumerate() {
-            if lone_cr(i) {
-                *b = b'\n';
+    let normalized: Option<Vec<u8>> =
+        (raw.contains(&b'\r') && (0..raw.len()).any(lone_cr)).then(|| {
+            let mut v = raw.to_vec();
+            for (i, b) in v.iter_mut().enumerate() {
+                if lone_cr(i) {
+                    *b = b'\n';
+                }
             }
-        }
-        v
-    });
+            v
+        });
     let bytes = normalized.as_deref().unwrap_or(raw);
     let mut out: Option<Vec<u8>> = None;
     let mut line_start = 0;

@@ -38,6 +38,8 @@ pub struct Document {
     /// before the first): an analysis of a sibling that computes other diagnostics for this file
     /// re-checks it.
     pub published: Option<u64>,
+    /// Changed since it was opened (see [`Document::start_parse`]).
+    edited: bool,
     /// The UDF model of this version, read once for every request that needs it (hover, inlay
     /// hints and code lenses all come after each change).
     model: std::sync::OnceLock<PyModel>,
@@ -74,6 +76,7 @@ impl Document {
             parsing: None,
             slow_analysis: false,
             published: None,
+            edited: false,
             model: std::sync::OnceLock::new(),
         }
     }
@@ -87,8 +90,15 @@ impl Document {
     /// Starts a background parse if the document has no tree and none is on its way: returns
     /// the job's id and the text to parse. The caller parses it and hands the tree to
     /// [`Document::finish_parse`], whatever edits arrived meanwhile.
+    ///
+    /// Only once the document has been edited: a tree serves incremental re-parses, and a
+    /// document only opened (1,000 files of a folder) would hold one each (most of the memory).
     pub fn start_parse(&mut self) -> Option<(u64, Arc<str>)> {
-        if self.kind != DocKind::Python || self.tree.is_some() || self.parsing.is_some() {
+        if self.kind != DocKind::Python
+            || !self.edited
+            || self.tree.is_some()
+            || self.parsing.is_some()
+        {
             return None;
         }
         let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -119,6 +129,7 @@ impl Document {
     /// Applies changes in order, as the protocol requires.
     pub fn apply(&mut self, changes: Vec<Change>, version: i32, enc: Encoding) {
         self.model = std::sync::OnceLock::new();
+        self.edited = true;
         // Edited as one `String`, shared again once every change is in.
         let mut text = String::from(&*self.text);
         for change in changes {
@@ -149,7 +160,9 @@ impl Document {
     /// just before, if any: the parser is shown a lone `\r` as `\n`, so a `\n` typed after it
     /// changes that byte too.
     fn replace(&mut self, text: &mut String, range: std::ops::Range<usize>, new_text: &str) {
-        let line_start = self.index.line_start(self.index.line_of(range.start as u32)) as usize;
+        let line_start = self
+            .index
+            .line_start(self.index.line_of(range.start as u32)) as usize;
         let line_end = self
             .index
             .line_range(self.index.line_of(range.end as u32), text)
@@ -353,6 +366,11 @@ mod tests {
     fn a_background_parse_catches_up_with_edits_typed_meanwhile() {
         let src = "import fused\n\n@fused.udf\ndef udf(n: int = 1):\n    return n\n";
         let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        assert!(
+            doc.start_parse().is_none(),
+            "no tree for a document only opened"
+        );
+        doc.edited = true;
         let (id, text) = doc.start_parse().expect("no tree yet: a parse starts");
         assert!(
             doc.start_parse().is_none(),
@@ -384,6 +402,7 @@ mod tests {
 
         // A whole-text replacement makes a parse in flight stale.
         let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        doc.edited = true;
         let (id, text) = doc.start_parse().unwrap();
         doc.apply(
             vec![Change {

@@ -91,8 +91,7 @@ impl State {
     fn is_package(&self, dir: &Path) -> bool {
         dir.join("meta.json").is_file()
             || self.docs.values().any(|d| {
-                d.kind == DocKind::MetaJson
-                    && d.path.as_deref().and_then(Path::parent) == Some(dir)
+                d.kind == DocKind::MetaJson && d.path.as_deref().and_then(Path::parent) == Some(dir)
             })
     }
 
@@ -397,7 +396,9 @@ impl Backend {
                                     .siblings(dir, &uri)
                                     .into_iter()
                                     .filter(|u| {
-                                        let Some(d) = st.docs.get(u) else { return false };
+                                        let Some(d) = st.docs.get(u) else {
+                                            return false;
+                                        };
                                         let name = d
                                             .path
                                             .as_deref()
