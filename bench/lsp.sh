@@ -14,6 +14,8 @@
 #   BENCH_RUFF=0            skip the ruff column
 #   BENCH_KEEP=1            keep the temp dir (files, server logs, figures.json) and print its path
 #   BENCH_ENFORCE=1         exit 1 when the goal is not met
+#   BENCH_MANY=1000         also open this many 300-line (~10 KB) files in one folder at once:
+#                           time to publish them all, peak RSS, edit latency (0: skip)
 #   FUSED_LS_BIN=path       use this binary instead of building target/release/fused-ls
 #   RUFF_BIN=path           use this ruff instead of the cached venv
 #   RUFF_VERSION=0.17.6     the ruff the venv holds
@@ -71,7 +73,7 @@ fi
 
 # ---- 4. the harness -----------------------------------------------------------
 ARGS=("$WORK" --fused-ls "$BIN" --sizes "${SIZES// /,}" --edits "$EDITS" --runs "$RUNS" --init-samples "$INIT_SAMPLES"
-      --seed "$SEED" --timeout "$TIMEOUT" --json "$WORK/figures.json")
+      --seed "$SEED" --timeout "$TIMEOUT" --json "$WORK/figures.json" --many "${BENCH_MANY:-1000}")
 if [[ -n $RUFF ]]; then ARGS+=(--ruff "$RUFF"); else ARGS+=(--ruff-skip-reason "$RUFF_SKIP"); fi
 [[ ${BENCH_ENFORCE:-0} == 1 ]] && ARGS+=(--enforce)
 

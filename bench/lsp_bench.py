@@ -753,6 +753,87 @@ def session(name: str, srv: dict, py: Path, text: str, edits: int, timeout: floa
     return out
 
 
+def many_files(srv: dict, root: Path, n: int, lines: int, edits: int, seed: int,
+               timeout: float, log_dir: Path) -> dict:
+    """Many files open in one folder (issue 10, item 9): `n` loose UDF files of `lines` lines
+    each in one folder, all opened at once; then the single-character edits of `session` typed
+    into the first one. Reports the time until every file has its first publish, the server's
+    peak and final RSS, and the edit latencies (to compare with the single-file figures)."""
+    folder = root / f"Many_{n}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(n):
+        py = folder / f"many_{i:04d}.py"
+        if not py.exists():
+            py.write_text(make_file(lines, seed * 100_003 + i, py.stem)[0], encoding="utf-8")
+        files.append(py)
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    lsp = Lsp(srv["argv"], log_dir / "many.stderr.log", timeout, srv.get("env"))
+    out: dict = {"files": n, "bytes_per_file": sum(len(t) for t in texts) // max(n, 1)}
+    try:
+        lsp.request("initialize", initialize_params(folder, srv["init_options"]))
+        lsp.notify("initialized", {})
+        rss0, _ = lsp.rss_kib()
+        out["rss_before_kib"] = rss0
+        uris = [f.resolve().as_uri() for f in files]
+        t0 = time.perf_counter()
+        peak = 0
+        for uri, text in zip(uris, texts):
+            lsp.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": text}})
+        # every file's first publish (the reader thread counts them), sampling RSS meanwhile
+        deadline = t0 + max(timeout, n * 0.2)
+        while any(lsp.publishes.get(u, 0) == 0 for u in uris):
+            if time.perf_counter() > deadline:
+                done = sum(lsp.publishes.get(u, 0) > 0 for u in uris)
+                out["hwm_kib"] = lsp.rss_kib()[1]
+                raise LspError(f"timed out after {time.perf_counter() - t0:.0f} s: {done} of {n} "
+                               f"files published; peak RSS {out['hwm_kib'] / 1024:.0f} MiB")
+            if lsp.proc.poll() is not None:
+                raise LspError(f"the server exited ({lsp.proc.returncode}) after opening the files")
+            peak = max(peak, lsp.rss_kib()[0] or 0)
+            lsp.drain()
+            time.sleep(0.05)
+        out["open_all_s"] = time.perf_counter() - t0
+        time.sleep(0.5)  # publishes still on their way, background parses
+        lsp.drain()
+        out["publishes_per_file"] = sum(lsp.publishes.get(u, 0) for u in uris) / n
+        py, text = files[0], texts[0]
+        uri = uris[0]
+        line, col = edit_site(text)
+        latencies = []
+        for i in range(edits):
+            version = i + 2
+            lsp.drain()
+            t1 = lsp.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": line, "character": col + i},
+                                              "end": {"line": line, "character": col + i}},
+                                    "rangeLength": 0, "text": TYPED[i % len(TYPED)]}]})
+            dt, _ = lsp.wait_publish(uri, t1, version)
+            latencies.append(dt * 1000)
+        out["edit_ms"] = latencies
+        rss, hwm = lsp.rss_kib()
+        out["rss_kib"], out["hwm_kib"], out["sampled_peak_kib"] = rss, hwm, peak
+        out["cpu_s"] = lsp.cpu_seconds()
+    finally:
+        lsp.close()
+    return out
+
+
+def print_many(m: dict) -> None:
+    mib = lambda k: f"{(m.get(k) or 0) / 1024:.1f} MiB"
+    e = m.get("edit_ms") or []
+    print(f"\n  {m['files']} files of {m['bytes_per_file'] / 1024:.1f} KiB open in one folder (fused-ls)")
+    print(f"    all opened and published in {m['open_all_s']:.2f} s "
+          f"({m['publishes_per_file']:.2f} publishes per file)")
+    print(f"    RSS: {mib('rss_before_kib')} before, peak {mib('hwm_kib')} (VmHWM), "
+          f"{mib('rss_kib')} after {len(e)} edits")
+    if e:
+        print(f"    didChange -> publish in one of them: median {statistics.median(e):.2f} ms, "
+              f"p95 {p95(e):.2f} ms")
+
+
 def start_only(name: str, srv: dict, root: Path, timeout: float, log_dir: Path):
     """Spawn, initialize, shut down: (initialize round trip in ms, serverInfo). Used untimed
     as the warm-up (page cache, dynamic loader) and for extra initialize samples."""
@@ -902,6 +983,9 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for any answer")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--enforce", action="store_true", help="exit 1 when the goal is missed")
+    ap.add_argument("--many", type=int, default=0,
+                    help="also open this many 300-line files in one folder at once (0: skip)")
+    ap.add_argument("--many-only", action="store_true", help="run only the --many case")
     ap.add_argument("--generate-only", action="store_true")
     args = ap.parse_args(argv)
 
@@ -946,7 +1030,16 @@ def main(argv=None) -> int:
 
     all_results = {}
     goals = []
-    for py, info in pkgs:
+    if args.many:
+        try:
+            m = many_files(servers["fused-ls"], work / "workspace", args.many, 300, args.edits,
+                           args.seed, args.timeout, logs)
+            print_many(m)
+            all_results["many_files"] = m
+        except (LspError, OSError, ValueError) as e:
+            print(f"bench: the {args.many}-file case failed: {e}", file=sys.stderr)
+            all_results["many_files"] = {"error": str(e)}
+    for py, info in ([] if args.many_only else pkgs):
         text = py.read_text(encoding="utf-8")
         sessions: dict[str, list] = {n: [] for n in servers}
         errors: dict[str, str] = {}
@@ -988,7 +1081,8 @@ def main(argv=None) -> int:
                                      "goal_met": met, "losses": losses}
     if args.json:
         Path(args.json).write_text(json.dumps(all_results, indent=2, default=str))
-    if all_results and all(v["results"].get("fused-ls") is None for v in all_results.values()):
+    per_file = [v for k, v in all_results.items() if k != "many_files"]
+    if per_file and all(v["results"].get("fused-ls") is None for v in per_file):
         return 2
     if args.enforce and not all(goals):
         return 1

@@ -3,6 +3,10 @@
 //! Every diagnostic in the core carries a byte range; front ends convert it here. The LSP layer
 //! needs UTF-16 or UTF-8 columns (negotiated), the CLI's JSON contract needs Unicode scalar values.
 //! Lines made only of ASCII take a fast path: there every encoding's column equals the byte offset.
+//!
+//! A line ends at `\n`, `\r\n` or a lone `\r`, as LSP and CPython count them: a client's line 5
+//! of `a = 1\rb = 2\n` is `b = 2`, and any other count moves every edit and diagnostic below the
+//! first lone `\r`.
 
 /// How a column is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +40,10 @@ impl LineIndex {
         let mut line_starts = vec![0u32];
         let mut ascii = Vec::new();
         let mut line_ascii = true;
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let bytes = text.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            // `\r\n` ends its line at the `\n`; a `\r` alone ends it too.
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
                 line_starts.push(i as u32 + 1);
                 ascii.push(line_ascii);
                 line_ascii = true;
@@ -65,7 +71,7 @@ impl LineIndex {
             .unwrap_or(self.len)
     }
 
-    /// The byte range of `line` without its line terminator.
+    /// The byte range of `line` without its line terminator (`\n`, `\r\n` or `\r`).
     pub fn line_range(&self, line: u32, text: &str) -> std::ops::Range<usize> {
         let start = self.line_start(line) as usize;
         let mut end = self.line_start(line + 1) as usize;
@@ -209,5 +215,31 @@ mod tests {
             idx.offset(LineCol { line: 0, col: 5 }, crlf, Encoding::Utf16),
             1
         );
+    }
+
+    /// LSP and CPython end a line at `\n`, `\r\n` or a lone `\r`: all three count, and a
+    /// `\r\n` counts once.
+    #[test]
+    fn lone_cr_ends_a_line_and_crlf_ends_one() {
+        let text = "a = 1\rb = 2\r\nc = é\nd\r\re";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_count(), 6);
+        let lines: Vec<&str> = (0..6).map(|l| &text[idx.line_range(l, text)]).collect();
+        assert_eq!(lines, ["a = 1", "b = 2", "c = é", "d", "", "e"]);
+        let b = text.find('b').unwrap() as u32;
+        for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+            assert_eq!(idx.line_col(b, text, enc), LineCol { line: 1, col: 0 });
+            assert_eq!(idx.offset(LineCol { line: 1, col: 0 }, text, enc), b);
+            // Past the end of a lone-CR line: before its `\r`.
+            assert_eq!(idx.offset(LineCol { line: 0, col: 9 }, text, enc), 5);
+        }
+        let e = text.find('e').unwrap() as u32;
+        assert_eq!(
+            idx.line_col(e, text, Encoding::Utf16),
+            LineCol { line: 5, col: 0 }
+        );
+        // A text ending in a lone `\r` has an empty last line, as one ending in `\n` does.
+        assert_eq!(LineIndex::new("x\r").line_count(), 2);
+        assert_eq!(LineIndex::new("x\r\n").line_count(), 2);
     }
 }

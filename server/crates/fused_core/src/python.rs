@@ -41,8 +41,23 @@ pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
 /// each newline, which is quadratic in a run of comment lines (8,000 of them took 10 s);
 /// blank lines cost it nothing, and no rule reads comments from the tree. A line inside a
 /// string (a docstring line starting with `#`) is not a comment and is left alone.
+///
+/// A lone `\r` becomes a `\n` (one byte for one): CPython ends a line there, tree-sitter's
+/// grammar only at `\n`, and the server's tree positions count lines as CPython and LSP do.
 pub fn mask_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = text.as_bytes();
+    let raw = text.as_bytes();
+    let lone_cr = |i: usize| raw[i] == b'\r' && raw.get(i + 1) != Some(&b'\n');
+    let normalized: Option<Vec<u8>> =
+        (raw.contains(&b'\r') && (0..raw.len()).any(lone_cr)).then(|| {
+            let mut v = raw.to_vec();
+            for (i, b) in v.iter_mut().enumerate() {
+                if lone_cr(i) {
+                    *b = b'\n';
+                }
+            }
+            v
+        });
+    let bytes = normalized.as_deref().unwrap_or(raw);
     let mut out: Option<Vec<u8>> = None;
     let mut line_start = 0;
     let mut open = Open::Code;
@@ -71,8 +86,9 @@ pub fn mask_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
         open = string_state_after(line, open);
         line_start = line_end + 1;
     }
-    match out {
-        // Only whole comments (from an ASCII `#` to the line end) became ASCII spaces.
+    match out.or(normalized) {
+        // Only whole comments (from an ASCII `#` to the line end) became ASCII spaces, and
+        // lone `\r`s `\n`s.
         Some(buf) => std::borrow::Cow::Owned(String::from_utf8(buf).expect("masking keeps UTF-8")),
         None => std::borrow::Cow::Borrowed(text),
     }

@@ -4,6 +4,8 @@
 
 use fused_core::model::PyModel;
 use fused_core::{Encoding, LineCol, LineIndex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use tree_sitter::{InputEdit, Point, Tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +19,11 @@ pub struct Document {
     /// Unique to this opening of the document: a close and reopen at the same version is
     /// another document, which an analysis of the old one must not write into.
     pub id: u64,
-    pub text: String,
+    /// Shared, not copied: each analysis (and a sibling's, which lays this buffer over the disk)
+    /// takes a reference; an edit makes a new text.
+    pub text: Arc<str>,
+    /// The file's path (a `file:` URI's), read once.
+    pub path: Option<PathBuf>,
     pub version: i32,
     pub index: LineIndex,
     pub kind: DocKind,
@@ -28,6 +34,12 @@ pub struct Document {
     /// Its last analysis was slow (its package holds large files): analyse it off the async
     /// threads whatever its own size.
     pub slow_analysis: bool,
+    /// [`crate::analysis::digest`] of the diagnostics its last analysis published (`None`
+    /// before the first): an analysis of a sibling that computes other diagnostics for this file
+    /// re-checks it.
+    pub published: Option<u64>,
+    /// Changed since it was opened (see [`Document::start_parse`]).
+    edited: bool,
     /// The UDF model of this version, read once for every request that needs it (hover, inlay
     /// hints and code lenses all come after each change).
     model: std::sync::OnceLock<PyModel>,
@@ -55,13 +67,16 @@ impl Document {
         let index = LineIndex::new(&text);
         Document {
             id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            text,
+            text: text.into(),
+            path: None,
             version,
             index,
             kind,
             tree: None,
             parsing: None,
             slow_analysis: false,
+            published: None,
+            edited: false,
             model: std::sync::OnceLock::new(),
         }
     }
@@ -75,8 +90,15 @@ impl Document {
     /// Starts a background parse if the document has no tree and none is on its way: returns
     /// the job's id and the text to parse. The caller parses it and hands the tree to
     /// [`Document::finish_parse`], whatever edits arrived meanwhile.
-    pub fn start_parse(&mut self) -> Option<(u64, String)> {
-        if self.kind != DocKind::Python || self.tree.is_some() || self.parsing.is_some() {
+    ///
+    /// Only once the document has been edited: a tree serves incremental re-parses, and a
+    /// document only opened (1,000 files of a folder) would hold one each (most of the memory).
+    pub fn start_parse(&mut self) -> Option<(u64, Arc<str>)> {
+        if self.kind != DocKind::Python
+            || !self.edited
+            || self.tree.is_some()
+            || self.parsing.is_some()
+        {
             return None;
         }
         let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -107,58 +129,92 @@ impl Document {
     /// Applies changes in order, as the protocol requires.
     pub fn apply(&mut self, changes: Vec<Change>, version: i32, enc: Encoding) {
         self.model = std::sync::OnceLock::new();
+        self.edited = true;
+        // Edited as one `String`, shared again once every change is in.
+        let mut text = String::from(&*self.text);
         for change in changes {
             match change.range {
                 None => {
-                    self.text = change.text;
+                    text = change.text;
                     self.tree = None;
                     self.parsing = None;
+                    self.index = LineIndex::new(&text);
                 }
                 Some((start, end)) => {
-                    let s = self.index.offset(start, &self.text, enc) as usize;
-                    let e = (self.index.offset(end, &self.text, enc) as usize).max(s);
-                    self.replace(s..e, &change.text);
-                    continue;
+                    let s = self.index.offset(start, &text, enc) as usize;
+                    let e = (self.index.offset(end, &text, enc) as usize).max(s);
+                    self.replace(&mut text, s..e, &change.text);
                 }
             }
-            self.index = LineIndex::new(&self.text);
         }
+        self.text = text.into();
         self.version = version;
     }
 
-    /// Replaces `range` and edits the tree. The edit given to tree-sitter spans whole lines:
-    /// comment-only lines are masked before parsing, so typing a `#` changes what the parser
-    /// sees up to the end of its line, beyond the edited bytes.
-    fn replace(&mut self, range: std::ops::Range<usize>, new_text: &str) {
-        let old_len = self.text.len();
-        let line_start = self.text[..range.start]
-            .rfind('\n')
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let old_line_end = self.text[range.end..]
-            .find('\n')
-            .map(|i| range.end + i)
-            .unwrap_or(old_len);
-        let start_position = point(&self.index, &self.text, line_start);
-        let old_end_position = point(&self.index, &self.text, old_line_end);
-        self.text.replace_range(range.clone(), new_text);
-        self.index = LineIndex::new(&self.text);
-        let new_line_end = old_line_end + new_text.len() - (range.end - range.start);
+    /// Replaces `range` and edits the tree. The parser sees the text with comment-only lines
+    /// masked (see `python::mask_comment_lines`), so when a `#` is involved the edit given to
+    /// tree-sitter spans whole lines: typing a `#` changes what the parser sees up to the end of
+    /// its line, beyond the edited bytes. Otherwise it spans the edited bytes only, so a
+    /// keystroke in a long line re-parses around the keystroke, not the whole line (a 1.2 MB
+    /// one-line literal took a full re-parse per keystroke). Either way it starts at the `\r`
+    /// just before, if any: the parser is shown a lone `\r` as `\n`, so a `\n` typed after it
+    /// changes that byte too.
+    fn replace(&mut self, text: &mut String, range: std::ops::Range<usize>, new_text: &str) {
+        let line_start = self
+            .index
+            .line_start(self.index.line_of(range.start as u32)) as usize;
+        let line_end = self
+            .index
+            .line_range(self.index.line_of(range.end as u32), text)
+            .end
+            .max(range.end);
+        let whole_lines =
+            text.as_bytes()[line_start..line_end].contains(&b'#') || new_text.contains('#');
+        let (mut start, old_end) = if whole_lines {
+            (line_start, line_end)
+        } else {
+            (range.start, range.end)
+        };
+        if start > 0 && text.as_bytes()[start - 1] == b'\r' {
+            start -= 1;
+        }
+        let start_position = point(&self.index, text, start);
+        let old_end_position = point(&self.index, text, old_end);
+        text.replace_range(range.clone(), new_text);
+        self.index = LineIndex::new(text);
+        let new_end = old_end + new_text.len() - (range.end - range.start);
         if self.tree.is_none() && self.parsing.is_none() {
             return;
         }
         let edit = InputEdit {
-            start_byte: line_start,
-            old_end_byte: old_line_end,
-            new_end_byte: new_line_end,
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
             start_position,
             old_end_position,
-            new_end_position: point(&self.index, &self.text, new_line_end),
+            new_end_position: point(&self.index, text, new_end),
         };
         if let Some(tree) = &mut self.tree {
             tree.edit(&edit);
         } else if let Some(job) = &mut self.parsing {
             job.edits.push(edit);
+        }
+    }
+}
+
+/// Gives the memory of a closed document back to the system. glibc's malloc keeps freed blocks
+/// of the large texts, trees and per-keystroke copies in its arenas (one per thread that
+/// allocated them), so a closed 10 MB document still counted in full in the process's RSS;
+/// `malloc_trim` returns the free pages of every arena.
+pub fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim only releases free memory; it takes the arenas' locks.
+        unsafe {
+            malloc_trim(0);
         }
     }
 }
@@ -209,6 +265,10 @@ mod tests {
         "\\",
         "# x\n",
         "\n# y",
+        // A lone CR ends a line (LSP, CPython); next to a `\n` it makes or breaks a `\r\n`.
+        "\r",
+        "x\r",
+        "\r# z\r",
     ];
 
     fn char_boundaries(s: &str) -> Vec<usize> {
@@ -216,6 +276,27 @@ mod tests {
             .map(|(i, _)| i)
             .chain(std::iter::once(s.len()))
             .collect()
+    }
+
+    /// The client's position of byte `offset`, counted as the LSP specification says (a line
+    /// ends at `\n`, `\r\n` or `\r`), independently of `LineIndex`.
+    fn client_position(text: &str, offset: usize, enc: Encoding) -> LineCol {
+        let (mut line, mut col) = (0, 0);
+        for (i, c) in text[..offset].char_indices() {
+            // The `\r` of a `\r\n` ends nothing: its `\n` does.
+            let crlf = c == '\r' && text[i + 1..].starts_with('\n');
+            if c == '\n' || (c == '\r' && !crlf) {
+                line += 1;
+                col = 0;
+            } else if !crlf {
+                col += match enc {
+                    Encoding::Utf8 => c.len_utf8(),
+                    Encoding::Utf16 => c.len_utf16(),
+                    Encoding::Utf32 => 1,
+                } as u32;
+            }
+        }
+        LineCol { line, col }
     }
 
     #[test]
@@ -254,9 +335,8 @@ mod tests {
                 let new: String = (0..rng.below(3))
                     .map(|_| PIECES[rng.below(PIECES.len())])
                     .collect();
-                let idx = LineIndex::new(&reference);
-                let start = idx.line_col(s as u32, &reference, enc);
-                let end = idx.line_col(e as u32, &reference, enc);
+                let start = client_position(&reference, s, enc);
+                let end = client_position(&reference, e, enc);
                 reference.replace_range(s..e, &new);
                 doc.apply(
                     vec![Change {
@@ -266,7 +346,7 @@ mod tests {
                     step,
                     enc,
                 );
-                assert_eq!(doc.text, reference, "seed {seed} step {step}");
+                assert_eq!(&*doc.text, reference, "seed {seed} step {step}");
                 if step % 50 == 0 {
                     // The edited tree reparses to exactly what a fresh parse gives.
                     let tree = fused_core::python::parse_tree(&doc.text, doc.tree.as_ref());
@@ -286,6 +366,11 @@ mod tests {
     fn a_background_parse_catches_up_with_edits_typed_meanwhile() {
         let src = "import fused\n\n@fused.udf\ndef udf(n: int = 1):\n    return n\n";
         let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        assert!(
+            doc.start_parse().is_none(),
+            "no tree for a document only opened"
+        );
+        doc.edited = true;
         let (id, text) = doc.start_parse().expect("no tree yet: a parse starts");
         assert!(
             doc.start_parse().is_none(),
@@ -317,6 +402,7 @@ mod tests {
 
         // A whole-text replacement makes a parse in flight stale.
         let mut doc = Document::new(src.into(), 1, DocKind::Python);
+        doc.edited = true;
         let (id, text) = doc.start_parse().unwrap();
         doc.apply(
             vec![Change {
@@ -392,7 +478,7 @@ mod tests {
             2,
             Encoding::Utf16,
         );
-        assert_eq!(doc.text, "xyz😀");
+        assert_eq!(&*doc.text, "xyz😀");
         assert_eq!(doc.version, 2);
     }
 }

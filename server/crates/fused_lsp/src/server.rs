@@ -70,11 +70,37 @@ impl State {
     /// The texts of the open documents in folder `dir`, which lie over the disk when a package
     /// is read (a sibling being edited counts as it is in the editor).
     pub fn overlay(&self, dir: &Path) -> HashMap<PathBuf, String> {
+        self.overlay_shared(dir)
+            .into_iter()
+            .map(|(p, t)| (p, t.to_string()))
+            .collect()
+    }
+
+    /// [`State::overlay`] without copying a text: each is shared with its document.
+    pub fn overlay_shared(&self, dir: &Path) -> HashMap<PathBuf, Arc<str>> {
+        self.docs
+            .values()
+            .filter_map(|d| d.path.as_ref().map(|p| (p, d)))
+            .filter(|(p, _)| p.parent() == Some(dir))
+            .map(|(p, d)| (p.clone(), d.text.clone()))
+            .collect()
+    }
+
+    /// Whether folder `dir` is a package (a meta.json on disk or open): only then does a
+    /// document's analysis read its open siblings.
+    fn is_package(&self, dir: &Path) -> bool {
+        dir.join("meta.json").is_file()
+            || self.docs.values().any(|d| {
+                d.kind == DocKind::MetaJson && d.path.as_deref().and_then(Path::parent) == Some(dir)
+            })
+    }
+
+    /// The open documents of folder `dir` but `except`.
+    fn siblings(&self, dir: &Path, except: &Uri) -> Vec<Uri> {
         self.docs
             .iter()
-            .filter_map(|(u, d)| uri_path(u).map(|p| (p, d)))
-            .filter(|(p, _)| p.parent() == Some(dir))
-            .map(|(p, d)| (p, d.text.clone()))
+            .filter(|(u, d)| *u != except && d.path.as_deref().and_then(Path::parent) == Some(dir))
+            .map(|(u, _)| u.clone())
             .collect()
     }
 }
@@ -259,10 +285,15 @@ impl Backend {
         let snapshot = {
             let st = self.lock();
             let Some(doc) = st.docs.get(&uri) else { return };
-            let Some(path) = uri_path(&uri) else { return };
+            let Some(path) = doc.path.clone() else { return };
             let dir = path.parent().map(Path::to_path_buf);
-            // Open siblings are laid over the disk.
-            let overlay = dir.as_deref().map(|d| st.overlay(d)).unwrap_or_default();
+            // Open siblings are laid over the disk when the folder is a package (their texts
+            // shared, not copied: a package's check copies only what it reads). A loose file
+            // reads no sibling.
+            let overlay = match dir.as_deref() {
+                Some(d) if st.is_package(d) => st.overlay_shared(d),
+                _ => HashMap::new(),
+            };
             (
                 path,
                 doc.text.clone(),
@@ -285,9 +316,11 @@ impl Backend {
         };
         let state = self.state.clone();
         let client = self.client.clone();
+        let backend = self.clone();
         tokio::spawn(async move {
             let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree) =
                 snapshot;
+            let dir = path.parent().map(Path::to_path_buf);
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| (d.id, d.version)) == Some(stamp)
@@ -301,13 +334,17 @@ impl Backend {
             let work = move || {
                 let started = std::time::Instant::now();
                 let out = guarded("diagnostics", || {
-                    let (diags, tree) = crate::analysis::diagnostics(
+                    let analysis = crate::analysis::analyze(
                         &path,
                         &text,
-                        &|p| overlay.get(p).cloned(),
+                        // Copied only when a package's check reads it.
+                        &|p| overlay.get(p).map(|t| t.to_string()),
                         &sel,
                         old_tree.as_ref(),
                     );
+                    let digest = crate::analysis::digest(&analysis.diagnostics);
+                    let (diags, tree, package) =
+                        (analysis.diagnostics, analysis.tree, analysis.package);
                     let mut diags = diags
                         .iter()
                         .map(|d| convert::diagnostic(&text, &index, d, enc))
@@ -324,9 +361,17 @@ impl Backend {
                             ..Default::default()
                         });
                     }
-                    (diags, tree)
+                    (diags, tree, digest, package)
                 });
-                out.map(|(diags, tree)| (diags, tree, started.elapsed() > INLINE_ANALYSIS_SLOW))
+                out.map(|(diags, tree, digest, package)| {
+                    (
+                        diags,
+                        tree,
+                        digest,
+                        package,
+                        started.elapsed() > INLINE_ANALYSIS_SLOW,
+                    )
+                })
             };
             // A small file is analysed right here: a hop to the blocking pool and back costs
             // more than its analysis (well under a millisecond). A large one (or one whose
@@ -338,26 +383,54 @@ impl Backend {
                 tokio::task::spawn_blocking(work).await
             };
             match result {
-                Ok(Ok((diags, tree, slow))) => {
+                Ok(Ok((diags, tree, digest, package, slow))) => {
                     if current(&state) {
                         // Keep the tree for the next incremental parse; if an edit arrived
                         // meanwhile, the old (already edited) tree stays instead.
-                        let job = {
+                        let (job, stale_siblings) = {
                             let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                            // Open siblings whose diagnostics this package check found changed
+                            // (a sibling with none yet is being analysed already).
+                            let stale_siblings: Vec<Uri> = match (&package, &dir) {
+                                (Some(package), Some(dir)) => st
+                                    .siblings(dir, &uri)
+                                    .into_iter()
+                                    .filter(|u| {
+                                        let Some(d) = st.docs.get(u) else {
+                                            return false;
+                                        };
+                                        let name = d
+                                            .path
+                                            .as_deref()
+                                            .and_then(Path::file_name)
+                                            .map(|n| n.to_string_lossy());
+                                        let now = name
+                                            .and_then(|n| package.get(n.as_ref()).copied())
+                                            .unwrap_or(crate::analysis::digest(&[]));
+                                        d.published.is_some_and(|p| p != now)
+                                    })
+                                    .collect(),
+                                _ => Vec::new(),
+                            };
                             let mut doc =
                                 st.docs.get_mut(&uri).filter(|d| (d.id, d.version) == stamp);
                             if let Some(doc) = doc.as_deref_mut() {
                                 doc.slow_analysis = slow;
+                                doc.published = Some(digest);
                             }
-                            match doc {
+                            let job = match doc {
                                 Some(doc) if tree.is_some() => {
                                     doc.tree = tree;
                                     None
                                 }
                                 Some(doc) => doc.start_parse(),
                                 None => None,
-                            }
+                            };
+                            (job, stale_siblings)
                         };
+                        for sibling in stale_siblings {
+                            backend.schedule(sibling);
+                        }
                         client
                             .publish_diagnostics(uri.clone(), diags, Some(stamp.1))
                             .await;
@@ -636,17 +709,16 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let uri = params.text_document.uri;
-        let doc = Document::new(
+        let mut doc = Document::new(
             params.text_document.text,
             params.text_document.version,
             kind_of(&uri),
         );
+        doc.path = uri_path(&uri);
         self.lock().docs.insert(uri.clone(), doc);
-        // The folder's open documents, this one included: siblings may depend on it.
-        match uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
-            Some(dir) => self.schedule_folder(&dir),
-            None => self.schedule(uri),
-        }
+        // Siblings that depend on it are re-checked when its analysis finds their diagnostics
+        // changed (see `schedule`), not all of them on every open.
+        self.schedule(uri);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -670,11 +742,9 @@ impl LanguageServer for Backend {
             doc.apply(changes, params.text_document.version, enc);
             st.run_errors.remove(&uri);
         }
-        // Siblings depend on this file too (the entrypoint, headers): re-check the folder.
-        match uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
-            Some(dir) => self.schedule_folder(&dir),
-            None => self.schedule(uri),
-        }
+        // Siblings depend on this file too (the entrypoint, headers): its analysis re-checks
+        // those whose diagnostics it changes.
+        self.schedule(uri);
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
@@ -683,12 +753,36 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
-        self.lock().docs.remove(&uri);
+        let (closed, stale) = {
+            let mut st = self.lock();
+            let closed = st.docs.remove(&uri);
+            // Its siblings now read it from disk. In a package, one sibling's check finds which
+            // others changed (see `schedule`); a closed meta.json may leave no package, whose
+            // loose files each need their own check.
+            let dir = closed
+                .as_ref()
+                .and_then(|d| d.path.as_deref())
+                .and_then(Path::parent)
+                .map(Path::to_path_buf);
+            let stale = match dir {
+                Some(dir) if closed.as_ref().is_some_and(|d| d.kind == DocKind::MetaJson) => {
+                    st.siblings(&dir, &uri)
+                }
+                Some(dir) if st.is_package(&dir) => {
+                    st.siblings(&dir, &uri).into_iter().take(1).collect()
+                }
+                _ => Vec::new(),
+            };
+            (closed, stale)
+        };
+        // Its text, tree and model are freed here, not after the publish below.
+        drop(closed);
+        crate::document::release_memory();
         self.client
             .publish_diagnostics(uri.clone(), Vec::new(), None)
             .await;
-        if let Some(dir) = uri_path(&uri).and_then(|p| p.parent().map(Path::to_path_buf)) {
-            self.schedule_folder(&dir);
+        for sibling in stale {
+            self.schedule(sibling);
         }
     }
 
