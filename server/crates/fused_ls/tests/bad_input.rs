@@ -253,14 +253,19 @@ fn run_bounded(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
     match rx.recv_timeout(std::time::Duration::from_secs(20)) {
         Ok(out) => out.unwrap(),
         Err(_) => {
-            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
             panic!("`fused-ls {}` did not finish in 20 s", args.join(" "));
         }
     }
 }
 
 fn mkfifo(path: &std::path::Path) {
-    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 

@@ -377,7 +377,13 @@ fn processes_marked(marker: &str) -> Vec<u32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
                 .unwrap_or(true);
             !zombie
                 && std::fs::read(format!("/proc/{pid}/environ"))
@@ -449,7 +455,10 @@ fn killing_fused_ls_run_kills_the_run_and_removes_its_folder() {
             .spawn()
             .unwrap();
         wait_for_file(&t.path().join("started"));
-        assert!(processes_marked(&marker).len() >= 3, "fused-ls, the runner, the UDF, sleep");
+        assert!(
+            processes_marked(&marker).len() >= 3,
+            "fused-ls, the runner, the UDF, sleep"
+        );
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
@@ -457,9 +466,25 @@ fn killing_fused_ls_run_kills_the_run_and_removes_its_folder() {
         assert!(status.success());
         let started = std::time::Instant::now();
         let exit = child.wait().unwrap();
-        assert!(started.elapsed().as_secs() < 10, "SIG{signal}: fused-ls took {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "SIG{signal}: fused-ls took {:?}",
+            started.elapsed()
+        );
         if signal != "KILL" {
-            assert_eq!(exit.code(), Some(128 + if signal == "INT" { 2 } else if signal == "TERM" { 15 } else { 1 }), "SIG{signal}");
+            assert_eq!(
+                exit.code(),
+                Some(
+                    128 + if signal == "INT" {
+                        2
+                    } else if signal == "TERM" {
+                        15
+                    } else {
+                        1
+                    }
+                ),
+                "SIG{signal}"
+            );
         }
         let left = none_left(&marker, 5);
         assert!(left.is_empty(), "SIG{signal}: left running: {left:?}");
@@ -493,13 +518,48 @@ fn killing_the_server_mid_run_leaves_nothing_running() {
         .spawn()
         .unwrap();
     let mut input = server.stdin.take().unwrap();
-    let mut output = server.stdout.take().unwrap();
-    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+    let output = server.stdout.take().unwrap();
+    // Frames from the server, as bodies (the requests below wait for `initialize`'s reply).
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Read};
+        let mut r = std::io::BufReader::new(output);
+        loop {
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                match line.trim_end().strip_prefix("Content-Length: ") {
+                    Some(n) => len = n.parse().unwrap(),
+                    None if line.trim_end().is_empty() => break,
+                    None => {}
+                }
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_err()
+                || tx
+                    .send(String::from_utf8_lossy(&body).into_owned())
+                    .is_err()
+            {
+                return;
+            }
+        }
+    });
     let uri = format!("file://{}", udf.to_str().unwrap());
+    input
+        .write_all(&frame(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "rootUri": null, "capabilities": {}}})))
+        .unwrap();
+    input.flush().unwrap();
+    while !rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap()
+        .contains("\"id\":1")
+    {}
     for msg in [
-        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "rootUri": null, "capabilities": {}}}),
         serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
-        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": {"command": "fused.run", "arguments": [{"uri": uri}]}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": {"command": "fused.run", "arguments": [{"uri": uri}], "workDoneToken": "run-1"}}),
     ] {
         input.write_all(&frame(&msg)).unwrap();
     }
@@ -523,7 +583,11 @@ fn stale_temp_folders_of_dead_sessions_are_removed_at_start() {
     std::fs::create_dir(&tmp).unwrap();
     // A pid that cannot be alive (over the kernel's maximum), one that is (ours), and a folder
     // that is not of our naming.
-    for name in ["fused-ls-run-4194305-abc", "fused-ls-worker-4194305-x", "fused-ls-zip-4194305-y"] {
+    for name in [
+        "fused-ls-run-4194305-abc",
+        "fused-ls-worker-4194305-x",
+        "fused-ls-zip-4194305-y",
+    ] {
         std::fs::create_dir_all(tmp.join(name).join("inner")).unwrap();
     }
     let alive = format!("fused-ls-run-{}-abc", std::process::id());
@@ -537,7 +601,12 @@ fn stale_temp_folders_of_dead_sessions_are_removed_at_start() {
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut left = temp_folders(&tmp);
     left.sort();
     assert_eq!(left, vec![alive, "fused-ls-run-notapid".to_string()]);
@@ -566,7 +635,13 @@ fn gone(pid: i32) -> bool {
     for _ in 0..100 {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
-            Ok(s) if s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z') => {
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
                 return true
             }
             Ok(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
@@ -581,26 +656,35 @@ fn a_double_forked_daemon_ends_with_the_run_which_says_so() {
     let f = t.path().join("daemon.py");
     std::fs::write(&f, DAEMON_UDF).unwrap();
     let pid_file = t.path().join("daemon.pid");
+    // The daemon sleeps 1000 s holding the run's output pipes: a run that waited for their end
+    // would hit the timeout; one that ends with the UDF's process returns ok well before.
     let started = std::time::Instant::now();
     let (code, r) = run_json(&[
         f.to_str().unwrap(),
         "--timeout",
-        "2",
+        "20",
         "-p",
         &format!("pid_file={}", pid_file.to_str().unwrap()),
     ]);
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(4),
+        started.elapsed() < std::time::Duration::from_secs(15),
         "the run took {:?}",
         started.elapsed()
     );
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["result"]["value"], "done");
     assert!(
-        r["stderr"].as_str().unwrap().contains("stopped 1 process the UDF left running"),
+        r["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("stopped 1 process the UDF left running"),
         "{r}"
     );
-    let daemon: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let daemon: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(gone(daemon), "the daemon {daemon} outlived the run");
 }
 
@@ -632,7 +716,11 @@ fn returned_values_are_capped_and_say_so() {
     assert!(r.to_string().len() < 1 << 20);
     let (_, r) = run_json(&[f, "-p", "how=list"]);
     let items = r["result"]["value"].as_array().unwrap();
-    assert!(!items.is_empty() && items.len() < 100_000, "{}", items.len());
+    assert!(
+        !items.is_empty() && items.len() < 100_000,
+        "{}",
+        items.len()
+    );
     assert_eq!(items[1], 1, "the leading items, in order");
     assert_eq!(r["result"]["rows"], 10_000_000);
     assert_eq!(r["result"]["truncated"], true);
@@ -659,7 +747,10 @@ fn a_runaway_allocation_is_a_memory_error_under_the_limit() {
     assert_eq!(r["ok"], false);
     assert_eq!(r["error"]["class"], "MemoryError", "{r}");
     assert!(
-        r["error"]["message"].as_str().unwrap().contains("memory limit is 256 MiB"),
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("memory limit is 256 MiB"),
         "{r}"
     );
     // The same UDF without the limit allocates its GiB: the limit, not the machine, failed it.

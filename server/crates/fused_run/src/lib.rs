@@ -103,7 +103,10 @@ pub fn clean_stale_temp_dirs() {
             else {
                 continue;
             };
-            let Some(pid) = rest.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else {
+            let Some(pid) = rest
+                .split_once('-')
+                .and_then(|(p, _)| p.parse::<u32>().ok())
+            else {
                 continue;
             };
             let ours = entry
@@ -116,7 +119,6 @@ pub fn clean_stale_temp_dirs() {
         }
     });
 }
-
 
 /// The `udf` object of the package's meta.json in `dir`, if it reads.
 pub fn package_meta(dir: &Path) -> Option<fused_core::meta::MetaUdf> {
