@@ -32,6 +32,11 @@ GEOJSON_MAX_FEATURES = 1000
 GEOJSON_MAX_BYTES = 256 << 10
 # GeoJSON coordinates are rounded to this many decimal places (1e-7 degree is about 1 cm).
 GEOJSON_DECIMALS = 7
+# A returned value (a string, a list, a dict, a repr) and the preview rows travel the same way:
+# capped at this many characters of JSON, with `"truncated": true` in the result when cut.
+VALUE_MAX_BYTES = 256 << 10
+# An error's message and traceback are capped the same way (a UDF can raise a 100 MB message).
+ERROR_MAX_CHARS = 64 << 10
 
 
 # ---------------------------------------------------------------------------- the fused stand-in
@@ -480,20 +485,64 @@ def _describe(result):
                 out["geojson_error"] = str(e)
             out["geojson_truncated"] = n < len(result)
         preview = pd.DataFrame(preview)  # plain pandas (a second geometry column is a GeoDataFrame)
-        out["preview"] = _Raw(preview.to_json(orient="records", date_format="iso", default_handler=str))
+        rows = len(preview)
+        while True:
+            text = preview.head(rows).to_json(orient="records", date_format="iso", default_handler=str)
+            if len(text) <= VALUE_MAX_BYTES or rows == 0:
+                break
+            rows //= 2  # (a cell can hold megabytes: fewer rows until the preview fits)
+        if rows < len(preview):
+            out["truncated"] = True
+        out["preview"] = _Raw(text)
         return out
-    if isinstance(result, (str, int, float, bool)) or result is None:
+    if isinstance(result, str):
+        if len(result) > VALUE_MAX_BYTES:
+            out["value"] = result[:VALUE_MAX_BYTES]
+            out["truncated"] = True
+        else:
+            out["value"] = result
+    elif isinstance(result, (int, float, bool)) or result is None:
         out["value"] = result
     elif isinstance(result, (list, tuple, dict)):
         try:
-            out["value"] = _Raw(json.dumps(_finite(result), default=str, allow_nan=False))
+            text, cut = _json_capped(result)
+            out["value"] = _Raw(text)
+            if cut:
+                out["truncated"] = True
         except Exception:  # noqa: BLE001
-            out["value"] = repr(result)[:10000]
+            _repr_value(out, result)
         if isinstance(result, (list, tuple)):
             out["rows"] = len(result)
     else:
-        out["value"] = repr(result)[:10000]
+        _repr_value(out, result)
     return out
+
+
+def _repr_value(out, result):
+    text = repr(result)
+    out["value"] = text[:10000]
+    if len(text) > 10000:
+        out["truncated"] = True
+
+
+def _json_capped(value):
+    """A list, tuple or dict as JSON of at most VALUE_MAX_BYTES characters: the leading items
+    (whole ones) that fit, serialised one by one so that items past the cap are never written.
+    `(text, cut)`."""
+    is_dict = isinstance(value, dict)
+    items = value.items() if is_dict else value
+    parts, size = [], 2
+    for item in items:
+        if is_dict:
+            # One-item dicts: the key is written exactly as json.dumps writes keys (or refused).
+            part = json.dumps({item[0]: _finite(item[1])}, default=str, allow_nan=False)[1:-1]
+        else:
+            part = json.dumps(_finite(item), default=str, allow_nan=False)
+        size += len(part) + 2
+        if size > VALUE_MAX_BYTES:
+            return ("{" if is_dict else "[") + ", ".join(parts) + ("}" if is_dict else "]"), True
+        parts.append(part)
+    return ("{" if is_dict else "[") + ", ".join(parts) + ("}" if is_dict else "]"), False
 
 
 def _write_output(value, path):
@@ -515,17 +564,35 @@ def _write_output(value, path):
         raise ValueError(f"cannot write {path!r}: use .geojson, .parquet or .csv")
 
 
+def _capped_text(text):
+    if len(text) <= ERROR_MAX_CHARS:
+        return text
+    return text[:ERROR_MAX_CHARS] + f"\n[fused-ls: truncated: {ERROR_MAX_CHARS} of {len(text)} characters shown]"
+
+
 def _error(exc, filename):
     tb = traceback.extract_tb(exc.__traceback__)
     line = None
     for frame in tb:
         if frame.filename == filename:
             line = frame.lineno
+    name = type(exc).__name__
+    message = _capped_text(str(exc))
+    if isinstance(exc, MemoryError):
+        # (numpy raises a subclass, `_ArrayMemoryError`: one class for every runaway allocation)
+        name = "MemoryError"
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY:
+            message = (message + " " if message else "") + (
+                f"(the run's memory limit is {limit >> 20} MiB: `--memory-mib` or the `runMemoryMiB` setting)"
+            )
     return {
-        "class": type(exc).__name__,
-        "message": str(exc),
+        "class": name,
+        "message": message,
         "line": line,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "traceback": _capped_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))),
     }
 
 
@@ -603,6 +670,159 @@ def main():
         f.write(text)
 
 
+# ------------------------------------------------------------------------- process lifetime
+#
+# fused-ls holds the write end of this process's stdin and never writes to it during a run:
+# end of file there means fused-ls closed it (timeout, cancel) or died (even `kill -9`). Either
+# way the run ends and nothing it started survives: this process is a subreaper, so whatever the
+# UDF started, daemons that double-fork into their own session included, lands below it and is
+# killed. The processes that run UDFs die with this one (PR_SET_PDEATHSIG).
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option, arg):
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(option, arg, 0, 0, 0) == 0
+    except Exception:  # noqa: BLE001 - not Linux: the pipe still ends runs with fused-ls
+        return False
+
+
+def _die_with_parent(parent):
+    """In a freshly forked child: SIGKILL when `parent` (the forking, single-threaded process)
+    dies; at once when it already has."""
+    import signal
+
+    _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _state(pid):
+    """`(ppid, state)` of `pid` from /proc, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[-1].split()
+        return int(fields[1]), fields[0]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children(of):
+    """`(pid, is_zombie)` of every process whose parent is `of`: from the kernel's per-thread
+    lists when it keeps them (cheap), else from a scan of /proc."""
+    pids = set()
+    try:
+        for task in os.listdir(f"/proc/{of}/task"):
+            with open(f"/proc/{of}/task/{task}/children", "rb") as f:
+                pids.update(int(p) for p in f.read().split())
+    except OSError:
+        pids = {int(n) for n in os.listdir("/proc") if n.isdigit()}
+    found = []
+    for pid in pids:
+        st = _state(pid)
+        if st is not None and st[0] == of:
+            found.append((pid, st[1] == b"Z"))
+    return found
+
+
+def _stop_strays(keep=()):
+    """Kills every process below this one but `keep` (orphans of a run land here, this being a
+    subreaper) and reaps them; returns how many were still running."""
+    import signal
+
+    me, stopped = os.getpid(), 0
+    for _ in range(1000):  # killed processes' children land here in turn
+        kids = [(p, z) for p, z in _children(me) if p not in keep]
+        if not kids:
+            break
+        for p, zombie in kids:
+            if zombie:
+                continue
+            stopped += 1
+            for kill in (os.killpg, os.kill):  # its group, when it leads one, and itself
+                try:
+                    kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+        for p, _ in kids:
+            try:
+                os.waitpid(p, 0)
+            except ChildProcessError:
+                pass
+    return stopped
+
+
+def _stray_note(n):
+    if n:
+        os.write(2, f"\n[fused-ls: stopped {n} process{'es' if n > 1 else ''} the UDF left running]\n".encode())
+
+
+def _remove_own_folder():
+    """fused-ls died: the temp folder it made for this process (the runner's own) goes too."""
+    import shutil
+
+    folder = os.path.dirname(os.path.abspath(sys.argv[0]))
+    if os.path.basename(folder).startswith(("fused-ls-run-", "fused-ls-worker-")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def supervise():
+    """`runner.py REQUEST RESULT`: the UDF runs in a forked child (`main`); this process waits
+    for it, or for fused-ls to close stdin, then stops every process left and exits as the child
+    did (its code, or its signal)."""
+    import resource
+    import select
+    import signal
+
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    parent, me = os.getppid(), os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _die_with_parent(me)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)  # not the pipe from fused-ls: only this process watches it
+        os.close(null)
+        main()
+        return
+    status = None
+    while status is None:
+        try:
+            ready = select.select([0], [], [], 0.05)[0]
+        except InterruptedError:
+            ready = []
+        if ready and not os.read(0, 4096):
+            break  # fused-ls stopped the run, or is gone
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            status = st
+    if status is None:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        _stop_strays()
+        if os.getppid() != parent:
+            _remove_own_folder()
+        os._exit(1)
+    _stray_note(_stop_strays())
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(me, sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
 # --------------------------------------------------------------------------------- warm worker
 
 def _prewarm():
@@ -667,6 +887,7 @@ def _spare(busy=()):
 
     job_r, job_w = os.pipe()
     done_r, done_w = os.pipe()
+    worker_pid = os.getpid()
     pid = os.fork()
     if pid:
         os.close(job_r)
@@ -674,6 +895,7 @@ def _spare(busy=()):
         return pid, job_w, done_r
     code = 1
     try:
+        _die_with_parent(worker_pid)
         os.setsid()
         for fd in (job_w, done_r, *busy):
             os.close(fd)
@@ -696,6 +918,10 @@ def _spare(busy=()):
         job = json.loads(data)
         limit = int(job.get("output_limit", 256 << 20))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        memory = job.get("memory_limit")
+        if memory:
+            # Counts what the worker imported too (this process is its fork).
+            resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
         for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
             f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(f, fd)
@@ -718,15 +944,18 @@ def _spare(busy=()):
         os._exit(code)
 
 
-def _wait_run(pid, done_r):
+def _wait_run(pid, done_r, jobs):
     """The run's end: the exit code the child announces after writing its result (it then
-    exits), or, when it died without announcing, its wait status. Returns `(status, reaped)`."""
+    exits), or, when it died without announcing, its wait status. Returns `(status, reaped)`.
+    `jobs`' end of file (fused-ls gone) ends the run and returns None."""
     import select
 
     try:
         while True:
-            ready, _, _ = select.select([done_r], [], [], 0.05)
-            if ready:
+            ready, _, _ = select.select([done_r, jobs.fd], [], [], 0.05)
+            if jobs.fd in ready and not jobs.fill():
+                return None
+            if done_r in ready:
                 data = os.read(done_r, 16)
                 if data.strip().isdigit():
                     return (int(data) & 0xFF) << 8, False  # the wait status of exit(code)
@@ -739,6 +968,27 @@ def _wait_run(pid, done_r):
         os.close(done_r)
 
 
+class _Lines:
+    """Lines from a file descriptor, read with os.read so that select() on it is never fooled by
+    a buffer; `fill` also tells end of file apart while a run is going on."""
+
+    def __init__(self, fd):
+        self.fd, self.buf, self.eof = fd, b"", False
+
+    def fill(self):
+        data = os.read(self.fd, 1 << 16)
+        self.buf += data
+        self.eof = not data
+        return bool(data)
+
+    def next(self):
+        while b"\n" not in self.buf:
+            if self.eof or not self.fill():
+                return None
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8")
+
+
 def worker():
     """`runner.py --worker`: import the heavy libraries once, then fork a child per run.
 
@@ -749,7 +999,10 @@ def worker():
     child is forked, before the job arrives, from this process, which never runs a UDF.
     """
     import gc
+    import signal
 
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    parent = os.getppid()
     _prewarm()
     # Everything imported so far is long-lived: out of the collector's sight, so a child's
     # collections neither walk it nor write to (and so copy) the pages it lives on.
@@ -759,13 +1012,17 @@ def worker():
     spare = _spare()
     out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
     out.flush()
-    for line in sys.stdin:
+    jobs = _Lines(0)
+    while True:
+        line = jobs.next()
+        if line is None:
+            break
         if not line.strip():
             continue
         while True:
             pid, job_w, done_r = spare
             try:
-                os.write(job_w, line.encode("utf-8"))
+                os.write(job_w, (line + "\n").encode("utf-8"))
                 os.close(job_w)
                 break
             except OSError:  # the spare died while waiting: fork another
@@ -777,15 +1034,28 @@ def worker():
         out.flush()
         # The next job's child, forked from this process (not from the run) while the run goes on.
         spare = _spare(busy=(done_r,))
-        status, reaped = _wait_run(pid, done_r)
-        out.write(json.dumps({"done": pid, "status": status}) + "\n")
-        out.flush()
+        ended = _wait_run(pid, done_r, jobs)
+        if ended is None:  # fused-ls is gone, or stopping this worker: so is the run
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            break
+        status, reaped = ended
         if not reaped:
             os.waitpid(pid, 0)
+        # Daemons the run left (orphans land here, this being a subreaper); not the spare.
+        stopped = _stop_strays(keep=(spare[0],))
+        out.write(json.dumps({"done": pid, "status": status, "stopped": stopped}) + "\n")
+        out.flush()
+    _stop_strays()
+    if os.getppid() != parent:
+        _remove_own_folder()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker()
     else:
-        main()
+        supervise()

@@ -5,26 +5,19 @@
 pub mod atomic;
 pub mod config;
 pub mod probe;
+pub mod read;
 
 use fused_core::check::{FileContent, Package, PackageFile};
 use std::path::Path;
 
 /// Files larger than this are reported, not read.
 pub const MAX_FILE: u64 = 32 << 20;
+/// Zipped packages larger than this are reported, not read (a package's entries are capped at
+/// 64 MiB uncompressed in all, see `ZipLimits`).
+pub const MAX_ZIP: u64 = 80 << 20;
 
 pub fn read_content(path: &Path) -> FileContent {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE => {
-            return FileContent::Unreadable(format!(
-                "it is {} MiB, over the {} MiB limit",
-                m.len() >> 20,
-                MAX_FILE >> 20
-            ))
-        }
-        Err(e) => return FileContent::Unreadable(e.to_string()),
-        _ => {}
-    }
-    match std::fs::read(path) {
+    match read::read_regular_capped(path, MAX_FILE) {
         Ok(bytes) => FileContent::from_bytes(bytes),
         Err(e) => FileContent::Unreadable(e.to_string()),
     }
@@ -58,10 +51,13 @@ pub fn read_package(
             });
             continue;
         }
-        let content = match std::fs::metadata(&path).map(|m| m.is_file()) {
-            Ok(false) => continue,
-            Ok(true) if wanted(&name) => read_content(&path),
-            Ok(true) => FileContent::Text(String::new()),
+        // A FIFO or device under a name rules read is reported (by `read_content`), never
+        // opened for reading; under any other name it is not the package's business.
+        let content = match std::fs::metadata(&path).map(|m| (m.is_dir(), m.is_file())) {
+            Ok((true, _)) => continue,
+            Ok(_) if wanted(&name) => read_content(&path),
+            Ok((_, true)) => FileContent::Text(String::new()),
+            Ok(_) => continue,
             Err(e) if wanted(&name) => FileContent::Unreadable(e.to_string()),
             Err(_) => continue,
         };

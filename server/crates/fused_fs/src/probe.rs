@@ -24,7 +24,7 @@ impl PathProbe for DiskProbe {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let is_package = match std::fs::read(path) {
+            let is_package = match crate::read::read_regular_capped(path, crate::MAX_ZIP) {
                 Ok(bytes) => read_zip(&bytes, &stem, ZipLimits::default()).map(|_| ()),
                 Err(e) => Err(format!("it cannot be read ({e})")),
             };

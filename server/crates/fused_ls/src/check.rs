@@ -246,7 +246,7 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let bytes = match std::fs::read(path) {
+            let bytes = match fused_fs::read::read_regular_capped(path, fused_fs::MAX_ZIP) {
                 Ok(b) => b,
                 Err(e) => {
                     result.records.push(Record::whole_file(

@@ -7,7 +7,7 @@ use fused_run::{find_python, Mode, RunOptions, RunRequest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Seconds before the run is stopped.
     #[arg(long, default_value_t = 120.0)]
     pub timeout: f64,
+    /// The run's memory limit in MiB (address space); past it the UDF gets a MemoryError.
+    /// Default: half of the machine's memory; 0: no limit.
+    #[arg(long, value_name = "MIB")]
+    pub memory_mib: Option<u64>,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
     /// Write the result: `.geojson`, `.parquet` or `.csv` (never a file of the package or an input).
@@ -83,7 +87,7 @@ fn tile_spec(a: &RunArgs) -> Result<Option<(Bounds, Tile)>, String> {
         return around(tile::wkt_bounds(w)?).map(Some);
     }
     if let Some(f) = &a.geojson {
-        let text = std::fs::read_to_string(f)
+        let text = fused_fs::read::read_text_capped(f, fused_fs::MAX_FILE)
             .map_err(|e| format!("cannot read `{}`: {e}", f.display()))?;
         return around(tile::geojson_bounds(&text)?).map(Some);
     }
@@ -103,8 +107,8 @@ struct Resolved {
 fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved, String> {
     let path = std::fs::canonicalize(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
     let dir = if path.extension().is_some_and(|e| e == "zip") {
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let bytes = fused_fs::read::read_regular_capped(&path, fused_fs::MAX_ZIP)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -112,7 +116,7 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
         let zp = read_zip(&bytes, &stem, ZipLimits::default())
             .map_err(|e| format!("`{}` is not a usable package zip: {e}", path.display()))?;
         let tmp = tempfile::Builder::new()
-            .prefix("fused-ls-zip-")
+            .prefix(&fused_run::temp_prefix("zip"))
             .tempdir()
             .map_err(|e| e.to_string())?;
         for f in &zp.package.files {
@@ -414,8 +418,19 @@ pub fn run(a: RunArgs) -> ExitCode {
         python,
         timeout: Duration::from_secs_f64(a.timeout),
         output_cap: 1 << 20,
+        memory_limit: fused_run::memory_limit_mib(a.memory_mib),
     };
-    let result = match fused_run::run(&req, &opts, &AtomicBool::new(false)) {
+    // Ctrl-C, SIGTERM and SIGHUP stop the run (the UDF and all it started) before fused-ls
+    // exits; `kill -9` cannot be caught, and the runner's lifeline covers it.
+    let stop = on_signals_stop();
+    let result = fused_run::run(&req, &opts, stop);
+    drop(keep);
+    let signal = SIGNAL.load(Ordering::SeqCst);
+    if signal != 0 {
+        eprintln!("fused-ls: the run was stopped by signal {signal}");
+        return ExitCode::from(128u8.saturating_add(signal as u8));
+    }
+    let result = match result {
         Ok(r) => r,
         Err(e) => return usage(output::escape_line(&e)),
     };
@@ -453,6 +468,29 @@ fn check_failed(a: &RunArgs, req: &RunRequest, python: &Path, errors: &[Record])
         }
     }
     ExitCode::from(1)
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // Only atomics here: the run's loop sees the flag within 10 ms and stops the run.
+    SIGNAL.store(sig, Ordering::SeqCst);
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP; returns the flag it sets.
+fn on_signals_stop() -> &'static AtomicBool {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a handler that only stores to atomics is async-signal-safe.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+    &STOP
 }
 
 fn print_human(r: &serde_json::Value) {

@@ -360,3 +360,84 @@ fn human_output_escapes_terminal_controls_in_paths_and_source() {
     let out = run(t.path(), &["check", "--format", "json", "."]);
     assert!(json(&out)[0]["path"].as_str().unwrap().contains('\x1b'));
 }
+
+/// Runs fused-ls in `cwd`, killed (and the test failed) if it takes more than 20 s: the cases
+/// below used to block forever or eat gigabytes.
+fn run_bounded(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let child = bin()
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("`fused-ls {}` did not finish in 20 s", args.join(" "));
+        }
+    }
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn fifos_and_devices_are_reported_never_read() {
+    let t = tempfile::tempdir().unwrap();
+    with_witness(t.path());
+    let dir = write_package(t.path(), &[]);
+    mkfifo(&dir.join("utils.py"));
+    mkfifo(&t.path().join("a.py"));
+    std::os::unix::fs::symlink("/dev/zero", t.path().join("x.py")).unwrap();
+    let out = run_bounded(t.path(), &["check", "--format", "json", "."]);
+    let j = json(&out);
+    let message = |end: &str| {
+        j.iter()
+            .find(|d| d["path"].as_str().unwrap().ends_with(end) && d["code"] == "FUSED004")
+            .map(|d| d["message"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no FUSED004 for {end}: {j:?}"))
+    };
+    assert!(message("Pkg/utils.py").contains("not a regular file (a FIFO)"));
+    assert!(message("a.py").contains("not a regular file (a FIFO)"));
+    assert!(message("x.py").contains("not a regular file (a character device)"));
+    assert!(has(&j, "Witness/Witness.py", "FUSED040"));
+    // A zip that is a FIFO, too.
+    mkfifo(&t.path().join("p.zip"));
+    let out = run_bounded(t.path(), &["check", "--format", "json", "p.zip"]);
+    assert!(has(&json(&out), "p.zip", "FUSED004"), "{}", stdout(&out));
+}
+
+#[test]
+fn run_reads_no_device_or_fifo() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = write_package(t.path(), &[]);
+    mkfifo(&t.path().join("bounds.geojson"));
+    for geojson in ["/dev/zero", "bounds.geojson"] {
+        let out = run_bounded(
+            t.path(),
+            &["run", dir.to_str().unwrap(), "--geojson", geojson],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    mkfifo(&t.path().join("q.zip"));
+    let out = run_bounded(t.path(), &["run", "q.zip"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file (a FIFO)"));
+}

@@ -627,3 +627,395 @@ fn human_run_output_escapes_terminal_controls() {
         "{human}"
     );
 }
+
+// ------------------------------------------------------------------ runs die with their parent
+
+/// Every process (not a zombie) whose environment holds `marker`.
+fn processes_marked(marker: &str) -> Vec<u32> {
+    let needle = marker.as_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(true);
+            !zombie
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
+
+/// Waits up to `secs` for no process to carry `marker`; the ones left otherwise.
+fn none_left(marker: &str, secs: u64) -> Vec<u32> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = processes_marked(marker);
+        if left.is_empty() || std::time::Instant::now() > until {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The fused-ls temp folders in `tmp`.
+fn temp_folders(tmp: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.ok()?.file_name().to_string_lossy().into_owned();
+            n.starts_with("fused-ls-").then_some(n)
+        })
+        .collect()
+}
+
+/// A UDF that starts a child process (in its group), writes `started`, then loops forever.
+fn looping_udf(dir: &std::path::Path) -> std::path::PathBuf {
+    let f = dir.join("looping.py");
+    std::fs::write(
+        &f,
+        format!(
+            "import subprocess, time\n\n@fused.udf\ndef udf():\n    subprocess.Popen(['sleep', '1000'])\n    open({:?}, 'w').write('go')\n    while True:\n        time.sleep(0.01)\n",
+            dir.join("started").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    f
+}
+
+fn wait_for_file(f: &std::path::Path) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !f.exists() {
+        assert!(std::time::Instant::now() < until, "the UDF never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn killing_fused_ls_run_kills_the_run_and_removes_its_folder() {
+    for signal in ["KILL", "INT", "TERM", "HUP"] {
+        let t = tempfile::tempdir().unwrap();
+        let tmp = t.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let udf = looping_udf(t.path());
+        let marker = format!("FUSED_LS_TEST_MARK={}-{signal}", std::process::id());
+        let (key, value) = marker.split_once('=').unwrap();
+        let mut child = bin()
+            .args(["run", "--format", "json", udf.to_str().unwrap()])
+            .env(key, value)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_file(&t.path().join("started"));
+        assert!(
+            processes_marked(&marker).len() >= 3,
+            "fused-ls, the runner, the UDF, sleep"
+        );
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started = std::time::Instant::now();
+        let exit = child.wait().unwrap();
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "SIG{signal}: fused-ls took {:?}",
+            started.elapsed()
+        );
+        if signal != "KILL" {
+            assert_eq!(
+                exit.code(),
+                Some(
+                    128 + if signal == "INT" {
+                        2
+                    } else if signal == "TERM" {
+                        15
+                    } else {
+                        1
+                    }
+                ),
+                "SIG{signal}"
+            );
+        }
+        let left = none_left(&marker, 5);
+        assert!(left.is_empty(), "SIG{signal}: left running: {left:?}");
+        assert_eq!(temp_folders(&tmp), Vec::<String>::new(), "SIG{signal}");
+    }
+}
+
+fn frame(v: &Value) -> Vec<u8> {
+    let body = v.to_string();
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+/// `kill -9` of the language server in the middle of a run on its warm worker: the UDF, the
+/// worker and the worker's waiting child all end, and their folders are removed.
+#[test]
+fn killing_the_server_mid_run_leaves_nothing_running() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let udf = looping_udf(t.path());
+    let marker = format!("FUSED_LS_TEST_MARK={}-server", std::process::id());
+    let (key, value) = marker.split_once('=').unwrap();
+    let mut server = bin()
+        .arg("server")
+        .env(key, value)
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = server.stdin.take().unwrap();
+    let output = server.stdout.take().unwrap();
+    // Frames from the server, as bodies (the requests below wait for `initialize`'s reply).
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Read};
+        let mut r = std::io::BufReader::new(output);
+        loop {
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                match line.trim_end().strip_prefix("Content-Length: ") {
+                    Some(n) => len = n.parse().unwrap(),
+                    None if line.trim_end().is_empty() => break,
+                    None => {}
+                }
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_err()
+                || tx
+                    .send(String::from_utf8_lossy(&body).into_owned())
+                    .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let uri = format!("file://{}", udf.to_str().unwrap());
+    input
+        .write_all(&frame(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "rootUri": null, "capabilities": {}}})))
+        .unwrap();
+    input.flush().unwrap();
+    while !rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap()
+        .contains("\"id\":1")
+    {}
+    for msg in [
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": {"command": "fused.run", "arguments": [{"uri": uri}], "workDoneToken": "run-1"}}),
+    ] {
+        input.write_all(&frame(&msg)).unwrap();
+    }
+    input.flush().unwrap();
+    wait_for_file(&t.path().join("started"));
+    // The server, the worker, its spare child, the run's child, the UDF's `sleep`.
+    let before = processes_marked(&marker);
+    assert!(before.len() >= 5, "{before:?}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let left = none_left(&marker, 5);
+    assert!(left.is_empty(), "left running: {left:?} (of {before:?})");
+    assert_eq!(temp_folders(&tmp), Vec::<String>::new());
+    drop(input);
+}
+
+#[test]
+fn stale_temp_folders_of_dead_sessions_are_removed_at_start() {
+    let t = tempfile::tempdir().unwrap();
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    // A pid that cannot be alive (over the kernel's maximum), one that is (ours), and a folder
+    // that is not of our naming.
+    for name in [
+        "fused-ls-run-4194305-abc",
+        "fused-ls-worker-4194305-x",
+        "fused-ls-zip-4194305-y",
+    ] {
+        std::fs::create_dir_all(tmp.join(name).join("inner")).unwrap();
+    }
+    let alive = format!("fused-ls-run-{}-abc", std::process::id());
+    for name in [alive.as_str(), "fused-ls-run-notapid", "other-4194305-x"] {
+        std::fs::create_dir_all(tmp.join(name)).unwrap();
+    }
+    let f = t.path().join("u.py");
+    std::fs::write(&f, "@fused.udf\ndef udf():\n    return 1\n").unwrap();
+    let out = bin()
+        .args(["run", f.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut left = temp_folders(&tmp);
+    left.sort();
+    assert_eq!(left, vec![alive, "fused-ls-run-notapid".to_string()]);
+    assert!(tmp.join("other-4194305-x").exists());
+}
+
+// ---------------------------------------------------------------- escaped daemons, caps, memory
+
+const DAEMON_UDF: &str = r#"import os, time
+
+@fused.udf
+def udf(pid_file: str):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            open(pid_file, "w").write(str(os.getpid()))
+            time.sleep(1000)
+        os._exit(0)
+    while not os.path.exists(pid_file):
+        time.sleep(0.01)
+    return "done"
+"#;
+
+/// True when `pid` is gone (or a zombie) within 5 s.
+fn gone(pid: i32) -> bool {
+    for _ in 0..100 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
+                return true
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+    false
+}
+
+#[test]
+fn a_double_forked_daemon_ends_with_the_run_which_says_so() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("daemon.py");
+    std::fs::write(&f, DAEMON_UDF).unwrap();
+    let pid_file = t.path().join("daemon.pid");
+    // The daemon sleeps 1000 s holding the run's output pipes: a run that waited for their end
+    // would hit the timeout; one that ends with the UDF's process returns ok well before.
+    let started = std::time::Instant::now();
+    let (code, r) = run_json(&[
+        f.to_str().unwrap(),
+        "--timeout",
+        "20",
+        "-p",
+        &format!("pid_file={}", pid_file.to_str().unwrap()),
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "the run took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["result"]["value"], "done");
+    assert!(
+        r["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("stopped 1 process the UDF left running"),
+        "{r}"
+    );
+    let daemon: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(gone(daemon), "the daemon {daemon} outlived the run");
+}
+
+const BIG_UDF: &str = r#"@fused.udf
+def udf(how: str):
+    if how == "string":
+        return "x" * (100 << 20)
+    if how == "list":
+        return list(range(10_000_000))
+    if how == "dict":
+        return {str(i): "v" * 100 for i in range(100_000)}
+    if how == "allocate":
+        return len(bytearray(1 << 30))
+    if how == "message":
+        raise ValueError("m" * (10 << 20))
+    return "small"
+"#;
+
+#[test]
+fn returned_values_are_capped_and_say_so() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("big.py");
+    std::fs::write(&f, BIG_UDF).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, r) = run_json(&[f, "-p", "how=string"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(r["result"]["value"].as_str().unwrap().len(), 256 << 10);
+    assert_eq!(r["result"]["truncated"], true);
+    assert!(r.to_string().len() < 1 << 20);
+    let (_, r) = run_json(&[f, "-p", "how=list"]);
+    let items = r["result"]["value"].as_array().unwrap();
+    assert!(
+        !items.is_empty() && items.len() < 100_000,
+        "{}",
+        items.len()
+    );
+    assert_eq!(items[1], 1, "the leading items, in order");
+    assert_eq!(r["result"]["rows"], 10_000_000);
+    assert_eq!(r["result"]["truncated"], true);
+    let (_, r) = run_json(&[f, "-p", "how=dict"]);
+    let obj = r["result"]["value"].as_object().unwrap();
+    assert!(!obj.is_empty() && obj.len() < 100_000);
+    assert_eq!(r["result"]["truncated"], true);
+    let (_, r) = run_json(&[f, "-p", "how=message"]);
+    assert_eq!(r["error"]["class"], "ValueError");
+    assert!(r.to_string().len() < 1 << 20);
+    let (_, r) = run_json(&[f, "-p", "how=small"]);
+    assert_eq!(r["result"]["value"], "small");
+    assert!(r["result"].get("truncated").is_none(), "{r}");
+}
+
+#[test]
+fn a_runaway_allocation_is_a_memory_error_under_the_limit() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("big.py");
+    std::fs::write(&f, BIG_UDF).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, r) = run_json(&[f, "-p", "how=allocate", "--memory-mib", "256"]);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["error"]["class"], "MemoryError", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("memory limit is 256 MiB"),
+        "{r}"
+    );
+    // The same UDF without the limit allocates its GiB: the limit, not the machine, failed it.
+    let (code, r) = run_json(&[f, "-p", "how=allocate", "--memory-mib", "0"]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(r["result"]["value"], 1 << 30);
+}

@@ -38,6 +38,9 @@ pub struct Settings {
     pub python: Option<String>,
     /// Run timeout in seconds (the runner issue).
     pub run_timeout: Option<u64>,
+    /// A run's memory limit in MiB (default: half the machine's memory; 0: none).
+    #[serde(rename = "runMemoryMiB")]
+    pub run_memory_mib: Option<u64>,
 }
 
 impl Settings {

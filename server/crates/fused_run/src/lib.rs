@@ -2,6 +2,11 @@
 //! process under the user's interpreter, with a timeout, cancellation that kills the whole
 //! process group, and captured output capped. Whatever the UDF does (loop forever, `os._exit`,
 //! segfault, print a gigabyte), the caller gets a result JSON and goes on.
+//!
+//! Nothing a run starts outlives it, or fused-ls: the runner holds the read end of a pipe from
+//! fused-ls (its stdin) and, on end of file (a timeout, a cancel, fused-ls gone even by
+//! `kill -9`), kills the UDF and every process below it; it is a subreaper, so daemons that
+//! escape into their own session are found and killed when the run ends too.
 
 use fused_core::tile::{Bounds, Tile};
 use serde_json::{json, Value};
@@ -45,11 +50,79 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// Bytes of stdout and of stderr kept; the rest is read and dropped.
     pub output_cap: usize,
+    /// The run's address-space limit in bytes (`RLIMIT_AS`): a runaway allocation becomes a
+    /// `MemoryError` result. `None`: no limit. See [`default_memory_limit`].
+    pub memory_limit: Option<u64>,
+}
+
+/// Half of the machine's memory: generous for any UDF, yet a runaway allocation fails in the
+/// run instead of taking the machine down.
+pub fn default_memory_limit() -> Option<u64> {
+    // SAFETY: sysconf only reads system values.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGE_SIZE),
+        )
+    };
+    (pages > 0 && size > 0).then(|| (pages as u64).saturating_mul(size as u64) / 2)
+}
+
+/// The limit for a `--memory-mib`/`runMemoryMiB` value: the default when unset, none for 0.
+pub fn memory_limit_mib(mib: Option<u64>) -> Option<u64> {
+    match mib {
+        Some(0) => None,
+        Some(mib) => Some(mib.saturating_mul(1 << 20)),
+        None => default_memory_limit(),
+    }
+}
+
+/// The prefix of the temp folders of this process (`fused-ls-run-<pid>-`): the pid tells a
+/// later session whether the folder's owner is still alive (see [`clean_stale_temp_dirs`]).
+pub fn temp_prefix(kind: &str) -> String {
+    format!("fused-ls-{kind}-{}-", std::process::id())
+}
+
+/// Removes the temp folders (`fused-ls-{run,worker,zip}-<pid>-*`) a crashed session left:
+/// only ours (this user's, our naming) and only when their owner pid is gone. Once per process.
+pub fn clean_stale_temp_dirs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = std::env::temp_dir();
+        let Ok(entries) = std::fs::read_dir(&tmp) else {
+            return;
+        };
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = ["run", "worker", "zip"]
+                .iter()
+                .find_map(|k| name.strip_prefix(&format!("fused-ls-{k}-")))
+            else {
+                continue;
+            };
+            let Some(pid) = rest
+                .split_once('-')
+                .and_then(|(p, _)| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let ours = entry
+                .path()
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_dir() && m.uid() == uid);
+            if ours && !Path::new("/proc").join(pid.to_string()).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    });
 }
 
 /// The `udf` object of the package's meta.json in `dir`, if it reads.
 pub fn package_meta(dir: &Path) -> Option<fused_core::meta::MetaUdf> {
-    let text = std::fs::read_to_string(dir.join("meta.json")).ok()?;
+    let text = fused_fs::read::read_text_capped(&dir.join("meta.json"), fused_fs::MAX_FILE).ok()?;
     match fused_core::meta::parse(&text) {
         fused_core::meta::MetaParse::Parsed(m) => m.udf,
         fused_core::meta::MetaParse::Invalid { .. } => None,
@@ -150,26 +223,46 @@ fn local_module_hint(req: &RunRequest, module: &str) -> Option<String> {
     None
 }
 
-fn reader(
-    mut r: impl Read + Send + 'static,
-    cap: usize,
-) -> std::thread::JoinHandle<(Vec<u8>, u64)> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut total = 0u64;
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    total += n as u64;
-                    let room = cap.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
+/// One of the run's output pipes, read by a thread that keeps the first `cap` bytes.
+struct Capture {
+    got: std::sync::Arc<std::sync::Mutex<(Vec<u8>, u64)>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Capture {
+    fn start(mut r: impl Read + Send + 'static, cap: usize) -> Capture {
+        let got = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), 0u64)));
+        let (tx, done) = std::sync::mpsc::channel();
+        let shared = got.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut g = shared.lock().unwrap_or_else(|p| p.into_inner());
+                        g.1 += n as u64;
+                        let room = cap.saturating_sub(g.0.len());
+                        g.0.extend_from_slice(&buf[..n.min(room)]);
+                    }
                 }
             }
+            let _ = tx.send(());
+        });
+        Capture { got, done }
+    }
+
+    /// What was read, once the pipe ends or `grace` passes (a process that escaped the run
+    /// could hold it open: the run's end is its process's exit, never that end of file).
+    fn finish(self, grace: Duration) -> String {
+        let ended = self.done.recv_timeout(grace).is_ok();
+        let g = self.got.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = captured(g.0.clone(), g.1);
+        if !ended {
+            s.push_str("\n[fused-ls: a process left by the run still holds this output open]");
         }
-        (kept, total)
-    })
+        s
+    }
 }
 
 fn captured(bytes: Vec<u8>, total: u64) -> String {
@@ -182,6 +275,37 @@ fn captured(bytes: Vec<u8>, total: u64) -> String {
         ));
     }
     s
+}
+
+/// Sets the run's memory limit in the child before the interpreter starts.
+fn limit_memory(cmd: &mut Command, limit: Option<u64>) {
+    if let Some(bytes) = limit {
+        // SAFETY: setrlimit is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                let r = libc::rlimit {
+                    rlim_cur: bytes as libc::rlim_t,
+                    rlim_max: bytes as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Waits up to `grace` for `child` to end by itself.
+fn wait_for(child: &mut std::process::Child, grace: Duration) -> bool {
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
 }
 
 fn kill_group(pid: u32) {
@@ -236,14 +360,17 @@ fn finish(
         _ => None,
     };
     // The result file as the runner wrote it; an empty or missing one means it never did.
-    let written = std::fs::read_to_string(result_path)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| match serde_json::from_str::<Value>(&t) {
+    let written = match fused_fs::read::read_text_capped(result_path, RESULT_LIMIT) {
+        Ok(t) if t.trim().is_empty() => None,
+        Ok(t) => Some(match serde_json::from_str::<Value>(&t) {
             Ok(v) if v.is_object() => Ok(v),
             Ok(_) => Err("it is not a JSON object".to_string()),
             Err(e) => Err(e.to_string()),
-        });
+        }),
+        Err(fused_fs::read::ReadError::Io(_)) => None,
+        // Replaced by a FIFO, a device or something huge: never read.
+        Err(e) => Some(Err(e.to_string())),
+    };
     let mut result: Value = match written {
         Some(Ok(v)) => Some(v),
         Some(Err(e)) if stopped.is_none() => Some(json!({"ok": false, "result": null, "error": {
@@ -339,8 +466,9 @@ fn stop_reason(cancel: &AtomicBool, started: Instant, timeout: Duration) -> Opti
 /// elapsed_ms, stdout, stderr, result, error}` (plus `python`, `tile`, `wall_ms`). `Err` only
 /// when the run could not start.
 pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<Value, String> {
+    clean_stale_temp_dirs();
     let dir = tempfile::Builder::new()
-        .prefix("fused-ls-run-")
+        .prefix(&temp_prefix("run"))
         .tempdir()
         .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
     let runner = dir.path().join("fused_ls_runner.py");
@@ -351,22 +479,24 @@ pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<V
         .map_err(|e| format!("cannot write the request: {e}"))?;
 
     let started = Instant::now();
-    let mut child = Command::new(&opts.python)
-        .arg("-u")
+    let mut cmd = Command::new(&opts.python);
+    cmd.arg("-u")
         .arg(&runner)
         .arg(&request)
         .arg(&result_path)
         .current_dir(req.package_dir.as_deref().unwrap_or(dir.path()))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
+        // The runner's lifeline: never written; its end of file stops the run (see the top).
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| spawn_error(e, &opts.python))?;
+        .process_group(0);
+    limit_memory(&mut cmd, opts.memory_limit);
+    let mut child = cmd.spawn().map_err(|e| spawn_error(e, &opts.python))?;
+    let mut lifeline = child.stdin.take();
     let pid = child.id();
-    let out = reader(child.stdout.take().expect("piped"), opts.output_cap);
-    let err = reader(child.stderr.take().expect("piped"), opts.output_cap);
+    let out = Capture::start(child.stdout.take().expect("piped"), opts.output_cap);
+    let err = Capture::start(child.stderr.take().expect("piped"), opts.output_cap);
     let ending = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ending::Exited(Some(status)),
@@ -374,25 +504,24 @@ pub fn run(req: &RunRequest, opts: &RunOptions, cancel: &AtomicBool) -> Result<V
             Err(_) => break Ending::Exited(None),
         }
         if let Some(stop) = stop_reason(cancel, started, opts.timeout) {
-            kill_group(pid);
-            let _ = child.wait();
+            // The runner kills the UDF and all it started when its lifeline closes; a runner
+            // that does not answer is killed with its group.
+            drop(lifeline.take());
+            if !wait_for(&mut child, Duration::from_secs(2)) {
+                kill_group(pid);
+                let _ = child.wait();
+            }
             break Ending::Stopped(stop);
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    drop(lifeline);
     // The group may hold grandchildren still writing: make sure nothing outlives the run.
     kill_group(pid);
-    let (so, so_total) = out.join().unwrap_or_default();
-    let (se, se_total) = err.join().unwrap_or_default();
+    let grace = Duration::from_secs(1);
+    let output = (out.finish(grace), err.finish(grace));
     let wall = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(finish(
-        req,
-        opts,
-        &result_path,
-        ending,
-        (captured(so, so_total), captured(se, se_total)),
-        wall,
-    ))
+    Ok(finish(req, opts, &result_path, ending, output, wall))
 }
 
 fn spawn_error(e: std::io::Error, python: &Path) -> String {
@@ -405,15 +534,19 @@ fn spawn_error(e: std::io::Error, python: &Path) -> String {
     }
 }
 
-/// Reads at most `cap` bytes of a file the UDF wrote to, noting the rest.
+/// Reads at most `cap` bytes of a file the UDF wrote to, noting the rest (counted up to the
+/// output size limit: the UDF may have replaced the file with anything).
 fn read_capped(path: &Path, cap: usize) -> String {
-    let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let mut kept = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.take(cap as u64).read_to_end(&mut kept);
+    match fused_fs::read::read_head(path, cap, OUTPUT_LIMIT) {
+        Ok((kept, total)) => captured(kept, total),
+        Err(e) => format!("[fused-ls: the output cannot be read: {e}]"),
     }
-    captured(kept, total)
 }
+
+/// The largest output file a warm run writes (RLIMIT_FSIZE in the child).
+const OUTPUT_LIMIT: u64 = 256 << 20;
+/// The largest result file read back: the runner caps what it describes far below this.
+const RESULT_LIMIT: u64 = 64 << 20;
 
 /// A warm worker: one interpreter that imported the heavy libraries once and forks a fresh child
 /// per run (its own session, so a timeout or cancel kills it and what it started). The child is
@@ -421,7 +554,9 @@ fn read_capped(path: &Path, cap: usize) -> String {
 /// a geopandas UDF skips the seconds of imports. Results are never shared between runs.
 pub struct Worker {
     child: std::process::Child,
-    stdin: std::process::ChildStdin,
+    /// Jobs, one JSON line each; also the worker's lifeline: its end of file (this dropped, or
+    /// fused-ls gone) stops the run in progress, everything below the worker, and the worker.
+    stdin: Option<std::process::ChildStdin>,
     lines: std::sync::mpsc::Receiver<String>,
     python: PathBuf,
     dir: tempfile::TempDir,
@@ -431,8 +566,9 @@ pub struct Worker {
 impl Worker {
     /// Starts a worker under `python` and waits until its imports are done.
     pub fn start(python: &Path, ready_timeout: Duration) -> Result<Worker, String> {
+        clean_stale_temp_dirs();
         let dir = tempfile::Builder::new()
-            .prefix("fused-ls-worker-")
+            .prefix(&temp_prefix("worker"))
             .tempdir()
             .map_err(|e| e.to_string())?;
         let runner = dir.path().join("fused_ls_runner.py");
@@ -448,7 +584,7 @@ impl Worker {
             .process_group(0)
             .spawn()
             .map_err(|e| spawn_error(e, python))?;
-        let stdin = child.stdin.take().expect("piped");
+        let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -493,8 +629,13 @@ impl Worker {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Ends the worker: closing its input makes it kill the run in progress and everything
+    /// below it, and exit; a worker that does not is killed with its group.
     pub fn stop(&mut self) {
-        kill_group(self.child.id());
+        drop(self.stdin.take());
+        if !wait_for(&mut self.child, Duration::from_secs(2)) {
+            kill_group(self.child.id());
+        }
         let _ = self.child.wait();
     }
 
@@ -517,10 +658,12 @@ impl Worker {
             base.join("stderr"),
         );
         std::fs::write(&request, request_body(req).to_string()).map_err(|e| e.to_string())?;
-        let job = json!({"request": request, "result": result_path, "stdout": out, "stderr": err});
+        let job = json!({"request": request, "result": result_path, "stdout": out, "stderr": err,
+            "output_limit": OUTPUT_LIMIT, "memory_limit": opts.memory_limit});
         let started = Instant::now();
-        writeln!(self.stdin, "{job}")
-            .and_then(|_| self.stdin.flush())
+        let stdin = self.stdin.as_mut().ok_or("the warm worker is stopped")?;
+        writeln!(stdin, "{job}")
+            .and_then(|_| stdin.flush())
             .map_err(|e| format!("the warm worker is gone: {e}"))?;
         let pid: i32 = loop {
             match self.lines.recv_timeout(Duration::from_secs(30)) {
@@ -537,13 +680,14 @@ impl Worker {
                 Err(_) => return Err("the warm worker did not answer".into()),
             }
         };
+        // Processes the run left running that the worker stopped (daemons, see `runner.py`).
+        let mut stopped = 0;
         let ending = loop {
             match self.lines.recv_timeout(Duration::from_millis(10)) {
                 Ok(l) => {
-                    if let Some(status) = serde_json::from_str::<Value>(&l)
-                        .ok()
-                        .and_then(|v| v["status"].as_i64())
-                    {
+                    let v = serde_json::from_str::<Value>(&l).unwrap_or_default();
+                    if let Some(status) = v["status"].as_i64() {
+                        stopped = v["stopped"].as_u64().unwrap_or(0);
                         break Ending::Status(status as i32);
                     }
                 }
@@ -575,10 +719,17 @@ impl Worker {
             libc::killpg(pid, libc::SIGKILL);
         }
         let wall = started.elapsed().as_secs_f64() * 1000.0;
-        let output = (
+        let mut output = (
             read_capped(&out, opts.output_cap),
             read_capped(&err, opts.output_cap),
         );
+        if stopped > 0 {
+            // (The same note the runner writes for a fresh run.)
+            output.1.push_str(&format!(
+                "\n[fused-ls: stopped {stopped} process{} the UDF left running]\n",
+                if stopped > 1 { "es" } else { "" }
+            ));
+        }
         let result = finish(req, opts, &result_path, ending, output, wall);
         let _ = std::fs::remove_dir_all(&base);
         Ok(result)

@@ -57,6 +57,7 @@ fn every_run_draws_new_random_numbers() {
         python: python.clone(),
         timeout: Duration::from_secs(60),
         output_cap: 1 << 20,
+        memory_limit: None,
     };
     let mut w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
     let no = AtomicBool::new(false);
@@ -90,6 +91,7 @@ fn fresh_namespace_per_run_and_survives_hangs_and_crashes() {
         python: "python3".into(),
         timeout: Duration::from_secs(2),
         output_cap: 1 << 20,
+        memory_limit: None,
     };
     let mut w =
         Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
@@ -214,6 +216,7 @@ fn a_run_does_not_outlive_its_worker() {
         python: "python3".into(),
         timeout: Duration::from_secs(60),
         output_cap: 1 << 20,
+        memory_limit: None,
     };
     let mut w =
         Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
@@ -255,4 +258,66 @@ fn a_run_does_not_outlive_its_worker() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A UDF that double-forks a daemon (fork, setsid, fork) and returns: the warm run ends when the
+/// UDF's process does, and the daemon (reparented to the worker, a subreaper) is killed.
+#[test]
+fn a_double_forked_daemon_ends_with_its_warm_run() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("daemon.py");
+    let pid_file = t.path().join("daemon.pid");
+    std::fs::write(
+        &f,
+        "import os, time\n\n@fused.udf\ndef udf(pid_file: str):\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n            open(pid_file, 'w').write(str(os.getpid()))\n            time.sleep(1000)\n        os._exit(0)\n    while not os.path.exists(pid_file):\n        time.sleep(0.01)\n    return 'done'\n",
+    )
+    .unwrap();
+    let opts = RunOptions {
+        python: "python3".into(),
+        timeout: Duration::from_secs(20),
+        output_cap: 1 << 20,
+        memory_limit: None,
+    };
+    let mut w =
+        Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
+    // (Waiting for the daemon's end of the output would run into the timeout.)
+    let started = std::time::Instant::now();
+    let r = w
+        .run(
+            &request(&f, &[("pid_file", pid_file.to_str().unwrap())]),
+            &opts,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r["result"]["value"], "done", "{r}");
+    assert!(
+        r["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("stopped 1 process the UDF left running"),
+        "{r}"
+    );
+    let daemon: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(gone(daemon), "the daemon {daemon} outlived its run");
+    // The worker goes on.
+    let again = w
+        .run(
+            &request(
+                &f,
+                &[("pid_file", t.path().join("2.pid").to_str().unwrap())],
+            ),
+            &opts,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!(again["result"]["value"], "done", "{again}");
 }

@@ -71,7 +71,7 @@ pub fn actions(
     match sync(&pkg) {
         Ok(SyncOutcome::Changed { text, changes }) if has_meta && wants(&SYNC_META) => {
             let current = over(&meta_path)
-                .or_else(|| std::fs::read_to_string(&meta_path).ok())
+                .or_else(|| fused_fs::read::read_text_capped(&meta_path, fused_fs::MAX_FILE).ok())
                 .unwrap_or_default();
             let index = LineIndex::new(&current);
             let whole = convert::range(&current, &index, &(0..current.len()), st.encoding);

@@ -186,7 +186,7 @@ impl Backend {
         let path =
             uri_path(&args.uri).ok_or_else(|| invalid("fused.run needs a file: URI".into()))?;
         let req = request_for(&args, &path).map_err(invalid)?;
-        let (python, timeout) = {
+        let (python, timeout, memory_mib) = {
             let st = self.lock();
             let python = find_python(
                 st.settings.python.as_deref().map(Path::new),
@@ -195,6 +195,7 @@ impl Backend {
             (
                 python,
                 Duration::from_secs_f64(st.settings.run_timeout.unwrap_or(120) as f64),
+                st.settings.run_memory_mib,
             )
         };
         let cancel = Arc::new(AtomicBool::new(false));
@@ -240,6 +241,7 @@ impl Backend {
             python,
             timeout,
             output_cap: 1 << 20,
+            memory_limit: fused_run::memory_limit_mib(memory_mib),
         };
         let worker = self.worker.clone();
         // Check first, as `fused-ls run` does: a UDF the SDK would refuse is not run.
