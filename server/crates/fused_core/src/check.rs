@@ -154,7 +154,10 @@ fn ast_rules(
     let future = model.future_annotations.is_some();
     rules::fused_types::check(module, &names, future, &udf_defs, diagnostics);
     // An unknown `fused.types.X` is FUSED025, not also FUSED020's "receives a string".
-    let unknown: Vec<_> = diagnostics[before..].iter().map(|d| d.range.clone()).collect();
+    let unknown: Vec<_> = diagnostics[before..]
+        .iter()
+        .map(|d| d.range.clone())
+        .collect();
     diagnostics.retain(|d| {
         d.rule != Rule::UncoercedAnnotation
             || !unknown
@@ -429,11 +432,10 @@ fn check_package_inner(
             .any(|d| matches!(d.rule, Rule::SyntaxError | Rule::NewerSyntax));
         reports[i].diagnostics.extend(analysis.diagnostics);
         if let Some(u) = udf_meta {
-            let is_header = u.headers.iter().any(|h| {
-                h.source_file
-                    .as_ref()
-                    .is_some_and(|f| f.value == file.name)
-            });
+            let is_header = u
+                .headers
+                .iter()
+                .any(|h| h.source_file.as_ref().is_some_and(|f| f.value == file.name));
             if main.as_deref() == Some(file.name.as_str()) || is_header {
                 rules::imports::check(&analysis.imports, u, &names, &mut reports[i].diagnostics);
             }

@@ -757,7 +757,11 @@ fn fused025_unknown_fused_type_replaces_fused020() {
         "{d:?}"
     );
     assert_eq!(&src[d[0].range.clone()], "fused.types.Bound");
-    assert!(d[0].message.contains("`fused.types.Bounds`"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("`fused.types.Bounds`"),
+        "{}",
+        d[0].message
+    );
     // Helpers, nested functions, return and module/class-level variable annotations are
     // evaluated too (measured); a local variable annotation is not.
     let src = "import fused as f\nfrom fused import types as T\nx: f.types.Tiles = None\nclass C:\n    b: T.Bbx = None\ndef helper(b: list[fused.types.TileXY] = None) -> fused.types.Boundz:\n    v: fused.types.Nope = None\n@fused.udf\ndef udf(n: int = 1):\n    def inner(t: fused.types.TileGFD): pass\n    return n\n";
@@ -796,7 +800,11 @@ fn fused033_every_fused_run_keyword() {
         vec!["type", "disk_size_gb", "sync", "max_retry", "parameters"]
     );
     let d = py(src);
-    assert!(d[0].message.contains("parameters={\"type\": ...}"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("parameters={\"type\": ...}"),
+        "{}",
+        d[0].message
+    );
 }
 
 #[test]
@@ -815,7 +823,14 @@ fn fused046_cache_keywords() {
     };
     assert_eq!(
         got.iter().map(|g| g.0).collect::<Vec<_>>(),
-        vec!["path", "reset", "max_age", "cache_folder", "storage", "cachereset"]
+        vec![
+            "path",
+            "reset",
+            "max_age",
+            "cache_folder",
+            "storage",
+            "cachereset"
+        ]
     );
     for (g, want) in got.iter().zip([
         "cache_folder_path",
@@ -831,21 +846,33 @@ fn fused046_cache_keywords() {
     let src = "from fused import cache as c\n@c(colour=1)\ndef f(): pass\n";
     let d = py(src);
     assert_eq!(d.len(), 1);
-    assert!(d[0].message.contains("accepted: cache_max_age"), "{}", d[0].message);
+    assert!(
+        d[0].message.contains("accepted: cache_max_age"),
+        "{}",
+        d[0].message
+    );
     // `cache_max_age` is checked as on `@fused.udf`, with the same fix.
     let src = "@fused.cache(cache_max_age='10 minutes')\ndef f(): pass\n";
     assert_eq!(codes(src), vec!["FUSED041"]);
     assert!(fix_all(src, Rule::InvalidCacheMaxAge).contains("cache_max_age=\"10m\""));
     // Unrelated `cache` functions are left alone.
-    assert!(codes("import functools\n@functools.cache\ndef f(path=1): pass\ncache(path=1)\n").is_empty());
+    assert!(
+        codes("import functools\n@functools.cache\ndef f(path=1): pass\ncache(path=1)\n")
+            .is_empty()
+    );
 }
 
 #[test]
 fn fused055_local_module_unresolved() {
-    let main = |imports: &str| format!("{imports}\n@fused.udf\ndef udf(n: int = 1):\n    return n\n");
+    let main =
+        |imports: &str| format!("{imports}\n@fused.udf\ndef udf(n: int = 1):\n    return n\n");
     let run = |imports: &str, meta: &str, extra: &[(&str, &str)]| {
         let src = main(imports);
-        let mut files = vec![("meta.json", meta), ("Pkg.py", src.as_str()), ("README.md", "# Pkg\n")];
+        let mut files = vec![
+            ("meta.json", meta),
+            ("Pkg.py", src.as_str()),
+            ("README.md", "# Pkg\n"),
+        ];
         files.extend_from_slice(extra);
         pkg_diags(&files)
             .into_iter()
@@ -867,14 +894,28 @@ fn fused055_local_module_unresolved() {
         "\"headers\":[]",
         "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
     );
-    assert!(run("from utils import f", &declared, &[("utils.py", "def f(): pass\n")]).is_empty());
-    assert!(run("from utils import f", META, &[("utils.py", "def f(): pass\n")]).is_empty());
+    assert!(run(
+        "from utils import f",
+        &declared,
+        &[("utils.py", "def f(): pass\n")]
+    )
+    .is_empty());
+    assert!(run(
+        "from utils import f",
+        META,
+        &[("utils.py", "def f(): pass\n")]
+    )
+    .is_empty());
     // A header imported by its file name instead of its module name.
     let renamed = META.replace(
         "\"headers\":[]",
         "\"headers\":[{\"module_name\":\"geo\",\"source_file\":\"geo_helpers.py\"}]",
     );
-    let d = run("import geo_helpers\nimport geo", &renamed, &[("geo_helpers.py", "from common import x\n")]);
+    let d = run(
+        "import geo_helpers\nimport geo",
+        &renamed,
+        &[("geo_helpers.py", "from common import x\n")],
+    );
     assert_eq!(
         d,
         vec![
@@ -888,24 +929,49 @@ fn fused055_local_module_unresolved() {
 #[test]
 fn fused067_duplicate_meta_keys_read_the_last() {
     // The SDK reads the last `entrypoint` ("udf"), so there is no FUSED011; the earlier key warns.
-    let meta = META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"old\",\"entrypoint\":\"udf\"");
-    let d = pkg_diags(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "# Pkg\n")]);
+    let meta = META.replace(
+        "\"entrypoint\":\"udf\"",
+        "\"entrypoint\":\"old\",\"entrypoint\":\"udf\"",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
     assert_eq!(
         d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
         vec![("FUSED067", "\"entrypoint\"")]
     );
     let first = meta.find("\"entrypoint\"").unwrap();
-    let pkg = package(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "# Pkg\n")]);
+    let pkg = package(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
     let reports = check_package(&pkg, &NoProbe, &Selection::default());
     assert_eq!(reports[0].diagnostics[0].range.start, first);
     // The other way round, the last one is the stale one: FUSED011 on it.
-    let meta = META.replace("\"entrypoint\":\"udf\"", "\"entrypoint\":\"udf\",\"entrypoint\":\"old\"");
-    let d = pkg_diags(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "# Pkg\n")]);
+    let meta = META.replace(
+        "\"entrypoint\":\"udf\"",
+        "\"entrypoint\":\"udf\",\"entrypoint\":\"old\"",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
     let got: Vec<_> = d.iter().map(|x| (x.1, x.2.as_str())).collect();
     assert!(got.contains(&("FUSED011", "\"old\"")), "{got:?}");
     assert!(got.contains(&("FUSED067", "\"entrypoint\"")), "{got:?}");
     // Nested objects too, and every earlier occurrence.
-    let meta = META.replace("\"headers\":[]", "\"headers\":[],\"headers\":[],\"headers\":[]");
-    let d = pkg_diags(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "# Pkg\n")]);
+    let meta = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[],\"headers\":[],\"headers\":[]",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
     assert_eq!(d.iter().filter(|x| x.1 == "FUSED067").count(), 2);
 }

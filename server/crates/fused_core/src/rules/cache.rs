@@ -136,8 +136,9 @@ impl<'a> Visitor<'a> for CacheCalls<'_> {
 /// `reset` → `cache_reset` (the SDK prefixes them all with `cache_`), else the nearest name.
 pub fn suggestion(name: &str) -> Option<&'static str> {
     match name {
-        "path" | "folder" | "folder_path" | "cache_path" | "cache_folder" | "cache_dir"
-        | "dir" => return Some("cache_folder_path"),
+        "path" | "folder" | "folder_path" | "cache_path" | "cache_folder" | "cache_dir" | "dir" => {
+            return Some("cache_folder_path")
+        }
         "max_age" | "ttl" | "age" => return Some("cache_max_age"),
         "lock_timeout" | "timeout" => return Some("concurrent_lock_timeout"),
         _ => {}

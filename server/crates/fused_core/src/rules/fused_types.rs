@@ -19,7 +19,14 @@ use ruff_text_size::Ranged;
 use std::ops::Range;
 
 /// The types `fused.types` offers (SDK-FACTS), for suggestions.
-pub const TYPES: &[&str] = &["Tile", "Bounds", "TileXYZ", "TileGDF", "ViewportGDF", "Bbox"];
+pub const TYPES: &[&str] = &[
+    "Tile",
+    "Bounds",
+    "TileXYZ",
+    "TileGDF",
+    "ViewportGDF",
+    "Bbox",
+];
 
 /// Every public attribute of `fused.types` in 2.9.5 (`dir(fused.types)`): what exists, type or
 /// not, does not crash.
@@ -97,7 +104,10 @@ impl Annotations<'_> {
             self.out.push(Diagnostic::new(
                 Rule::UnknownFusedType,
                 range,
-                message(&name, "the run fails with AttributeError when this annotation is evaluated"),
+                message(
+                    &name,
+                    "the run fails with AttributeError when this annotation is evaluated",
+                ),
             ));
         }
     }
@@ -143,7 +153,10 @@ impl<'a> Visitor<'a> for Annotations<'_> {
             // `from fused.types import Bound` fails when it runs (ImportError).
             Stmt::ImportFrom(imp)
                 if imp.level == 0
-                    && imp.module.as_ref().is_some_and(|m| m.as_str() == "fused.types") =>
+                    && imp
+                        .module
+                        .as_ref()
+                        .is_some_and(|m| m.as_str() == "fused.types") =>
             {
                 for alias in &imp.names {
                     let n = alias.name.as_str();

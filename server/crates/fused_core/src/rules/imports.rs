@@ -70,7 +70,10 @@ impl<'a> Visitor<'a> for Collector {
             Stmt::Import(imp) => {
                 for alias in &imp.names {
                     let r = alias.name.range();
-                    self.push(alias.name.as_str(), r.start().to_usize()..r.end().to_usize());
+                    self.push(
+                        alias.name.as_str(),
+                        r.start().to_usize()..r.end().to_usize(),
+                    );
                 }
             }
             Stmt::ImportFrom(imp) if imp.level == 0 => {
