@@ -93,6 +93,9 @@ pub struct PyAnalysis {
     pub tree: Option<Tree>,
     pub model: PyModel,
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's absolute imports (read from Ruff's AST; empty when it does not parse), for
+    /// the package-level FUSED055.
+    pub imports: Vec<rules::imports::Import>,
 }
 
 /// Runs every file-level rule on Python source. `old_tree`, already edited, keeps the
@@ -119,6 +122,7 @@ pub fn analyze_python_entry(
         syntax: mut diagnostics,
         model,
         tree,
+        module,
     } = python::parse(text, old_tree);
     let ctx = PyContext {
         text,
@@ -132,11 +136,48 @@ pub fn analyze_python_entry(
     rules::tile::check(&ctx, &mut diagnostics);
     rules::decorator::check(&ctx, &mut diagnostics);
     rules::load::check(&ctx, &mut diagnostics);
+    let imports = ast_rules(text, module.as_ref(), &model, &mut diagnostics);
     PyAnalysis {
         tree,
         model,
         diagnostics,
+        imports,
     }
+}
+
+/// The rules that read the raw text (FUSED005/006) and Ruff's AST (FUSED025/046; the imports
+/// for FUSED055), which need more than the model. Returns the imports.
+fn ast_rules(
+    text: &str,
+    module: Option<&ruff_python_parser::Parsed<ruff_python_ast::ModModule>>,
+    model: &PyModel,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<rules::imports::Import> {
+    rules::source::check(text, diagnostics);
+    // Nested beyond what CPython compiles: reported once (FUSED006), and not walked further.
+    let too_deep = diagnostics.iter().any(|d| d.rule == Rule::TooDeeplyNested);
+    let Some(module) = module.filter(|_| !too_deep) else {
+        return Vec::new();
+    };
+    let module = module.syntax();
+    let names = rules::cache::FusedNames::of(module);
+    rules::cache::check(module, &names, diagnostics);
+    let udf_defs: Vec<usize> = model.udfs.iter().map(|u| u.name_range.start).collect();
+    let before = diagnostics.len();
+    let future = model.future_annotations.is_some();
+    rules::fused_types::check(module, &names, future, &udf_defs, diagnostics);
+    // An unknown `fused.types.X` is FUSED025, not also FUSED020's "receives a string".
+    let unknown: Vec<_> = diagnostics[before..]
+        .iter()
+        .map(|d| d.range.clone())
+        .collect();
+    diagnostics.retain(|d| {
+        d.rule != Rule::UncoercedAnnotation
+            || !unknown
+                .iter()
+                .any(|u| d.range.start <= u.start && u.end <= d.range.end)
+    });
+    rules::imports::collect(module)
 }
 
 /// Applies `# noqa` comments (Python files only) and the selection, and sorts.
@@ -329,6 +370,7 @@ fn check_package_inner(
                     .push(Diagnostic::new(Rule::MetaInvalidJson, range, message)),
                 MetaParse::Parsed(m) => {
                     rules::meta::shape(&m, &mut reports[i].diagnostics);
+                    rules::duplicates::check(&m, &mut reports[i].diagnostics);
                     parsed = Some(m);
                 }
             }
@@ -454,6 +496,15 @@ fn check_package_inner(
             .iter()
             .any(|d| matches!(d.rule, Rule::SyntaxError | Rule::NewerSyntax));
         reports[i].diagnostics.extend(analysis.diagnostics);
+        if let Some(u) = udf_meta {
+            let is_header = u
+                .headers
+                .iter()
+                .any(|h| h.source_file.as_ref().is_some_and(|f| f.value == file.name));
+            if main.as_deref() == Some(file.name.as_str()) || is_header {
+                rules::imports::check(&analysis.imports, u, &names, &mut reports[i].diagnostics);
+            }
+        }
         // A file that does not parse may hide its UDF from the tree: then the syntax error is
         // the diagnostic, not "no UDF" or a stale entrypoint.
         if is_main && parses {

@@ -63,6 +63,19 @@ pub struct Meta {
     pub shape_errors: Vec<ShapeError>,
     /// A canvas node (`isNodeTemplate: true`): its `.py` is prose or JSON, not Python.
     pub is_node_template: bool,
+    /// Keys given again later in the same object (FUSED067). Every value above is read from a
+    /// key's last occurrence, as Python's `json` (the SDK's reader) keeps the last one.
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+/// A key that occurs again later in its object: this (earlier, ignored) occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// The key's name, quotes included.
+    pub range: Range<usize>,
+    /// The occurrence the SDK reads (the last), its name.
+    pub kept: Range<usize>,
 }
 
 pub fn parse(text: &str) -> MetaParse {
@@ -128,7 +141,13 @@ pub fn parse(text: &str) -> MetaParse {
     };
     match jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options) {
         Ok(result) => match result.value {
-            Some(value) => MetaParse::Parsed(read_meta(&value)),
+            Some(mut value) => {
+                let mut duplicates = Vec::new();
+                keep_last(&mut value, &mut duplicates);
+                let mut meta = read_meta(&value);
+                meta.duplicate_keys = duplicates;
+                MetaParse::Parsed(meta)
+            }
             None => MetaParse::Invalid {
                 range: 0..text.len(),
                 message: "meta.json holds no JSON value".into(),
@@ -202,6 +221,50 @@ fn next_char_end(text: &str, offset: usize) -> usize {
         .next()
         .map(|c| offset + c.len_utf8())
         .unwrap_or(offset)
+}
+
+/// Drops every property whose key occurs again later in the same object, everywhere in
+/// `value`, recording each dropped one: jsonc-parser's lookups return a key's first occurrence,
+/// the SDK reads its last. Recursion is bounded: serde_json has already refused nesting deeper
+/// than 128.
+fn keep_last(value: &mut Value, duplicates: &mut Vec<DuplicateKey>) {
+    match value {
+        Value::Object(obj) => {
+            let props = &mut obj.properties;
+            // Linear, for objects with many keys (a large `parameters`).
+            let last: std::collections::HashMap<&str, usize> = props
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.as_str(), i))
+                .collect();
+            let keep: Vec<bool> = props
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let kept = last[p.name.as_str()];
+                    if kept != i {
+                        duplicates.push(DuplicateKey {
+                            key: p.name.as_str().to_string(),
+                            range: range(&p.name),
+                            kept: range(&props[kept].name),
+                        });
+                    }
+                    kept == i
+                })
+                .collect();
+            let mut k = keep.iter();
+            props.retain(|_| *k.next().expect("one flag per property"));
+            for p in props.iter_mut() {
+                keep_last(&mut p.value, duplicates);
+            }
+        }
+        Value::Array(arr) => {
+            for v in arr.elements.iter_mut() {
+                keep_last(v, duplicates);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn range(r: &impl Ranged) -> Range<usize> {

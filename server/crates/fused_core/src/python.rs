@@ -153,6 +153,9 @@ pub struct Parsed {
     /// Built when the file has syntax errors (the model is then read from it) or when the
     /// caller passed a previous tree to keep up to date; `None` otherwise.
     pub tree: Option<Tree>,
+    /// Ruff's AST when the file parsed cleanly: the rules that read more than the model
+    /// (`fused.cache` calls, every annotation, imports) read it.
+    pub module: Option<ruff_python_parser::Parsed<ruff_python_ast::ModModule>>,
 }
 
 /// Parses `text` once with Ruff (syntax errors; the model when the file is clean) and, only
@@ -163,7 +166,8 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
     let parsed = ruff_parse(text);
     let syntax = syntax_diagnostics(text, &parsed);
     let mut tree = old_tree.map(|old| parse_tree(text, Some(old)));
-    let model = match clean_module(parsed) {
+    let module = clean_module(parsed);
+    let model = match &module {
         Some(m) => model::from_ast(m.syntax(), m.tokens(), text),
         None => model::build(tree.get_or_insert_with(|| parse_tree(text, None)), text),
     };
@@ -171,6 +175,7 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
         syntax,
         model,
         tree,
+        module,
     }
 }
 

@@ -51,6 +51,12 @@ rules! {
     Unreadable = "FUSED004", "unreadable-file", Error, false,
         "A file that could not be read",
         "The file exists but reading it failed (permissions, a dangling symlink, a device). Nothing in it was checked; fix the file system problem named in the message.";
+    Utf8Bom = "FUSED005", "utf8-bom", Error, true,
+        "A `.py` file that starts with a UTF-8 byte-order mark",
+        "Python source files may start with a BOM, but the SDK compiles the code as a string, where U+FEFF is just a character: measured with fused 2.9.5, `fused.load(dir)` succeeds and `fused.run(udf, engine=\"local\", cache=False)` fails with `UdfRuntimeError: SyntaxError: invalid non-printable character U+FEFF (<udf udf>, line 1)`. Editors on Windows add it when saving as \"UTF-8 with BOM\". The safe fix removes it.";
+    TooDeeplyNested = "FUSED006", "too-deeply-nested", Error, false,
+        "More than 200 nested parentheses, brackets or braces",
+        "CPython 3.11's tokenizer stops at 200 open brackets (`MAXLEVEL`): measured, 200 compile and 201 fail. fused 2.9.5 loads such a package and every run fails with `UdfRuntimeError: SyntaxError: too many nested parentheses`. Generated code (a literal nested data structure, a long chain of calls) hits it; build the value in steps or load it from a file (`json.loads`).";
     NoUdf = "FUSED010", "no-udf-function", Error, false,
         "A package's main file has no UDF function: none named by `entrypoint`, none decorated",
         "In a package the SDK runs the function meta.json's `entrypoint` names, decorated with `@fused.udf` or not. When the main file defines no such function and no decorated one either, `fused.load` still succeeds and the error only appears when the UDF runs. Define the function the package exposes (decorated with `@fused.udf`).";
@@ -75,6 +81,9 @@ rules! {
     DefaultContradicts = "FUSED024", "default-contradicts-annotation", Warning, true,
         "A default value of another type than its annotation",
         "A default is used as it is, without coercion, while a passed value is coerced to the annotation: `year: int = \"2020\"` gives the string `\"2020\"` by default and the integer `2020` when passed. Make the default match the annotation (the fix does it where the literal converts exactly).";
+    UnknownFusedType = "FUSED025", "unknown-fused-type", Error, false,
+        "`fused.types.X` where `fused.types` has no `X`",
+        "`fused.types` holds `Tile`, `Bounds`, `TileXYZ`, `TileGDF`, `ViewportGDF` and `Bbox`. A misspelt one (`fused.types.Bound`) is an attribute error the moment Python evaluates the annotation: measured with fused 2.9.5, `fused.load(dir)` succeeds and every run fails with `UdfRuntimeError: AttributeError: module 'fused.types' has no attribute 'Bound'`, whether it annotates the UDF, a helper, a nested function or a module-level variable (a variable annotation inside a function body is never evaluated and is not reported). Under `from __future__ import annotations` only the UDF's own annotations are evaluated (the SDK resolves its type hints), so only those are reported. `from fused.types import Bound` fails with ImportError. The message suggests the nearest type. It replaces FUSED020 on that annotation.";
     UnionWithStr = "FUSED026", "union-with-str", Info, false,
         "A `Union` that includes `str` receives the string as passed",
         "The SDK does not coerce a `Union` of two or more non-None types: the parameter receives the string it was given. When the Union includes `str` that is something it declares, so nothing breaks, but the other members never arrive: `Union[dict, str, None]` never receives a `dict` from a run. Parse the string yourself (`json.loads`) where another type is meant, or annotate the one type you want coerced.";
@@ -92,7 +101,7 @@ rules! {
         "A tile run names its tile with `x`, `y`, `z`; a UDF that also takes all three as parameters does not receive them (the SDK warns that tile runs clobber them). Take the tile through `bounds: fused.types.TileXYZ` or rename the parameters.";
     ReservedParam = "FUSED033", "reserved-parameter-name", Warning, false,
         "A parameter name that clashes with a run keyword",
-        "`self`, `arg_list`, `engine`, `instance_type`, `cache_max_age` and `cache` are keywords of `fused.run`; a UDF parameter with one of these names cannot be passed through `fused.run` and the SDK warns about it. Rename the parameter.";
+        "The keywords of `fused.run` (fused 2.9.5: `sync`, `engine`, `instance_type`, `type`, `max_retry`, `cache_max_age`, `cache`, `parameters`, `disk_size_gb`; `x`, `y`, `z` are FUSED032) and the names the SDK warns about (`self`, `arg_list`) cannot be passed to a UDF as keywords: `fused.run(udf, type=\"b\")` or `disk_size_gb=50` sets the run, and raises `ValueError`. Such a parameter can only be passed through `parameters={...}`. A warning, not an error: measured, a run that passes nothing uses the default and succeeds. Rename the parameter.";
     UnknownDecoratorKeyword = "FUSED040", "unknown-decorator-keyword", Error, false,
         "`@fused.udf(...)` with a keyword the SDK does not know",
         "`fused.udf` accepts `name`, `cache_max_age`, `engine`, `instance_type`, `disk_size_gb`, `region`, `default_parameters` and `headers`. Any other keyword fails when the package loads: `TypeError: udf() got an unexpected keyword argument`.";
@@ -111,6 +120,9 @@ rules! {
     DefaultParametersUnknown = "FUSED045", "default-parameters-unknown-name", Warning, false,
         "`default_parameters` names a parameter the UDF does not have",
         "A default for a parameter that does not exist is never used (unless the UDF takes `**kwargs`). Check the spelling against the function's parameters.";
+    InvalidCacheKeyword = "FUSED046", "invalid-cache-keyword", Error, false,
+        "`fused.cache(...)` with a keyword the SDK does not know",
+        "`fused.cache` (fused 2.9.5) takes `cache_max_age`, `cache_folder_path`, `concurrent_lock_timeout`, `cache_reset`, `cache_storage`, `cache_key_exclude` and `cache_verbose`. Any other keyword, as `@fused.cache(...)`, `@cache(...)` after `from fused import cache`, or `fused.cache(fn, ...)`, fails on every run: measured, `fused.load(dir)` succeeds and `fused.run(udf, engine=\"local\", cache=False)` fails with `UdfRuntimeError: TypeError: cache() got an unexpected keyword argument 'path'`. The message names the right keyword (`path` → `cache_folder_path`, `reset` → `cache_reset`, else the nearest). An invalid `cache_max_age` string there is FUSED041 (`ValueError: Invalid time format '10 minutes'` at run).";
     LoadPathMissing = "FUSED050", "load-path-missing", Error, false,
         "`fused.load` of a local path that does not exist",
         "fused-ls resolves a relative path from the folder of the file that calls `fused.load`, where a run of the package starts (the SDK itself resolves it against the process's working directory). A missing local path is not an error the SDK reports clearly: it then takes the string for a platform id and waits about 30 s for a login before failing.";
@@ -126,6 +138,9 @@ rules! {
     LoadGithubUnpinned = "FUSED054", "load-github-url-unpinned", Warning, false,
         "A GitHub URL not pinned to a commit",
         "A branch or tag ref (`tree/main/...`, `blob/main/...`) loads whatever the branch holds at run time, so the UDF can change under you. Pin it to a full commit SHA (`tree/<40 hex digits>/...`), as most published UDFs do.";
+    LocalModuleUnresolved = "FUSED055", "local-module-unresolved", Error, false,
+        "An import of a package-local module that is neither a declared header nor a file of the package",
+        "fused 2.9.5 makes a package's helper modules importable only as the headers meta.json declares, under their `module_name` (measured: an undeclared `utils.py` beside the UDF is not importable either, whatever the working directory; that case is FUSED065). Fired in the main file and the header files, for an import not inside a `try`, when the module is not declared, no file of that name is in the package, and the name is package-local for sure: a header's file imported by its file name instead of its `module_name`, or one of the names packages give their helpers (`utils`, `util`, `helpers`, `helper`, `common`). Any other unknown name may be an installed library and is never flagged. Measured: `fused.load(dir)` succeeds and the run fails with `UdfRuntimeError: ModuleNotFoundError: No module named 'utils'`. Add the file and declare it in `headers`, or import the declared module name.";
     MetaInvalidJson = "FUSED060", "meta-invalid-json", Error, false,
         "meta.json is not valid JSON",
         "The SDK reads meta.json with Python's `json` module: comments, trailing commas, single quotes and an empty file all fail. The diagnostic points at the first error. `NaN`, `Infinity` and `-Infinity`, which Python's `json.dump` writes and `json.load` reads, are accepted.";
@@ -147,6 +162,9 @@ rules! {
     InlineCodeNoSource = "FUSED066", "inline-code-without-source", Warning, false,
         "meta.json holds the code inline (`code`) with no `source` file",
         "A newer exporter writes the code into meta.json. fused-ls checks that code, but fused 2.9.5 cannot load such a package (`fused.load` raises `KeyError: 'source'`): add a `<name>.py` holding the code and set `source` to it. When a `.py` file beside meta.json already holds the same code, it is checked instead (each diagnostic once) and the message names it.";
+    MetaDuplicateKey = "FUSED067", "meta-duplicate-key", Warning, false,
+        "A key given twice in one meta.json object",
+        "JSON does not forbid it, and Python's `json`, which the SDK reads meta.json with, keeps the last occurrence: the earlier one is silently ignored, while a person (or a tool reading the first) takes it for the value in force. fused-ls reads the last one too, in `check`, `sync` and `run`. Remove the earlier key, or merge the two.";
     ReadmeMissing = "FUSED070", "readme-missing", Warning, false,
         "A package without README.md",
         "A published package carries `README.md` (or `README.MD`) saying what the UDF does and what its parameters mean. Add one.";

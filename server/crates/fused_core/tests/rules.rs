@@ -858,6 +858,96 @@ fn tile_receiver_rules_only_where_a_tile_can_arrive() {
 }
 
 #[test]
+fn fused005_bom_is_an_error_with_a_safe_fix() {
+    let src = "\u{feff}import fused\n\n@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+    let d = py(src);
+    assert_eq!(
+        d.iter().map(|d| d.rule.code()).collect::<Vec<_>>(),
+        vec!["FUSED005"],
+        "only the BOM, no syntax error on top: {d:?}"
+    );
+    assert!(d[0].message.contains("U+FEFF"));
+    let fixed = fix_all(src, Rule::Utf8Bom);
+    assert_eq!(fixed, &src[3..]);
+    assert!(codes(&fixed).is_empty());
+    // A U+FEFF further in is not a BOM (it is a syntax error of its own).
+    assert!(!codes("x = 1\n\u{feff}\n").contains(&"FUSED005"));
+}
+
+#[test]
+fn fused006_more_than_200_nested_brackets() {
+    let nested = |n: usize| {
+        format!(
+            "@fused.udf\ndef udf(n: int = 1):\n    return {}n{}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    assert!(codes(&nested(200)).is_empty(), "CPython 3.11 compiles 200");
+    let src = nested(201);
+    let d = py(&src);
+    let deep: Vec<_> = d
+        .iter()
+        .filter(|d| d.rule == Rule::TooDeeplyNested)
+        .collect();
+    assert_eq!(deep.len(), 1, "{d:?}");
+    // At the 201st bracket.
+    let line_start = src.find("return ").unwrap() + "return ".len();
+    assert_eq!(deep[0].range.start, line_start + 200);
+    // Brackets inside strings and comments do not count.
+    let quoted = format!(
+        "@fused.udf\ndef udf(n: int = 1):\n    # {0}\n    return '{0}'\n",
+        "(".repeat(300)
+    );
+    assert!(codes(&quoted).is_empty());
+}
+
+#[test]
+fn fused025_unknown_fused_type_replaces_fused020() {
+    let src = "@fused.udf\ndef udf(bounds: fused.types.Bound = None, n: int = 1):\n    pass\n";
+    let d = py(src);
+    assert_eq!(
+        d.iter().map(|d| d.rule.code()).collect::<Vec<_>>(),
+        vec!["FUSED025"],
+        "{d:?}"
+    );
+    assert_eq!(&src[d[0].range.clone()], "fused.types.Bound");
+    assert!(
+        d[0].message.contains("`fused.types.Bounds`"),
+        "{}",
+        d[0].message
+    );
+    // Helpers, nested functions, return and module/class-level variable annotations are
+    // evaluated too (measured); a local variable annotation is not.
+    let src = "import fused as f\nfrom fused import types as T\nx: f.types.Tiles = None\nclass C:\n    b: T.Bbx = None\ndef helper(b: list[fused.types.TileXY] = None) -> fused.types.Boundz:\n    v: fused.types.Nope = None\n@fused.udf\ndef udf(n: int = 1):\n    def inner(t: fused.types.TileGFD): pass\n    return n\n";
+    assert_eq!(
+        spans(src, Rule::UnknownFusedType),
+        vec![
+            "f.types.Tiles",
+            "T.Bbx",
+            "fused.types.TileXY",
+            "fused.types.Boundz",
+            "fused.types.TileGFD"
+        ]
+    );
+    // Under the `__future__` import only the UDF's own annotations are evaluated.
+    let future = "from __future__ import annotations\ndef helper(b: fused.types.Bound = None):\n    pass\n@fused.udf\ndef udf(b: fused.types.Bound | None = None) -> fused.types.Tiel:\n    pass\n";
+    assert_eq!(
+        spans(future, Rule::UnknownFusedType),
+        vec!["fused.types.Bound", "fused.types.Tiel"]
+    );
+    // Real attributes, types or not, and a bad name in an import.
+    assert!(codes("@fused.udf\ndef udf(b: fused.types.Bounds = None, t: fused.types.Optional = None):\n    pass\n").iter().all(|c| *c != "FUSED025"));
+    assert_eq!(
+        spans(
+            "from fused.types import Bounds, Tyle\n",
+            Rule::UnknownFusedType
+        ),
+        vec!["Tyle"]
+    );
+}
+
+#[test]
 fn fused026_union_with_str_is_info() {
     let src = "from typing import Union, Optional\n@fused.udf\ndef udf(a: Union[dict, str, None] = None, b: int | str = 1, c: Optional[Union[str, list]] = None, d: Union[int, float] = 1):\n    pass\n";
     assert_eq!(
@@ -876,6 +966,21 @@ fn fused026_union_with_str_is_info() {
     let d = py(src);
     assert!(
         d[0].message.contains("never arrives as"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn fused033_every_fused_run_keyword() {
+    let src = "@fused.udf\ndef udf(type: str = 'a', disk_size_gb: int = 5, sync: bool = True, max_retry: int = 1, parameters: dict = None, kind: str = 'b'):\n    pass\n";
+    assert_eq!(
+        spans(src, Rule::ReservedParam),
+        vec!["type", "disk_size_gb", "sync", "max_retry", "parameters"]
+    );
+    let d = py(src);
+    assert!(
+        d[0].message.contains("parameters={\"type\": ...}"),
         "{}",
         d[0].message
     );
@@ -1018,4 +1123,173 @@ fn python_nan_and_infinity_in_meta_are_accepted() {
         "\"parameters\":{\"a\":NaN,\"b\":-Infinity,\"c\":[Infinity]}",
     );
     assert!(pkg_diags(&[("meta.json", &meta), ("Pkg.py", UDF), ("README.md", "")]).is_empty());
+}
+
+#[test]
+fn fused046_cache_keywords() {
+    let src = "import fused\n@fused.cache(path='x', reset=True, cache_max_age='1d')\ndef f(): pass\n@fused.udf\ndef udf(n: int = 1):\n    @fused.cache(cache_folder_path='a', cache_reset=True, cache_verbose=True, max_age='1h', cache_folder='b')\n    def g(): pass\n    return fused.cache(g, storage='local', cachereset=True)()\n";
+    let d: Vec<_> = py(src)
+        .into_iter()
+        .filter(|d| d.rule == Rule::InvalidCacheKeyword)
+        .collect();
+    let got: Vec<_> = d
+        .iter()
+        .map(|d| (&src[d.range.clone()], d.message.as_str()))
+        .collect();
+    let suggests = |(name, msg): &(&str, &str), want: &str| {
+        assert!(msg.contains(&format!("use `{want}`")), "{name}: {msg}");
+    };
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        vec![
+            "path",
+            "reset",
+            "max_age",
+            "cache_folder",
+            "storage",
+            "cachereset"
+        ]
+    );
+    for (g, want) in got.iter().zip([
+        "cache_folder_path",
+        "cache_reset",
+        "cache_max_age",
+        "cache_folder_path",
+        "cache_storage",
+        "cache_reset",
+    ]) {
+        suggests(g, want);
+    }
+    // `from fused import cache`, and a nonsense name gets the accepted list.
+    let src = "from fused import cache as c\n@c(colour=1)\ndef f(): pass\n";
+    let d = py(src);
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].message.contains("accepted: cache_max_age"),
+        "{}",
+        d[0].message
+    );
+    // `cache_max_age` is checked as on `@fused.udf`, with the same fix.
+    let src = "@fused.cache(cache_max_age='10 minutes')\ndef f(): pass\n";
+    assert_eq!(codes(src), vec!["FUSED041"]);
+    assert!(fix_all(src, Rule::InvalidCacheMaxAge).contains("cache_max_age=\"10m\""));
+    // Unrelated `cache` functions are left alone.
+    assert!(
+        codes("import functools\n@functools.cache\ndef f(path=1): pass\ncache(path=1)\n")
+            .is_empty()
+    );
+}
+
+#[test]
+fn fused055_local_module_unresolved() {
+    let main =
+        |imports: &str| format!("{imports}\n@fused.udf\ndef udf(n: int = 1):\n    return n\n");
+    let run = |imports: &str, meta: &str, extra: &[(&str, &str)]| {
+        let src = main(imports);
+        let mut files = vec![
+            ("meta.json", meta),
+            ("Pkg.py", src.as_str()),
+            ("README.md", "# Pkg\n"),
+        ];
+        files.extend_from_slice(extra);
+        pkg_diags(&files)
+            .into_iter()
+            .filter(|d| d.1 == "FUSED055")
+            .map(|d| (d.0, d.2))
+            .collect::<Vec<_>>()
+    };
+    let pkg = |s: &str| ("Pkg.py".to_string(), s.to_string());
+    // No utils anywhere: both spellings.
+    assert_eq!(
+        run("from utils import f\nimport helpers.geo as g", META, &[]),
+        vec![pkg("utils"), pkg("helpers.geo")]
+    );
+    // Installed libraries, guarded imports and relative ones are never judged.
+    assert!(run("import numpy\nfrom shapely import box\ntry:\n    import utils\nexcept ImportError:\n    utils = None", META, &[]).is_empty());
+    // Declared (file present or not: FUSED064 covers a missing file) or present but undeclared
+    // (FUSED065's case): not this rule.
+    let declared = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
+    );
+    assert!(run(
+        "from utils import f",
+        &declared,
+        &[("utils.py", "def f(): pass\n")]
+    )
+    .is_empty());
+    assert!(run(
+        "from utils import f",
+        META,
+        &[("utils.py", "def f(): pass\n")]
+    )
+    .is_empty());
+    // A header imported by its file name instead of its module name.
+    let renamed = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"geo\",\"source_file\":\"geo_helpers.py\"}]",
+    );
+    let d = run(
+        "import geo_helpers\nimport geo",
+        &renamed,
+        &[("geo_helpers.py", "from common import x\n")],
+    );
+    assert_eq!(
+        d,
+        vec![
+            pkg("geo_helpers"),
+            ("geo_helpers.py".to_string(), "common".to_string())
+        ],
+        "the header file's own imports are checked too"
+    );
+}
+
+#[test]
+fn fused067_duplicate_meta_keys_read_the_last() {
+    // The SDK reads the last `entrypoint` ("udf"), so there is no FUSED011; the earlier key warns.
+    let meta = META.replace(
+        "\"entrypoint\":\"udf\"",
+        "\"entrypoint\":\"old\",\"entrypoint\":\"udf\"",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
+    assert_eq!(
+        d.iter().map(|x| (x.1, x.2.as_str())).collect::<Vec<_>>(),
+        vec![("FUSED067", "\"entrypoint\"")]
+    );
+    let first = meta.find("\"entrypoint\"").unwrap();
+    let pkg = package(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
+    let reports = check_package(&pkg, &NoProbe, &Selection::default());
+    assert_eq!(reports[0].diagnostics[0].range.start, first);
+    // The other way round, the last one is the stale one: FUSED011 on it.
+    let meta = META.replace(
+        "\"entrypoint\":\"udf\"",
+        "\"entrypoint\":\"udf\",\"entrypoint\":\"old\"",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
+    let got: Vec<_> = d.iter().map(|x| (x.1, x.2.as_str())).collect();
+    assert!(got.contains(&("FUSED011", "\"old\"")), "{got:?}");
+    assert!(got.contains(&("FUSED067", "\"entrypoint\"")), "{got:?}");
+    // Nested objects too, and every earlier occurrence.
+    let meta = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[],\"headers\":[],\"headers\":[]",
+    );
+    let d = pkg_diags(&[
+        ("meta.json", &meta),
+        ("Pkg.py", UDF),
+        ("README.md", "# Pkg\n"),
+    ]);
+    assert_eq!(d.iter().filter(|x| x.1 == "FUSED067").count(), 2);
 }

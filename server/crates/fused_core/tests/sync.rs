@@ -127,3 +127,26 @@ fn an_undecorated_entrypoint_is_kept() {
     let p = pkg("Pkg", &[("meta.json", meta), ("Pkg.py", code)]);
     assert!(matches!(sync(&p).unwrap(), SyncOutcome::Unchanged));
 }
+
+#[test]
+fn duplicate_keys_edit_the_occurrence_the_sdk_reads() {
+    // Python's json keeps the last `entrypoint`; sync must rewrite that one and leave the
+    // earlier (ignored) one alone, or the SDK would go on reading the stale value.
+    let meta = r#"{"job_config":{"steps":[{"type":"udf","udf":{"entrypoint":"compute","name":"Pkg","entrypoint":"old","source":"Pkg.py","headers":[{"module_name":"utils","source_file":"utils.py"},{"module_name":"helpers2","source_file":"helpers2.py"}]}}]}}"#;
+    let p = pkg(
+        "Pkg",
+        &[
+            ("meta.json", meta),
+            ("Pkg.py", UDF),
+            ("utils.py", ""),
+            ("helpers2.py", ""),
+        ],
+    );
+    let text = synced(&p);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["job_config"]["steps"][0]["udf"]["entrypoint"], "compute");
+    assert!(
+        text.contains(r#""entrypoint":"compute","name":"Pkg","entrypoint":"compute""#),
+        "{text}"
+    );
+}

@@ -205,7 +205,7 @@ pub fn valid_max_age(s: &str) -> bool {
 }
 
 /// "10 minutes" → "10m", "2 days" → "2d", "1h " → "1h".
-fn normalize_max_age(s: &str) -> Option<String> {
+pub(crate) fn normalize_max_age(s: &str) -> Option<String> {
     let t = s.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit())?;
     let (num, unit) = t.split_at(split);

@@ -2,10 +2,15 @@
 //! metadata (code, severity, docs) lives in [`crate::registry`].
 
 pub mod annotations;
+pub mod cache;
 pub mod decorator;
+pub mod duplicates;
+pub mod fused_types;
+pub mod imports;
 pub mod layout;
 pub mod load;
 pub mod meta;
+pub mod source;
 pub mod tile;
 
 use crate::model::{PyModel, Udf};

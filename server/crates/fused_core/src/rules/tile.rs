@@ -8,13 +8,20 @@ use crate::registry::Rule;
 use std::ops::Range;
 use tree_sitter::Tree;
 
+/// The keywords of `fused.run` (fused 2.9.5, `_run.py`) besides `x`, `y`, `z` (FUSED032), and
+/// the two more names the SDK warns about (`self`, `arg_list`).
 const RESERVED: &[&str] = &[
     "self",
     "arg_list",
+    "sync",
     "engine",
     "instance_type",
+    "type",
+    "max_retry",
     "cache_max_age",
     "cache",
+    "parameters",
+    "disk_size_gb",
 ];
 
 const TILE_TYPES: &str = "`fused.types.Bounds` (list [minx, miny, maxx, maxy]), `Bbox` (shapely box), `Tile`/`TileGDF` (GeoDataFrame with x, y, z) or `TileXYZ` (mercantile tile)";
@@ -32,7 +39,7 @@ pub fn check(ctx: &PyContext, out: &mut Vec<Diagnostic>) {
                 out.push(Diagnostic::new(
                     Rule::ReservedParam,
                     p.name_range.clone(),
-                    format!("parameter `{}` clashes with the `fused.run` keyword of that name and cannot be passed; rename it", p.name),
+                    format!("parameter `{0}` is also a `fused.run` keyword: `{0}=` sets the run, not the UDF, so it can only be passed through `parameters={{\"{0}\": ...}}`; rename it", p.name),
                 ));
             }
         }

@@ -1,0 +1,136 @@
+//! FUSED055: an import of a package-local helper module the SDK cannot resolve.
+//!
+//! How fused 2.9.5 resolves a package's helper modules (measured: `fused.load(dir)` then
+//! `fused.run(udf, engine="local", cache=False)`, from another working directory and from the
+//! package's own): only the headers meta.json declares are importable, each under its
+//! `module_name`. A `utils.py` lying beside the UDF but not declared is not importable either
+//! (that case is FUSED065's, which names the fix). Anything else imported must be installed.
+//!
+//! So the rule fires, in the package's main file and its header files, for an absolute
+//! `import M` / `from M import ...` not guarded by a `try` where `M` is not a declared module
+//! and no `M.py` is in the package, and `M` is package-local for sure:
+//! - `M` is the stem of a declared header's `source_file` whose `module_name` differs (the
+//!   module is importable only by its `module_name`), or
+//! - `M` is one of the names UDF packages give their helper module (`utils`, `util`,
+//!   `helpers`, `helper`, `common`), which no installed library the UDF runtime offers uses.
+//!
+//! Any other unknown name may be an installed library, so it is never flagged: no false alarm on
+//! `import numpy`.
+
+use crate::diagnostic::Diagnostic;
+use crate::meta::MetaUdf;
+use crate::registry::Rule;
+use ruff_python_ast::visitor::{walk_stmt, Visitor};
+use ruff_python_ast::{Expr, ModModule, Stmt};
+use ruff_text_size::Ranged;
+use std::ops::Range;
+
+/// Names UDF packages give their helper module.
+const LOCAL_NAMES: &[&str] = &["utils", "util", "helpers", "helper", "common"];
+
+/// One absolute import: the top-level module name and the range of the dotted name.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub top: String,
+    pub range: Range<usize>,
+    /// Inside a `try` with handlers: the file expects it may fail.
+    pub guarded: bool,
+}
+
+pub fn collect(module: &ModModule) -> Vec<Import> {
+    let mut c = Collector {
+        out: Vec::new(),
+        try_depth: 0,
+    };
+    c.visit_body(&module.body);
+    c.out
+}
+
+struct Collector {
+    out: Vec<Import>,
+    try_depth: usize,
+}
+
+impl Collector {
+    fn push(&mut self, dotted: &str, range: Range<usize>) {
+        let top = dotted.split('.').next().unwrap_or_default();
+        if !top.is_empty() {
+            self.out.push(Import {
+                top: top.to_string(),
+                range,
+                guarded: self.try_depth > 0,
+            });
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Collector {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(imp) => {
+                for alias in &imp.names {
+                    let r = alias.name.range();
+                    self.push(
+                        alias.name.as_str(),
+                        r.start().to_usize()..r.end().to_usize(),
+                    );
+                }
+            }
+            Stmt::ImportFrom(imp) if imp.level == 0 => {
+                if let Some(m) = &imp.module {
+                    let r = m.range();
+                    self.push(m.as_str(), r.start().to_usize()..r.end().to_usize());
+                }
+            }
+            Stmt::Try(t) if !t.handlers.is_empty() => {
+                self.try_depth += 1;
+                self.visit_body(&t.body);
+                self.try_depth -= 1;
+                for h in &t.handlers {
+                    let ruff_python_ast::ExceptHandler::ExceptHandler(h) = h;
+                    self.visit_body(&h.body);
+                }
+                self.visit_body(&t.orelse);
+                self.visit_body(&t.finalbody);
+            }
+            other => walk_stmt(self, other),
+        }
+    }
+
+    fn visit_expr(&mut self, _: &'a Expr) {}
+}
+
+/// The diagnostics for one file's imports, given the package's meta.json `udf` and file names.
+pub fn check(imports: &[Import], udf: &MetaUdf, files: &[&str], out: &mut Vec<Diagnostic>) {
+    let declared = |m: &str| {
+        udf.headers
+            .iter()
+            .any(|h| h.module_name.as_ref().is_some_and(|n| n.value == m))
+    };
+    for imp in imports.iter().filter(|i| !i.guarded) {
+        let m = imp.top.as_str();
+        if declared(m) {
+            continue;
+        }
+        // A header's file imported by its file name instead of its module name.
+        let renamed = udf.headers.iter().find_map(|h| {
+            let file = h.source_file.as_ref()?;
+            let stem = file.value.strip_suffix(".py")?;
+            (stem == m).then(|| h.module_name.as_ref().map(|n| n.value.clone()))?
+        });
+        // An undeclared `M.py` of the package is FUSED065's case.
+        if renamed.is_none() && files.contains(&format!("{m}.py").as_str()) {
+            continue;
+        }
+        let message = match renamed {
+            Some(module_name) => format!("`{m}` is not importable: meta.json declares `{m}.py` as the module `{module_name}`; import `{module_name}` (ModuleNotFoundError at run)"),
+            None if LOCAL_NAMES.contains(&m) => format!("`{m}` is neither a header declared in meta.json nor a file of the package (ModuleNotFoundError at run); add `{m}.py` and declare it in `headers`, or fix the module name"),
+            None => continue,
+        };
+        out.push(Diagnostic::new(
+            Rule::LocalModuleUnresolved,
+            imp.range.clone(),
+            message,
+        ));
+    }
+}
