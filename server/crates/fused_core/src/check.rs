@@ -107,6 +107,7 @@ pub fn analyze_python(
         syntax: mut diagnostics,
         model,
         tree,
+        ast,
     } = python::parse(text, old_tree);
     let ctx = PyContext {
         text,
@@ -119,6 +120,10 @@ pub fn analyze_python(
     rules::tile::check(&ctx, &mut diagnostics);
     rules::decorator::check(&ctx, &mut diagnostics);
     rules::load::check(&ctx, &mut diagnostics);
+    if let Some(ast) = &ast {
+        // Only on a clean parse: after a syntax error there is no exact AST to read scopes from.
+        rules::names::check(ast.syntax(), &ctx, None, &mut diagnostics);
+    }
     PyAnalysis {
         tree,
         model,

@@ -137,6 +137,9 @@ pub struct Parsed {
     /// Built when the file has syntax errors (the model is then read from it) or when the
     /// caller passed a previous tree to keep up to date; `None` otherwise.
     pub tree: Option<Tree>,
+    /// Ruff's AST when the file parsed cleanly (no error, no syntax newer than 3.11): the rules
+    /// that need exact scopes (undefined names) read it, and only then run.
+    pub ast: Option<ruff_python_parser::Parsed<ruff_python_ast::ModModule>>,
 }
 
 /// Parses `text` once with Ruff (syntax errors; the model when the file is clean) and, only
@@ -147,7 +150,8 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
     let parsed = ruff_parse(text);
     let syntax = syntax_diagnostics(text, &parsed);
     let mut tree = old_tree.map(|old| parse_tree(text, Some(old)));
-    let model = match clean_module(parsed) {
+    let ast = clean_module(parsed);
+    let model = match &ast {
         Some(m) => model::from_ast(m.syntax(), m.tokens(), text),
         None => model::build(tree.get_or_insert_with(|| parse_tree(text, None)), text),
     };
@@ -155,6 +159,7 @@ pub fn parse(text: &str, old_tree: Option<&Tree>) -> Parsed {
         syntax,
         model,
         tree,
+        ast,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod decorator;
 pub mod layout;
 pub mod load;
 pub mod meta;
+pub mod names;
 pub mod tile;
 
 use crate::model::PyModel;
