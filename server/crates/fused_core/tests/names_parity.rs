@@ -134,6 +134,11 @@ fn compare(ruff: &Path, dir: &Path, files: &[(String, String)]) -> usize {
         if &mine != theirs {
             let only_ruff: Vec<_> = theirs.difference(&mine).collect();
             let only_ours: Vec<_> = mine.difference(theirs).collect();
+            if let Ok(keep) = std::env::var("FUSED_NAMES_KEEP") {
+                // To minimise a disagreement by hand.
+                let _ = std::fs::create_dir_all(&keep);
+                let _ = std::fs::write(Path::new(&keep).join(name.replace('/', "_")), text);
+            }
             failures.push(format!(
                 "{name}: only ruff {only_ruff:?}, only ours {only_ours:?}\n{}",
                 numbered(text)

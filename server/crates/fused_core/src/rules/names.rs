@@ -14,8 +14,8 @@
 //!   decorators, default values and (without `from __future__ import annotations`) annotations
 //!   are evaluated in the enclosing scope;
 //! - `global` (which also binds the name at module level from the `def` on) and `nonlocal`;
-//!   `del x` unbinds `x` unless it is under an `if`/`while`/`match` (a conditional deletion
-//!   leaves the name as it was, as Ruff does); `except E as e` unbinds `e` after the handler;
+//!   `del x` unbinds `x` unless it is under an `if`/`while`/`match`, an `except` handler or a
+//!   `try`'s `else` (a conditional deletion leaves the name as it was, as Ruff does); `except E as e` unbinds `e` after the handler;
 //!   `x: int` without a value binds nothing;
 //! - a reference inside a `try` whose handlers catch `NameError` is not reported;
 //! - string annotations (and every annotation under `from __future__ import annotations`) are
@@ -68,6 +68,7 @@ pub fn undefined_names(
         scope: 0,
         conditional: 0,
         name_error: 0,
+        in_handler: 0,
         runs: Runs::Module,
         type_definition: false,
         typing_literal: false,
@@ -81,13 +82,25 @@ pub fn undefined_names(
         lambdas: Vec::new(),
         annotations: Vec::new(),
         found: Vec::new(),
+        annotated: Vec::new(),
+        nonlocal_targets: Vec::new(),
     };
     w.visit_body(&module.body);
     w.run_deferred();
     if w.star_import {
         return Vec::new();
     }
-    let mut found = w.found;
+    // A read of an annotated-only local is not reported when a nested function assigns it
+    // through `nonlocal` (Ruff's rule: the nested call may have run first).
+    let mut found: Vec<Undefined> = w
+        .found
+        .into_iter()
+        .zip(w.annotated)
+        .filter(|(u, a)| {
+            a.is_none_or(|s| !w.nonlocal_targets.iter().any(|(t, n)| *t == s && *n == u.name))
+        })
+        .map(|(u, _)| u)
+        .collect();
     found.sort_by_key(|u| u.range.start);
     found
 }
@@ -187,10 +200,13 @@ fn remedy(name: &str) -> String {
 enum Kind {
     Module,
     Class,
-    /// `in_class`: defined directly in a class body, so `__class__` is bound in it.
-    Function {
-        in_class: bool,
-    },
+    Function,
+    /// Between a function and its enclosing scope, where its annotations are evaluated: they
+    /// see a class's attributes (as they are evaluated in the class body), the function body
+    /// does not. (Ruff's model, and CPython's annotation scope since 3.12.)
+    Type,
+    /// Around a function defined in a class body: binds `__class__`.
+    ClassCell,
     Lambda,
     Comprehension,
 }
@@ -258,6 +274,9 @@ struct Walker<'a, 'e> {
     conditional: usize,
     /// How many enclosing `try` bodies catch `NameError`.
     name_error: usize,
+    /// Inside an `except` handler or a `try`'s `else`, in the current function or class body
+    /// (a `del` there is conditional; Ruff does not carry this into nested bodies).
+    in_handler: usize,
     runs: Runs,
     /// Inside an annotation (or a part of one that is a type): string literals are forward
     /// references.
@@ -278,6 +297,11 @@ struct Walker<'a, 'e> {
     /// annotation expression.
     annotations: Vec<(&'a Expr, Snapshot, Runs)>,
     found: Vec<Undefined>,
+    /// For each entry of `found` that is a read of a function's annotated-only local (`x: int`
+    /// and no value), that function's scope.
+    annotated: Vec<Option<usize>>,
+    /// `(scope, name)` of the locals a nested function binds through `nonlocal`.
+    nonlocal_targets: Vec<(usize, &'a str)>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -294,6 +318,7 @@ impl<'a> Walker<'a, '_> {
         self.conditional = s.conditional;
         self.runs = s.runs;
         self.name_error = 0;
+        self.in_handler = 0;
         self.type_definition = false;
         self.typing_literal = false;
         self.annotation_runs = None;
@@ -393,6 +418,10 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn report(&mut self, name: &str, range: Range<usize>) {
+        self.report_in(name, range, None);
+    }
+
+    fn report_in(&mut self, name: &str, range: Range<usize>, annotated: Option<usize>) {
         if self.name_error > 0 {
             return;
         }
@@ -401,6 +430,7 @@ impl<'a> Walker<'a, '_> {
             range,
             runs: self.annotation_runs.unwrap_or(self.runs),
         });
+        self.annotated.push(annotated);
     }
 
     fn resolve_load(&mut self, name: &str, range: Range<usize>) {
@@ -412,22 +442,30 @@ impl<'a> Walker<'a, '_> {
         {
             return;
         }
-        let mut index = 0;
+        let mut class_visible = true;
         let mut id = Some(self.scope);
+        let mut index = 0;
         while let Some(s) = id {
             let scope = &self.scopes[s];
             id = scope.parent;
-            // A class body's names are visible only to the class body itself.
-            if scope.kind == Kind::Class && index > 0 {
-                index += 1;
+            index += 1;
+            let index = index - 1;
+            // A class body's names are visible to the class body itself and to the annotations
+            // of the functions defined in it, not to their bodies, nor to comprehensions or
+            // lambdas.
+            if scope.kind == Kind::Class && !class_visible {
                 continue;
             }
+            class_visible = matches!(
+                (scope.kind, index),
+                (Kind::Type, 0) | (Kind::ClassCell, 1)
+            );
             if let Some(&b) = scope.names.get(name) {
                 match b {
                     Binding::Bound | Binding::UnboundException(true) => return,
                     Binding::Annotation => {
-                        if matches!(scope.kind, Kind::Function { .. }) {
-                            return self.report(name, range);
+                        if scope.kind == Kind::Function {
+                            return self.report_in(name, range, Some(s));
                         }
                     }
                     Binding::Deleted | Binding::UnboundException(false) => {
@@ -441,10 +479,13 @@ impl<'a> Walker<'a, '_> {
             {
                 return;
             }
-            if scope.kind == (Kind::Function { in_class: true }) && name == "__class__" {
+            if name == "__class__"
+                && (scope.kind == Kind::ClassCell
+                    || (scope.kind == Kind::Lambda && self.in_class_body(s)))
+            {
+                // A function or lambda defined in a class body has the `__class__` cell.
                 return;
             }
-            index += 1;
         }
         if is_builtin(name) {
             return;
@@ -452,17 +493,35 @@ impl<'a> Walker<'a, '_> {
         self.report(name, range);
     }
 
+    /// Whether scope `s` is inside a class body, through comprehensions and lambdas only.
+    fn in_class_body(&self, s: usize) -> bool {
+        let mut id = self.scopes[s].parent;
+        while let Some(p) = id {
+            match self.scopes[p].kind {
+                Kind::Class => return true,
+                Kind::Lambda | Kind::Comprehension => id = self.scopes[p].parent,
+                _ => return false,
+            }
+        }
+        false
+    }
+
     /// Whether `name` is visible from the current scope (for `except ... as name`).
     fn visible(&self, name: &str) -> bool {
-        let mut index = 0;
+        let mut class_visible = true;
         let mut id = Some(self.scope);
+        let mut index = 0;
         while let Some(s) = id {
             let scope = &self.scopes[s];
             id = scope.parent;
-            if scope.kind == Kind::Class && index > 0 {
-                index += 1;
+            index += 1;
+            if scope.kind == Kind::Class && !class_visible {
                 continue;
             }
+            class_visible = matches!(
+                (scope.kind, index - 1),
+                (Kind::Type, 0) | (Kind::ClassCell, 1)
+            );
             if let Some(&b) = scope.names.get(name) {
                 match b {
                     Binding::Annotation => {}
@@ -470,7 +529,6 @@ impl<'a> Walker<'a, '_> {
                     Binding::Deleted | Binding::UnboundException(false) => return false,
                 }
             }
-            index += 1;
         }
         false
     }
@@ -484,20 +542,23 @@ impl<'a> Walker<'a, '_> {
         {
             self.report(name, range);
         }
-        if self.conditional == 0 {
+        if self.conditional == 0 && self.in_handler == 0 {
             self.scopes[self.scope].names.insert(name, Binding::Deleted);
         }
     }
 
     /// `global` names declared in a function or class body (not in nested ones) bind at module
-    /// level from the `def`/`class` statement on, as Ruff models them.
+    /// level from the `def`/`class` statement on, as Ruff models them (the function may run
+    /// and assign them at any time after).
     fn declare_globals(&mut self, body: &'a [Stmt]) {
         let mut g = Globals::default();
         for stmt in body {
             g.visit_stmt(stmt);
         }
         for name in g.0 {
-            self.scopes[0].names.entry(name).or_insert(Binding::Bound);
+            // Whatever the module name's state (deleted, unbound by a handler, only
+            // annotated): measured on Ruff.
+            self.scopes[0].names.insert(name, Binding::Bound);
         }
     }
 
@@ -526,6 +587,12 @@ impl<'a> Walker<'a, '_> {
                 self.visit_expr(d);
             }
         }
+        let top_level = self.scope == 0;
+        let in_class = self.scopes[self.scope].kind == Kind::Class;
+        if in_class {
+            self.push_scope(Kind::ClassCell);
+        }
+        self.push_scope(Kind::Type);
         for p in def.parameters.iter() {
             if let Some(a) = p.annotation() {
                 self.visit_annotation_expr(a, true);
@@ -535,18 +602,20 @@ impl<'a> Walker<'a, '_> {
             self.visit_annotation_expr(r, true);
         }
         self.declare_globals(&def.body);
-        let in_class = self.scopes[self.scope].kind == Kind::Class;
-        let top_level = self.scope == 0;
         let runs = if top_level && (self.is_entrypoint)(def.name.as_str()) {
             Runs::Entrypoint
         } else {
             Runs::Helper
         };
-        self.push_scope(Kind::Function { in_class });
+        self.push_scope(Kind::Function);
         let mut snap = self.snapshot();
         snap.runs = runs;
         self.functions.push((def, snap));
         self.pop_scope();
+        self.pop_scope();
+        if in_class {
+            self.pop_scope();
+        }
         self.store = Store::Plain;
         self.bind(def.name.as_str(), Binding::Bound);
     }
@@ -596,12 +665,18 @@ impl<'a> Visitor<'a> for Walker<'a, '_> {
                 for d in &class.decorator_list {
                     self.visit_expr(&d.expression);
                 }
+                // The bases are evaluated in an annotation-like scope of their own (where an
+                // enclosing class's `__qualname__` is not visible), as Ruff models them.
+                self.push_scope(Kind::Type);
                 if let Some(args) = &class.arguments {
                     self.visit_arguments(args);
                 }
                 self.declare_globals(&class.body);
                 self.push_scope(Kind::Class);
+                let in_handler = std::mem::take(&mut self.in_handler);
                 self.visit_body(&class.body);
+                self.in_handler = in_handler;
+                self.pop_scope();
                 self.pop_scope();
                 self.bind(class.name.as_str(), Binding::Bound);
             }
@@ -649,10 +724,11 @@ impl<'a> Visitor<'a> for Walker<'a, '_> {
                         let mut found = false;
                         while let Some(id) = s {
                             let scope = &self.scopes[id];
-                            if matches!(scope.kind, Kind::Function { .. })
+                            if scope.kind == Kind::Function
                                 && scope.names.contains_key(name.as_str())
                             {
                                 found = true;
+                                self.nonlocal_targets.push((id, name.as_str()));
                                 break;
                             }
                             s = scope.parent;
@@ -672,7 +748,7 @@ impl<'a> Visitor<'a> for Walker<'a, '_> {
             Stmt::AnnAssign(a) => {
                 // A local variable's annotation is never evaluated; a module or class one is
                 // (into `__annotations__`).
-                let evaluated = !matches!(self.scopes[self.scope].kind, Kind::Function { .. });
+                let evaluated = self.scopes[self.scope].kind != Kind::Function;
                 self.visit_annotation_expr(&a.annotation, evaluated);
                 if let Some(v) = &a.value {
                     self.visit_expr(v);
@@ -706,12 +782,18 @@ impl<'a> Visitor<'a> for Walker<'a, '_> {
                     if let Some(t) = &h.type_ {
                         self.visit_expr(t);
                     }
+                    // A handler and the `else` run only sometimes: a `del` in them is
+                    // conditional (measured on Ruff: unlike one in the `try` or `finally` body).
+                    self.in_handler += 1;
                     self.visit_body(&h.body);
+                    self.in_handler -= 1;
                     if let (Some(n), Some(before)) = (&h.name, visible_before) {
                         self.bind(n.as_str(), Binding::UnboundException(before));
                     }
                 }
+                self.in_handler += 1;
                 self.visit_body(&t.orelse);
+                self.in_handler -= 1;
                 self.visit_body(&t.finalbody);
             }
             Stmt::If(i) => {
