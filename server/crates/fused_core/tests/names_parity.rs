@@ -163,9 +163,9 @@ fn numbered(text: &str) -> String {
 
 fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
     // A canvas node's folder (meta.json with `isNodeTemplate`) holds no Python.
-    if std::fs::read_to_string(dir.join("meta.json"))
-        .is_ok_and(|m| m.contains("\"isNodeTemplate\": true") || m.contains("\"isNodeTemplate\":true"))
-    {
+    if std::fs::read_to_string(dir.join("meta.json")).is_ok_and(|m| {
+        m.contains("\"isNodeTemplate\": true") || m.contains("\"isNodeTemplate\":true")
+    }) {
         return;
     }
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -322,9 +322,35 @@ impl Rng {
 
 /// Names the programs use: few enough that uses and bindings collide often.
 const NAMES: &[&str] = &[
-    "a", "b", "c", "x", "y", "z", "f", "g", "h", "C", "D", "json", "os", "np", "e", "n", "k", "v",
-    "helper", "data", "__class__", "__module__", "__qualname__", "__file__", "__name__", "len",
-    "print", "fused", "T",
+    "a",
+    "b",
+    "c",
+    "x",
+    "y",
+    "z",
+    "f",
+    "g",
+    "h",
+    "C",
+    "D",
+    "json",
+    "os",
+    "np",
+    "e",
+    "n",
+    "k",
+    "v",
+    "helper",
+    "data",
+    "__class__",
+    "__module__",
+    "__qualname__",
+    "__file__",
+    "__name__",
+    "len",
+    "print",
+    "fused",
+    "T",
 ];
 
 /// A random Python 3.11 module.
@@ -366,7 +392,10 @@ impl<'r> Gen<'r> {
 
     fn target(&mut self) -> &'static str {
         // Bindable names only.
-        let n = self.rng.pick(&["a", "b", "c", "x", "y", "z", "f", "g", "C", "json", "e", "n", "k", "v", "helper", "data", "T"]);
+        let n = self.rng.pick(&[
+            "a", "b", "c", "x", "y", "z", "f", "g", "C", "json", "e", "n", "k", "v", "helper",
+            "data", "T",
+        ]);
         n
     }
 
@@ -394,7 +423,12 @@ impl<'r> Gen<'r> {
             4 => {
                 let t = self.target();
                 let u = self.target();
-                format!("{{{t}: {} for {t} in {} for {u} in {}}}", self.expr(b), self.expr(b), self.expr(b))
+                format!(
+                    "{{{t}: {} for {t} in {} for {u} in {}}}",
+                    self.expr(b),
+                    self.expr(b),
+                    self.expr(b)
+                )
             }
             5 => {
                 let t = self.target();
@@ -411,7 +445,12 @@ impl<'r> Gen<'r> {
             }
             8 => format!("'{}'", self.name()),
             9 => format!("f\"{{{}}}\"", self.expr(b)),
-            10 => format!("({} if {} else {})", self.expr(b), self.expr(b), self.expr(b)),
+            10 => format!(
+                "({} if {} else {})",
+                self.expr(b),
+                self.expr(b),
+                self.expr(b)
+            ),
             11 => {
                 let t = self.target();
                 format!("list({t} for {t} in {})", self.expr(b))
@@ -448,7 +487,11 @@ impl<'r> Gen<'r> {
     fn stmt(&mut self) {
         let deep = self.depth >= 4;
         let in_function = self.frames.last() == Some(&'f');
-        let choice = if deep { self.rng.below(8) } else { self.rng.below(24) };
+        let choice = if deep {
+            self.rng.below(8)
+        } else {
+            self.rng.below(24)
+        };
         match choice {
             0 | 1 => {
                 let t = self.target();
@@ -490,7 +533,11 @@ impl<'r> Gen<'r> {
             }
             7 => {
                 if in_function {
-                    let kw = if self.rng.chance(50) { "global" } else { "nonlocal" };
+                    let kw = if self.rng.chance(50) {
+                        "global"
+                    } else {
+                        "nonlocal"
+                    };
                     let t = self.target();
                     if kw == "global" || self.frames.iter().filter(|f| **f == 'f').count() > 1 {
                         self.line(&format!("{kw} {t}"));

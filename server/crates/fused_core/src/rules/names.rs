@@ -97,7 +97,11 @@ pub fn undefined_names(
         .into_iter()
         .zip(w.annotated)
         .filter(|(u, a)| {
-            a.is_none_or(|s| !w.nonlocal_targets.iter().any(|(t, n)| *t == s && *n == u.name))
+            a.is_none_or(|s| {
+                !w.nonlocal_targets
+                    .iter()
+                    .any(|(t, n)| *t == s && *n == u.name)
+            })
         })
         .map(|(u, _)| u)
         .collect();
@@ -177,15 +181,76 @@ fn remedy(name: &str) -> String {
         ("Tuple", "from typing import Tuple"),
     ];
     const MODULES: &[&str] = &[
-        "json", "os", "sys", "re", "math", "time", "random", "io", "uuid", "base64", "hashlib",
-        "itertools", "functools", "collections", "typing", "requests", "numpy", "pandas",
-        "geopandas", "shapely", "pyproj", "rasterio", "xarray", "duckdb", "h3", "mercantile",
-        "tempfile", "shutil", "subprocess", "logging", "asyncio", "pathlib", "urllib", "zipfile",
-        "gzip", "csv", "pickle", "copy", "string", "struct", "decimal", "statistics", "warnings",
-        "traceback", "inspect", "dataclasses", "enum", "textwrap", "glob", "fnmatch", "boto3",
-        "s3fs", "fsspec", "pyarrow", "matplotlib", "scipy", "sklearn", "torch", "PIL", "cv2",
-        "ee", "odc", "pystac_client", "planetary_computer", "osmnx", "networkx", "contextily",
-        "folium", "pydeck", "datetime",
+        "json",
+        "os",
+        "sys",
+        "re",
+        "math",
+        "time",
+        "random",
+        "io",
+        "uuid",
+        "base64",
+        "hashlib",
+        "itertools",
+        "functools",
+        "collections",
+        "typing",
+        "requests",
+        "numpy",
+        "pandas",
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "rasterio",
+        "xarray",
+        "duckdb",
+        "h3",
+        "mercantile",
+        "tempfile",
+        "shutil",
+        "subprocess",
+        "logging",
+        "asyncio",
+        "pathlib",
+        "urllib",
+        "zipfile",
+        "gzip",
+        "csv",
+        "pickle",
+        "copy",
+        "string",
+        "struct",
+        "decimal",
+        "statistics",
+        "warnings",
+        "traceback",
+        "inspect",
+        "dataclasses",
+        "enum",
+        "textwrap",
+        "glob",
+        "fnmatch",
+        "boto3",
+        "s3fs",
+        "fsspec",
+        "pyarrow",
+        "matplotlib",
+        "scipy",
+        "sklearn",
+        "torch",
+        "PIL",
+        "cv2",
+        "ee",
+        "odc",
+        "pystac_client",
+        "planetary_computer",
+        "osmnx",
+        "networkx",
+        "contextily",
+        "folium",
+        "pydeck",
+        "datetime",
     ];
     if let Some((_, import)) = KNOWN.iter().find(|(n, _)| *n == name) {
         return format!("import it (`{import}`)");
@@ -332,7 +397,9 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn pop_scope(&mut self) {
-        self.scope = self.scopes[self.scope].parent.expect("not the module scope");
+        self.scope = self.scopes[self.scope]
+            .parent
+            .expect("not the module scope");
     }
 
     fn run_deferred(&mut self) {
@@ -456,10 +523,7 @@ impl<'a> Walker<'a, '_> {
             if scope.kind == Kind::Class && !class_visible {
                 continue;
             }
-            class_visible = matches!(
-                (scope.kind, index),
-                (Kind::Type, 0) | (Kind::ClassCell, 1)
-            );
+            class_visible = matches!((scope.kind, index), (Kind::Type, 0) | (Kind::ClassCell, 1));
             if let Some(&b) = scope.names.get(name) {
                 match b {
                     Binding::Bound | Binding::UnboundException(true) => return,
@@ -704,7 +768,10 @@ impl<'a> Visitor<'a> for Walker<'a, '_> {
                     let name = alias.asname.as_ref().unwrap_or(&alias.name);
                     self.bind(name.as_str(), Binding::Bound);
                 }
-                if imp.module.as_ref().is_some_and(|m| m.as_str() == "__future__")
+                if imp
+                    .module
+                    .as_ref()
+                    .is_some_and(|m| m.as_str() == "__future__")
                     && imp.names.iter().any(|a| a.name.as_str() == "annotations")
                 {
                     self.future_annotations = true;
@@ -993,32 +1060,169 @@ fn is_builtin(name: &str) -> bool {
 /// everywhere), the module attributes `__file__`, `__builtins__`, `__cached__`,
 /// `__annotations__`, and `fused`.
 const BUILTINS: &[&str] = &[
-    "ArithmeticError", "AssertionError", "AttributeError", "BaseException",
-    "BaseExceptionGroup", "BlockingIOError", "BrokenPipeError", "BufferError", "BytesWarning",
-    "ChildProcessError", "ConnectionAbortedError", "ConnectionError", "ConnectionRefusedError",
-    "ConnectionResetError", "DeprecationWarning", "EOFError", "Ellipsis", "EncodingWarning",
-    "EnvironmentError", "Exception", "ExceptionGroup", "False", "FileExistsError",
-    "FileNotFoundError", "FloatingPointError", "FutureWarning", "GeneratorExit", "IOError",
-    "ImportError", "ImportWarning", "IndentationError", "IndexError", "InterruptedError",
-    "IsADirectoryError", "KeyError", "KeyboardInterrupt", "LookupError", "MemoryError",
-    "ModuleNotFoundError", "NameError", "None", "NotADirectoryError", "NotImplemented",
-    "NotImplementedError", "OSError", "OverflowError", "PendingDeprecationWarning",
-    "PermissionError", "ProcessLookupError", "RecursionError", "ReferenceError",
-    "ResourceWarning", "RuntimeError", "RuntimeWarning", "StopAsyncIteration", "StopIteration",
-    "SyntaxError", "SyntaxWarning", "SystemError", "SystemExit", "TabError", "TimeoutError",
-    "True", "TypeError", "UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError",
-    "UnicodeError", "UnicodeTranslateError", "UnicodeWarning", "UserWarning", "ValueError",
-    "Warning", "WindowsError", "ZeroDivisionError", "__annotations__", "__build_class__",
-    "__builtins__", "__cached__", "__debug__", "__doc__", "__file__", "__import__",
-    "__loader__", "__name__", "__package__", "__spec__", "abs", "aiter", "all", "anext", "any",
-    "ascii", "bin", "bool", "breakpoint", "bytearray", "bytes", "callable", "chr",
-    "classmethod", "compile", "complex", "copyright", "credits", "delattr", "dict", "dir",
-    "divmod", "enumerate", "eval", "exec", "exit", "filter", "float", "format", "frozenset",
-    "fused", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "int",
-    "isinstance", "issubclass", "iter", "len", "license", "list", "locals", "map", "max",
-    "memoryview", "min", "next", "object", "oct", "open", "ord", "pow", "print", "property",
-    "quit", "range", "repr", "reversed", "round", "set", "setattr", "slice", "sorted",
-    "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip",
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "BaseExceptionGroup",
+    "BlockingIOError",
+    "BrokenPipeError",
+    "BufferError",
+    "BytesWarning",
+    "ChildProcessError",
+    "ConnectionAbortedError",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "DeprecationWarning",
+    "EOFError",
+    "Ellipsis",
+    "EncodingWarning",
+    "EnvironmentError",
+    "Exception",
+    "ExceptionGroup",
+    "False",
+    "FileExistsError",
+    "FileNotFoundError",
+    "FloatingPointError",
+    "FutureWarning",
+    "GeneratorExit",
+    "IOError",
+    "ImportError",
+    "ImportWarning",
+    "IndentationError",
+    "IndexError",
+    "InterruptedError",
+    "IsADirectoryError",
+    "KeyError",
+    "KeyboardInterrupt",
+    "LookupError",
+    "MemoryError",
+    "ModuleNotFoundError",
+    "NameError",
+    "None",
+    "NotADirectoryError",
+    "NotImplemented",
+    "NotImplementedError",
+    "OSError",
+    "OverflowError",
+    "PendingDeprecationWarning",
+    "PermissionError",
+    "ProcessLookupError",
+    "RecursionError",
+    "ReferenceError",
+    "ResourceWarning",
+    "RuntimeError",
+    "RuntimeWarning",
+    "StopAsyncIteration",
+    "StopIteration",
+    "SyntaxError",
+    "SyntaxWarning",
+    "SystemError",
+    "SystemExit",
+    "TabError",
+    "TimeoutError",
+    "True",
+    "TypeError",
+    "UnboundLocalError",
+    "UnicodeDecodeError",
+    "UnicodeEncodeError",
+    "UnicodeError",
+    "UnicodeTranslateError",
+    "UnicodeWarning",
+    "UserWarning",
+    "ValueError",
+    "Warning",
+    "WindowsError",
+    "ZeroDivisionError",
+    "__annotations__",
+    "__build_class__",
+    "__builtins__",
+    "__cached__",
+    "__debug__",
+    "__doc__",
+    "__file__",
+    "__import__",
+    "__loader__",
+    "__name__",
+    "__package__",
+    "__spec__",
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "copyright",
+    "credits",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "exit",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "fused",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "license",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "quit",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
 ];
 
 #[cfg(test)]
@@ -1069,7 +1273,10 @@ mod tests {
     #[test]
     fn scopes() {
         // Function bodies see module names bound after the `def`; module code does not.
-        assert_eq!(names("def f():\n    return later\nlater = 1\nprint(early)\nearly = 2\n"), ["early"]);
+        assert_eq!(
+            names("def f():\n    return later\nlater = 1\nprint(early)\nearly = 2\n"),
+            ["early"]
+        );
         // Class attributes are not visible from methods, comprehensions or lambdas in the class,
         // but are from defaults and the first iterable.
         assert_eq!(
@@ -1077,18 +1284,30 @@ mod tests {
             ["t", "t", "t"]
         );
         // A local import is local.
-        assert_eq!(names("def udf():\n    import json\ndef h():\n    return json\n"), ["json"]);
+        assert_eq!(
+            names("def udf():\n    import json\ndef h():\n    return json\n"),
+            ["json"]
+        );
         // Walrus in a comprehension binds outside it; the loop variable does not leak.
-        assert_eq!(names("ys = [y := i for i in range(3)]\nprint(y, i)\n"), ["i"]);
+        assert_eq!(
+            names("ys = [y := i for i in range(3)]\nprint(y, i)\n"),
+            ["i"]
+        );
         // global and nonlocal.
         assert!(names("def f():\n    global g\n    g = 1\nprint(g)\ndef o():\n    v = 1\n    def i():\n        nonlocal v\n        return v\n").is_empty());
         // del, except-as, annotation without value.
         assert_eq!(names("x = 1\ndel x\nprint(x)\n"), ["x"]);
         assert!(names("x = 1\nif x:\n    del x\nprint(x)\n").is_empty());
-        assert_eq!(names("try:\n    pass\nexcept ValueError as e:\n    print(e)\nprint(e)\n"), ["e"]);
+        assert_eq!(
+            names("try:\n    pass\nexcept ValueError as e:\n    print(e)\nprint(e)\n"),
+            ["e"]
+        );
         assert_eq!(names("def f():\n    x: int\n    return x\n"), ["x"]);
         // try/except ImportError imports, NameError handled, match captures.
-        assert!(names("try:\n    import ujson as json\nexcept ImportError:\n    json = None\nprint(json)\n").is_empty());
+        assert!(names(
+            "try:\n    import ujson as json\nexcept ImportError:\n    json = None\nprint(json)\n"
+        )
+        .is_empty());
         assert!(names("try:\n    maybe\nexcept NameError:\n    pass\n").is_empty());
         assert!(names("match 1:\n    case [a, *rest]:\n        print(a, rest)\n    case {'k': v, **kw}:\n        print(v, kw)\n").is_empty());
         // Dunders: module ones everywhere, `__class__` in methods, `__qualname__` in a class body.
@@ -1100,21 +1319,30 @@ mod tests {
     #[test]
     fn annotations() {
         // Evaluated: parameter and module annotations. Not: local, string, future ones.
-        assert_eq!(found("def f(a: A) -> B:\n    x: C = 1\ny: D = 2\nz: 'E'\n"), [
-            ("A".into(), Runs::Module),
-            ("B".into(), Runs::Module),
-            ("C".into(), Runs::Annotation),
-            ("D".into(), Runs::Module),
-            ("E".into(), Runs::Annotation),
-        ]);
+        assert_eq!(
+            found("def f(a: A) -> B:\n    x: C = 1\ny: D = 2\nz: 'E'\n"),
+            [
+                ("A".into(), Runs::Module),
+                ("B".into(), Runs::Module),
+                ("C".into(), Runs::Annotation),
+                ("D".into(), Runs::Module),
+                ("E".into(), Runs::Annotation),
+            ]
+        );
         // A forward reference in a string resolves to a later module name.
-        assert!(names("def f(a: 'Later') -> 'list[Later]':\n    pass\nclass Later:\n    pass\n").is_empty());
+        assert!(
+            names("def f(a: 'Later') -> 'list[Later]':\n    pass\nclass Later:\n    pass\n")
+                .is_empty()
+        );
         assert_eq!(
             found("from __future__ import annotations\ndef f(a: Later, b: Missing):\n    pass\nclass Later:\n    pass\n"),
             [("Missing".into(), Runs::Annotation)]
         );
         // `Literal` strings are values, not names.
-        assert!(names("from typing import Literal\ndef f(a: Literal['x', 'y']):\n    pass\n").is_empty());
+        assert!(
+            names("from typing import Literal\ndef f(a: Literal['x', 'y']):\n    pass\n")
+                .is_empty()
+        );
     }
 
     #[test]
