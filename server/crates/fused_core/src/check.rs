@@ -137,6 +137,10 @@ pub fn analyze_python_entry(
     rules::decorator::check(&ctx, &mut diagnostics);
     rules::load::check(&ctx, &mut diagnostics);
     let imports = ast_rules(text, module.as_ref(), &model, &mut diagnostics);
+    if let Some(module) = &module {
+        // Only on a clean parse: after a syntax error there is no exact AST to read scopes from.
+        rules::names::check(module.syntax(), &ctx, ctx.entry.name, &mut diagnostics);
+    }
     PyAnalysis {
         tree,
         model,

@@ -58,7 +58,7 @@ fn json_contract_shape_order_and_unicode_columns() {
     let t = tempfile::tempdir().unwrap();
     // Two emoji (4 bytes, 2 UTF-16 units each) before the annotation: the column counts them
     // as one scalar value each.
-    let udf = "@fused.udf\ndef udf(a: str = \"😀😀\", b: Union[int, float] = 1):\n    pass\n";
+    let udf = "from typing import Union\n@fused.udf\ndef udf(a: str = \"😀😀\", b: Union[int, float] = 1):\n    pass\n";
     write_package(t.path(), &[("Pkg.py", udf.as_bytes())]);
     let out = run(t.path(), &["check", "--format", "json", "Pkg"]);
     let j = json(&out);
@@ -82,11 +82,11 @@ fn json_contract_shape_order_and_unicode_columns() {
     assert_eq!(d["path"], "Pkg/Pkg.py");
     assert_eq!(d["code"], "FUSED020");
     assert_eq!(d["severity"], "warning");
-    let line2 = udf.lines().nth(1).unwrap();
-    let col = line2[..line2.find("Union").unwrap()].chars().count() + 1;
+    let line3 = udf.lines().nth(2).unwrap();
+    let col = line3[..line3.find("Union").unwrap()].chars().count() + 1;
     assert_eq!(
         (d["line"].as_u64(), d["column"].as_u64()),
-        (Some(2), Some(col as u64))
+        (Some(3), Some(col as u64))
     );
     assert_eq!(
         d["end_column"].as_u64(),
@@ -319,7 +319,7 @@ fn unsafe_is_root() -> bool {
 #[test]
 fn noqa_select_and_ignore() {
     let t = tempfile::tempdir().unwrap();
-    let udf = "@fused.udf\ndef udf(a: Union[int, float] = 1,  # noqa: FUSED020\n        b=2, c=3):\n    pass\n";
+    let udf = "from typing import Union\n@fused.udf\ndef udf(a: Union[int, float] = 1,  # noqa: FUSED020\n        b=2, c=3):\n    pass\n";
     write_package(t.path(), &[("Pkg.py", udf.as_bytes())]);
     assert_eq!(
         codes(&run(t.path(), &["check", "--format", "json", "Pkg"])),

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod load;
 pub mod meta;
 pub mod source;
+pub mod names;
 pub mod tile;
 
 use crate::model::{PyModel, Udf};
