@@ -111,6 +111,18 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Unreadable_Dangling_Symlink",
             "ValueError: Expected a file to be at PosixPath('utils.py')",
         )] }),
+        Rule::Utf8Bom => Measured(const {
+            &[run(
+                "fixtures/broken/Bom_At_Start",
+                "SyntaxError: invalid non-printable character U+FEFF",
+            )]
+        }),
+        Rule::TooDeeplyNested => Measured(const {
+            &[run(
+                "fixtures/broken/Too_Deeply_Nested",
+                "SyntaxError: too many nested parentheses",
+            )]
+        }),
         Rule::NoUdf => Measured(const {
             &[run(
                 "fixtures/broken/No_Udf_Function",
@@ -121,6 +133,18 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Entrypoint_Renamed",
             "NameError: Could not find udf",
         )] }),
+        Rule::UndefinedName => Measured(const {
+            &[run(
+                "fixtures/broken/Undefined_Name",
+                "NameError: name 'load_buildings' is not defined",
+            )]
+        }),
+        Rule::UnknownFusedType => Measured(const {
+            &[run(
+                "fixtures/broken/Unknown_Fused_Type",
+                "AttributeError: module 'fused.types' has no attribute 'Bound'",
+            )]
+        }),
         Rule::TileReceiverType => Measured(const { &[Case {
             fixture: "fixtures/broken/Bounds_Int",
             tile: true,
@@ -144,6 +168,12 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Default_Parameters_List",
             "Input should be a valid dictionary",
         )] }),
+        Rule::InvalidCacheKeyword => Measured(const {
+            &[run(
+                "fixtures/broken/Cache_Path_Keyword",
+                "TypeError: cache() got an unexpected keyword argument 'path'",
+            )]
+        }),
         Rule::LoadPathMissing => Measured(const { &[Case {
             fixture: "fixtures/broken/Load_Missing_Path",
             tile: false,
@@ -162,6 +192,12 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
         Rule::LoadGithubMalformed => NotOffline(
             "The SDK sends every `https://github.com...` string to the Fused server, which resolves it; offline the run fails with a `ConnectionError` before the URL is judged, so no test here can show the server refusing it. The shapes FUSED053 reports are those the server and the SDK's own CLI (\"GitHub tree or blob URL\") do not accept.",
         ),
+        Rule::LocalModuleUnresolved => Measured(const {
+            &[run(
+                "fixtures/broken/Local_Module_Missing",
+                "ModuleNotFoundError: No module named 'utils'",
+            )]
+        }),
         Rule::MetaInvalidJson => Measured(const { &[
             load(
                 "fixtures/broken/Meta_Invalid_Json",
