@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -36,11 +35,12 @@ pub struct RunArgs {
     /// Tile mode, the total bounds of a GeoJSON file (geometry, feature or collection).
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
-    /// The Python interpreter (default: a .venv/venv in or above the package, else python3).
+    /// The Python interpreter (default: a .venv/venv in or above the package, up to its
+    /// repository, else python3).
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Seconds before the run is stopped.
-    #[arg(long, default_value_t = 120.0)]
+    /// Seconds before the run is stopped (at most a day).
+    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true)]
     pub timeout: f64,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
@@ -169,9 +169,12 @@ pub fn run(a: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
-    if !a.timeout.is_finite() || a.timeout <= 0.0 {
-        return usage("--timeout must be a positive number of seconds");
-    }
+    let Ok(timeout) = fused_run::timeout_from_secs(a.timeout) else {
+        return usage(format!(
+            "--timeout {}: give a positive number of seconds (larger than a day counts as a day)",
+            a.timeout
+        ));
+    };
     let mut keep = None;
     let Resolved {
         source,
@@ -182,7 +185,14 @@ pub fn run(a: RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
-    let python = find_python(a.python.as_deref(), &dir);
+    // Discovery stops at the repository (or the current folder): a .venv planted above it
+    // never runs.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let python = find_python(
+        a.python.as_deref(),
+        &dir,
+        &fused_run::cli_search_root(&dir, &cwd),
+    );
     let req = RunRequest {
         source_path: source,
         entrypoint,
@@ -203,7 +213,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     };
     let opts = RunOptions {
         python,
-        timeout: Duration::from_secs_f64(a.timeout),
+        timeout,
         output_cap: 1 << 20,
     };
     let result = match fused_run::run(&req, &opts, &AtomicBool::new(false)) {
