@@ -342,31 +342,25 @@ fn classify(body: &[u8], why: String) -> Verdict {
     };
     // The decoder's `Id`: an i64, a string or null.
     let usable = |id: &serde_json::Value| id.is_string() || id.is_i64() || id.is_null();
-    let id = match &shape.id {
-        Some(id) if usable(id) => id.clone(),
-        Some(id) => {
-            return Verdict::Reply {
-                id: serde_json::Value::Null,
-                code: INVALID_REQUEST,
-                message: format!("the id {id} is neither an integer nor a string"),
-            }
-        }
-        None => serde_json::Value::Null,
-    };
+    let is_response = shape.method.is_none() && (shape.result.is_some() || shape.error.is_some());
     match (&shape.method, &shape.id) {
-        (Some(serde_json::Value::String(m)), Some(_)) => Verdict::Reply {
-            id,
-            code: INVALID_REQUEST,
-            message: format!("`{m}` cannot be decoded: {why}"),
-        },
+        // Nobody waits for an answer to a response or a notification.
+        _ if is_response => Verdict::Drop(format!("a response that cannot be decoded: {why}")),
         (Some(serde_json::Value::String(m)), None) => {
             Verdict::Drop(format!("the notification `{m}` cannot be decoded: {why}"))
         }
-        (None, Some(_)) if shape.result.is_some() || shape.error.is_some() => {
-            Verdict::Drop(format!("a response that cannot be decoded: {why}"))
-        }
-        _ => Verdict::Reply {
-            id,
+        (_, Some(id)) if !usable(id) => Verdict::Reply {
+            id: serde_json::Value::Null,
+            code: INVALID_REQUEST,
+            message: format!("the id {id} is neither an integer nor a string"),
+        },
+        (Some(serde_json::Value::String(m)), Some(id)) => Verdict::Reply {
+            id: id.clone(),
+            code: INVALID_REQUEST,
+            message: format!("`{m}` cannot be decoded: {why}"),
+        },
+        (_, id) => Verdict::Reply {
+            id: id.clone().unwrap_or_default(),
             code: INVALID_REQUEST,
             message: format!("not a JSON-RPC request, notification or response: {why}"),
         },
@@ -482,8 +476,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#.into(),
             r#"{"jsonrpc":"2.0","id":{"a":1},"method":"m"}"#.into(),
             r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"m"}"#.into(),
-            r#"{"jsonrpc":"2.0","id":1}"#.into(),
-            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m","extra":0}}"#.into(),
+            r#"{"jsonrpc":"2.0","id":1.5,"result":null}"#.into(),
             r#"[{"jsonrpc":"2.0","method":"m"}]"#.into(),
             "not json".into(),
             deep_params,
@@ -546,7 +539,7 @@ mod tests {
             Some((serde_json::json!("x"), INVALID_REQUEST))
         );
         assert!(matches!(
-            verdict(r#"{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}"#),
+            verdict(r#"{"jsonrpc":"2.0","id":1.5,"result":null}"#),
             Verdict::Drop(_)
         ));
     }

@@ -5,7 +5,6 @@ use crate::convert;
 use crate::document::{Change, DocKind, Document};
 use crate::handlers;
 use fused_core::{Encoding, Selection};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
