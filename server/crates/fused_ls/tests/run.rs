@@ -372,15 +372,28 @@ fn zips_run_and_a_missing_interpreter_is_a_clear_error() {
 #[test]
 fn timeouts_are_clamped_or_refused_with_a_clear_message() {
     let t = tempfile::tempdir().unwrap();
-    let pkg = write_package(t.path(), &[]);
+    // A UDF that needs nothing installed.
+    let plain = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+    let pkg = write_package(t.path(), &[("Pkg.py", plain.as_bytes())]);
     let pkg = pkg.to_str().unwrap();
-    let out = run(t.path(), &["run", pkg, "--timeout", "1e20", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        t.path(),
+        &["run", pkg, "--timeout", "1e20", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for bad in ["-1", "0", "nan"] {
         let out = run(t.path(), &["run", pkg, "--timeout", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--timeout") && err.contains("positive number of seconds"), "{err}");
+        assert!(
+            err.contains("--timeout") && err.contains("positive number of seconds"),
+            "{err}"
+        );
     }
 }
 
@@ -395,7 +408,10 @@ fn a_venv_above_the_current_folder_is_never_used() {
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::write(
         bin.join("python"),
-        format!("#!/bin/sh\ntouch '{}'\nexec python3 \"$@\"\n", marker.display()),
+        format!(
+            "#!/bin/sh\ntouch '{}'\nexec python3 \"$@\"\n",
+            marker.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(bin.join("python"), std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -178,7 +178,11 @@ fn skip_to_header(r: &mut impl BufRead) -> std::io::Result<Option<Skipped>> {
 /// One line (up to `\n`), at most MAX_HEADER_LINE bytes; `None` at the end of the input.
 fn header_line(r: &mut impl BufRead) -> Option<Vec<u8>> {
     let mut line = Vec::new();
-    match r.by_ref().take(MAX_HEADER_LINE).read_until(b'\n', &mut line) {
+    match r
+        .by_ref()
+        .take(MAX_HEADER_LINE)
+        .read_until(b'\n', &mut line)
+    {
         Ok(0) | Err(_) => None,
         Ok(_) => Some(line),
     }
@@ -309,7 +313,9 @@ fn check(body: Vec<u8>) -> Verdict {
     // escapes (`JSON.stringify` of half an emoji) become U+FFFD.
     let mut body = match String::from_utf8(body) {
         Ok(s) => s.into_bytes(),
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned().into_bytes(),
+        Err(e) => String::from_utf8_lossy(e.as_bytes())
+            .into_owned()
+            .into_bytes(),
     };
     if let Some(fixed) = replace_lone_surrogates(&body) {
         body = fixed;
@@ -487,7 +493,10 @@ mod tests {
             if let Verdict::Pass(b) = &v {
                 assert!(decode(b).is_ok(), "passed what the decoder refuses: {m}");
             } else {
-                assert!(decode(m.as_bytes()).is_err(), "refused what the decoder takes: {m}");
+                assert!(
+                    decode(m.as_bytes()).is_err(),
+                    "refused what the decoder takes: {m}"
+                );
             }
             match v {
                 Verdict::Pass(_) => panic!("passed {m}"),
@@ -551,7 +560,10 @@ mod tests {
             panic!("refused")
         };
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
-        assert_eq!(v["params"]["t"], "a\u{fffd} b\u{fffd} \u{1f600} \\ud83d \u{fffd}");
+        assert_eq!(
+            v["params"]["t"],
+            "a\u{fffd} b\u{fffd} \u{1f600} \\ud83d \u{fffd}"
+        );
         assert_eq!(b.len(), m.len());
     }
 
@@ -603,10 +615,7 @@ mod tests {
         assert_eq!(out, format!("{}{}{}", frame(b), frame(c), frame(a)));
         // A declared length too short leaves the reader inside the body: the rest is skipped
         // up to the next header.
-        let input = format!(
-            "Content-Length: 10\r\n\r\n{a}{}",
-            frame(b)
-        );
+        let input = format!("Content-Length: 10\r\n\r\n{a}{}", frame(b));
         let out = pumped(input.into_bytes());
         assert!(out.ends_with(&frame(b)), "{out}");
     }
@@ -620,7 +629,9 @@ mod tests {
         };
         assert!(!skipped(""));
         assert!(!skipped("\r\n"));
-        assert!(!skipped("Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n"));
+        assert!(!skipped(
+            "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n"
+        ));
         assert!(skipped("Content-Type: nothing\r\n\r\n"));
         assert!(skipped("{\"jsonrpc\"}"));
         assert!(skipped(&"x".repeat(500)));

@@ -52,7 +52,9 @@ impl Settings {
             other => {
                 return Some((
                     Settings::default(),
-                    vec![format!("the `fused` settings must be an object, not {other}")],
+                    vec![format!(
+                        "the `fused` settings must be an object, not {other}"
+                    )],
                 ))
             }
         };
@@ -609,7 +611,10 @@ impl LanguageServer for Backend {
         // file (pulled or pushed later) cannot declare itself trusted.
         let options = params.initialization_options.as_ref();
         let trusted = options
-            .and_then(|o| o.get("trustedWorkspace").or_else(|| o.get("fused")?.get("trustedWorkspace")))
+            .and_then(|o| {
+                o.get("trustedWorkspace")
+                    .or_else(|| o.get("fused")?.get("trustedWorkspace"))
+            })
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
         #[allow(deprecated)]

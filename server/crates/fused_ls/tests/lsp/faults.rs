@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// A UDF that needs nothing installed.
+const PLAIN: &str = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+
 /// The real interpreter, so a planted script can hand over to it.
 fn real_python() -> String {
     let out = std::process::Command::new("python3")
@@ -51,7 +54,7 @@ fn planted() -> Planted {
     let ws_marker = t.path().join("ws-venv-started");
     plant_venv(&outer, &outer_marker);
     let ws_python = plant_venv(&ws, &ws_marker);
-    let pkg = write_package(&ws, &[]);
+    let pkg = write_package(&ws, &[("Pkg.py", PLAIN.as_bytes())]);
     Planted {
         _t: t,
         ws,
@@ -87,17 +90,26 @@ fn run_udf(lsp: &mut Lsp, uri: &str) -> Value {
 fn opening_a_udf_never_starts_a_planted_interpreter() {
     let p = planted();
     let mut lsp = start_in(&p.ws, Value::Null, &[]);
-    let uri = lsp.open(&p.pkg.join("Pkg.py"), UDF);
+    let uri = lsp.open(&p.pkg.join("Pkg.py"), PLAIN);
     lsp.diagnostics(&uri, Some(1));
     // Past the pre-warm delay (3 s) with room to spare.
     std::thread::sleep(Duration::from_millis(5000));
     assert!(!p.ws_marker.exists(), "a planted interpreter ran on open");
-    assert!(!p.outer_marker.exists(), "a planted interpreter ran on open");
+    assert!(
+        !p.outer_marker.exists(),
+        "a planted interpreter ran on open"
+    );
     let result = run_udf(&mut lsp, &uri);
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["python"], p.ws_python.to_str().unwrap(), "{result}");
-    assert!(p.ws_marker.exists(), "the explicit run used the workspace's .venv");
-    assert!(!p.outer_marker.exists(), "the .venv above the workspace ran");
+    assert!(
+        p.ws_marker.exists(),
+        "the explicit run used the workspace's .venv"
+    );
+    assert!(
+        !p.outer_marker.exists(),
+        "the .venv above the workspace ran"
+    );
     assert_eq!(lsp.stop(), Some(0));
 }
 
@@ -107,7 +119,7 @@ fn opening_a_udf_never_starts_a_planted_interpreter() {
 fn a_trusted_workspace_prewarms_with_its_own_interpreter_only() {
     let p = planted();
     let mut lsp = start_in(&p.ws, json!({"trustedWorkspace": true}), &[]);
-    let uri = lsp.open(&p.pkg.join("Pkg.py"), UDF);
+    let uri = lsp.open(&p.pkg.join("Pkg.py"), PLAIN);
     lsp.diagnostics(&uri, Some(1));
     let started = std::time::Instant::now();
     while !p.ws_marker.exists() {
@@ -128,12 +140,15 @@ fn a_venv_above_the_workspace_is_never_used() {
     let p = planted();
     std::fs::remove_dir_all(p.ws.join(".venv")).unwrap();
     let mut lsp = start_in(&p.ws, json!({"trustedWorkspace": true}), &[]);
-    let uri = lsp.open(&p.pkg.join("Pkg.py"), UDF);
+    let uri = lsp.open(&p.pkg.join("Pkg.py"), PLAIN);
     lsp.diagnostics(&uri, Some(1));
     std::thread::sleep(Duration::from_millis(5000));
     let result = run_udf(&mut lsp, &uri);
     assert_eq!(result["python"], "python3", "{result}");
-    assert!(!p.outer_marker.exists(), "the .venv above the workspace ran");
+    assert!(
+        !p.outer_marker.exists(),
+        "the .venv above the workspace ran"
+    );
     assert_eq!(lsp.stop(), Some(0));
 }
 
@@ -144,7 +159,7 @@ fn a_named_interpreter_is_prewarmed_without_trust() {
     let marker = p.ws.join("named-started");
     let named = plant_venv(&p.ws.join("named"), &marker);
     let mut lsp = start_in(&p.ws, json!({"python": named}), &[]);
-    let uri = lsp.open(&p.pkg.join("Pkg.py"), UDF);
+    let uri = lsp.open(&p.pkg.join("Pkg.py"), PLAIN);
     lsp.diagnostics(&uri, Some(1));
     let started = std::time::Instant::now();
     while !marker.exists() {
@@ -206,9 +221,9 @@ fn deep_nesting_gets_an_error_reply_and_the_server_goes_on() {
     let deep = |id: Option<i64>, method: &str| {
         let params = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         match id {
-            Some(id) => format!(
-                r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#
-            ),
+            Some(id) => {
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#)
+            }
             None => format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{params}}}"#),
         }
     };
@@ -244,7 +259,10 @@ fn a_bad_content_length_costs_one_frame_and_is_logged() {
     );
     let uri = lsp.open(&dir.join("Pkg.py"), UDF);
     assert!(lsp.diagnostics(&uri, Some(1)).is_empty());
-    let r = lsp.call("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 9}}));
+    let r = lsp.call(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 9}}),
+    );
     assert!(r.get("error").is_none(), "{r}");
     assert_eq!(lsp.stop(), Some(0));
     let log = std::fs::read_to_string(&log).unwrap();
@@ -258,7 +276,9 @@ fn a_bad_content_length_costs_one_frame_and_is_logged() {
 fn every_request_gets_the_protocols_answer() {
     let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
     for id in [json!(1.5), json!({"a": 1}), json!([2])] {
-        lsp.send(&json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {}}));
+        lsp.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {}}),
+        );
         let r = lsp.response(Value::Null);
         assert_eq!(r["error"]["code"], -32600, "{r}");
     }
@@ -268,7 +288,10 @@ fn every_request_gets_the_protocols_answer() {
     let r = lsp.call("$/cancelRequest", json!({"id": 1}));
     assert!(r.get("error").is_some(), "{r}");
     // Nothing answered the notification: no stray reply is waiting.
-    assert!(lsp.backlog.iter().all(|m| m.get("id").is_none() || m.get("method").is_some()));
+    assert!(lsp
+        .backlog
+        .iter()
+        .all(|m| m.get("id").is_none() || m.get("method").is_some()));
     assert_eq!(lsp.stop(), Some(0));
 }
 
@@ -276,7 +299,7 @@ fn every_request_gets_the_protocols_answer() {
 /// u64::MAX seconds (which overflowed a Duration and panicked) is clamped.
 #[test]
 fn commands_run_under_the_guard_and_huge_timeouts_are_clamped() {
-    let (_t, dir) = scratch_pkg(UDF);
+    let (_t, dir) = scratch_pkg(PLAIN);
     let (mut lsp, _) = Lsp::start_with(
         json!({"processId": null, "rootUri": null, "capabilities": vscode_caps(),
             "initializationOptions": {"runTimeout": 18446744073709551615u64}}),
@@ -288,7 +311,7 @@ fn commands_run_under_the_guard_and_huge_timeouts_are_clamped() {
         json!({"command": "fused.debugPanic", "arguments": []}),
     );
     assert_eq!(r["error"]["code"], -32603, "{r}");
-    let uri = lsp.open(&dir.join("Pkg.py"), UDF);
+    let uri = lsp.open(&dir.join("Pkg.py"), PLAIN);
     lsp.diagnostics(&uri, Some(1));
     let result = run_udf(&mut lsp, &uri);
     assert_eq!(result["ok"], true, "{result}");
@@ -338,10 +361,16 @@ fn one_bad_setting_costs_only_that_key_and_is_reported_once() {
         Stdio::null(),
     );
     let uri = lsp.open(&dir.join("Pkg.py"), udf);
-    assert!(lsp.diagnostics(&uri, Some(1)).is_empty(), "ignore was dropped");
+    assert!(
+        lsp.diagnostics(&uri, Some(1)).is_empty(),
+        "ignore was dropped"
+    );
     let w = warnings(&mut lsp, Duration::from_millis(1000));
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("runTimeout") && w[0].contains("positive number"), "{w:?}");
+    assert!(
+        w[0].contains("runTimeout") && w[0].contains("positive number"),
+        "{w:?}"
+    );
     // Coerced without a word: "30" and 2.5 are seconds, a string of codes is a list.
     for settings in [
         json!({"ignore": "FUSED023", "runTimeout": "30"}),
@@ -364,7 +393,11 @@ fn one_bad_setting_costs_only_that_key_and_is_reported_once() {
     }
     let w = warnings(&mut lsp, Duration::from_millis(1500));
     assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w.iter().any(|m| m.contains("`ignore`") && m.contains("NOPE42")), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("`ignore`") && m.contains("NOPE42")),
+        "{w:?}"
+    );
     assert!(w.iter().any(|m| m.contains("`select`")), "{w:?}");
     let d = lsp.diagnostics_until(&uri, Some(1), 3, |d| d.is_empty());
     assert!(d.is_empty(), "{d:?}");
