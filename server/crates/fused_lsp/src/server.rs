@@ -763,22 +763,18 @@ impl LanguageServer for Backend {
                         .and_then(|(uri, _)| uri_path(uri))
                         .map(|path| st.prewarm_python(path.parent().unwrap_or(Path::new("."))))
                 };
-                match python {
-                    Some(Some(python)) => {
-                        tokio::task::spawn_blocking(move || {
-                            if let Ok(mut slot) = worker.try_lock() {
-                                if slot.is_none() {
-                                    *slot =
-                                        fused_run::Worker::start(&python, Duration::from_secs(120))
-                                            .ok();
-                                }
+                // Nothing yet (no UDF open, or nothing may start unasked): the settings may
+                // still name an interpreter, so keep looking.
+                if let Some(Some(python)) = python {
+                    tokio::task::spawn_blocking(move || {
+                        if let Ok(mut slot) = worker.try_lock() {
+                            if slot.is_none() {
+                                *slot = fused_run::Worker::start(&python, Duration::from_secs(120))
+                                    .ok();
                             }
-                        });
-                        return;
-                    }
-                    // A UDF is open but nothing may start unasked: the settings may still name
-                    // an interpreter, so keep looking.
-                    Some(None) | None => {}
+                        }
+                    });
+                    return;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -132,62 +132,6 @@ pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs.min(MAX_TIMEOUT.as_secs_f64())))
 }
 
-#[cfg(test)]
-mod discovery_tests {
-    use super::*;
-
-    fn venv(dir: &Path) -> PathBuf {
-        let bin = dir.join(".venv/bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::fs::write(bin.join("python"), "").unwrap();
-        bin.join("python")
-    }
-
-    #[test]
-    fn discovery_stops_at_the_root() {
-        let t = tempfile::tempdir().unwrap();
-        let outer = venv(t.path());
-        let root = t.path().join("ws");
-        let pkg = root.join("a/Pkg");
-        std::fs::create_dir_all(&pkg).unwrap();
-        // The .venv above the root is never found.
-        assert_eq!(find_python(None, &pkg, &root), PathBuf::from("python3"));
-        assert_eq!(find_python(None, &pkg, t.path()), outer);
-        let inner = venv(&root);
-        assert_eq!(find_python(None, &pkg, &root), inner);
-        // Outside the root: only the folder itself.
-        let elsewhere = t.path().join("other/Pkg");
-        std::fs::create_dir_all(&elsewhere).unwrap();
-        assert_eq!(discover_python(&elsewhere, &root), None);
-        assert_eq!(
-            find_python(Some(Path::new("/x/py")), &pkg, &root),
-            PathBuf::from("/x/py")
-        );
-    }
-
-    #[test]
-    fn the_cli_stops_at_the_repository_else_the_current_folder_else_the_package() {
-        let t = tempfile::tempdir().unwrap();
-        let pkg = t.path().join("repo/udfs/Pkg");
-        std::fs::create_dir_all(&pkg).unwrap();
-        assert_eq!(cli_search_root(&pkg, t.path()), t.path());
-        assert_eq!(cli_search_root(&pkg, Path::new("/elsewhere")), pkg);
-        std::fs::create_dir_all(t.path().join("repo/.git")).unwrap();
-        assert_eq!(cli_search_root(&pkg, t.path()), t.path().join("repo"));
-    }
-
-    #[test]
-    fn timeouts_are_positive_and_clamped() {
-        assert_eq!(timeout_from_secs(2.5), Ok(Duration::from_millis(2500)));
-        assert_eq!(timeout_from_secs(1e20), Ok(MAX_TIMEOUT));
-        assert_eq!(timeout_from_secs(f64::INFINITY), Ok(MAX_TIMEOUT));
-        assert_eq!(timeout_from_secs(u64::MAX as f64), Ok(MAX_TIMEOUT));
-        assert!(timeout_from_secs(-1.0).is_err());
-        assert!(timeout_from_secs(0.0).is_err());
-        assert!(timeout_from_secs(f64::NAN).is_err());
-    }
-}
-
 /// Maps an import name to the distribution to `pip install`.
 fn pip_name(module: &str) -> &str {
     match module {
@@ -619,5 +563,61 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn venv(dir: &Path) -> PathBuf {
+        let bin = dir.join(".venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("python"), "").unwrap();
+        bin.join("python")
+    }
+
+    #[test]
+    fn discovery_stops_at_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let outer = venv(t.path());
+        let root = t.path().join("ws");
+        let pkg = root.join("a/Pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        // The .venv above the root is never found.
+        assert_eq!(find_python(None, &pkg, &root), PathBuf::from("python3"));
+        assert_eq!(find_python(None, &pkg, t.path()), outer);
+        let inner = venv(&root);
+        assert_eq!(find_python(None, &pkg, &root), inner);
+        // Outside the root: only the folder itself.
+        let elsewhere = t.path().join("other/Pkg");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        assert_eq!(discover_python(&elsewhere, &root), None);
+        assert_eq!(
+            find_python(Some(Path::new("/x/py")), &pkg, &root),
+            PathBuf::from("/x/py")
+        );
+    }
+
+    #[test]
+    fn the_cli_stops_at_the_repository_else_the_current_folder_else_the_package() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = t.path().join("repo/udfs/Pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        assert_eq!(cli_search_root(&pkg, t.path()), t.path());
+        assert_eq!(cli_search_root(&pkg, Path::new("/elsewhere")), pkg);
+        std::fs::create_dir_all(t.path().join("repo/.git")).unwrap();
+        assert_eq!(cli_search_root(&pkg, t.path()), t.path().join("repo"));
+    }
+
+    #[test]
+    fn timeouts_are_positive_and_clamped() {
+        assert_eq!(timeout_from_secs(2.5), Ok(Duration::from_millis(2500)));
+        assert_eq!(timeout_from_secs(1e20), Ok(MAX_TIMEOUT));
+        assert_eq!(timeout_from_secs(f64::INFINITY), Ok(MAX_TIMEOUT));
+        assert_eq!(timeout_from_secs(u64::MAX as f64), Ok(MAX_TIMEOUT));
+        assert!(timeout_from_secs(-1.0).is_err());
+        assert!(timeout_from_secs(0.0).is_err());
+        assert!(timeout_from_secs(f64::NAN).is_err());
     }
 }
