@@ -138,6 +138,8 @@ impl Skipped {
 fn skip_to_header(r: &mut impl BufRead) -> std::io::Result<Option<Skipped>> {
     let mut skipped = Skipped::default();
     let mut matched = 0;
+    // The bytes of the partial match as they were (for the log line).
+    let mut partial = Vec::with_capacity(NEEDLE.len());
     loop {
         let buf = r.fill_buf()?;
         if buf.is_empty() {
@@ -150,6 +152,7 @@ fn skip_to_header(r: &mut impl BufRead) -> std::io::Result<Option<Skipped>> {
             let lower = b.to_ascii_lowercase();
             if lower == NEEDLE[matched] {
                 matched += 1;
+                partial.push(b);
                 if matched == NEEDLE.len() {
                     found = true;
                     break;
@@ -157,12 +160,13 @@ fn skip_to_header(r: &mut impl BufRead) -> std::io::Result<Option<Skipped>> {
             } else {
                 // The bytes of a partial match were not a header after all. (`c` occurs only
                 // at the start of the needle, so a mismatch restarts the match at 0 or 1.)
-                for &p in &NEEDLE[..matched] {
+                for p in partial.drain(..) {
                     skipped.push(p);
                 }
                 matched = 0;
                 if lower == NEEDLE[0] {
                     matched = 1;
+                    partial.push(b);
                 } else {
                     skipped.push(b);
                 }
@@ -331,7 +335,12 @@ fn check(body: Vec<u8>) -> Verdict {
 /// under `null`; a notification or a response gets nothing.
 fn classify(body: &[u8], why: String) -> Verdict {
     // The shape is read leniently (params skipped unparsed: no depth limit, no escape checks).
-    let Ok(shape) = serde_json::from_slice::<Shape>(body) else {
+    // Only an object is a message (a derived struct would also read an array, by position).
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let Some(shape) = serde_json::from_slice::<Shape>(body)
+        .ok()
+        .filter(|_| object)
+    else {
         return if serde_json::from_slice::<IgnoredAny>(body).is_ok() {
             Verdict::Reply {
                 id: serde_json::Value::Null,
@@ -537,6 +546,11 @@ mod tests {
         );
         assert_eq!(
             reply(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"m"}"#),
+            Some((serde_json::Value::Null, INVALID_REQUEST))
+        );
+        // An array is no message, though a struct would read one by position.
+        assert_eq!(
+            reply("[1, 2, 3]"),
             Some((serde_json::Value::Null, INVALID_REQUEST))
         );
         assert_eq!(
