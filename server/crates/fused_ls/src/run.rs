@@ -37,12 +37,13 @@ pub struct RunArgs {
     /// Tile mode, the total bounds of a GeoJSON file (geometry, feature or collection).
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
-    /// The Python interpreter (default: a .venv/venv in or above the package, else python3). A
-    /// path is taken from the current folder; a bare name is looked up on PATH.
+    /// The Python interpreter (default: a .venv/venv in or above the package, up to its
+    /// repository, else python3). A path is taken from the current folder; a bare name is
+    /// looked up on PATH.
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Seconds before the run is stopped.
-    #[arg(long, default_value_t = 120.0)]
+    /// Seconds before the run is stopped (at most a day).
+    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true)]
     pub timeout: f64,
     /// The run's memory limit in MiB (address space); past it the UDF gets a MemoryError.
     /// Default: half of the machine's memory; 0: no limit.
@@ -337,9 +338,12 @@ pub fn run(a: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(output::escape_line(&e)),
     };
-    if !a.timeout.is_finite() || a.timeout <= 0.0 {
-        return usage("--timeout must be a positive number of seconds");
-    }
+    let Ok(timeout) = fused_run::timeout_from_secs(a.timeout) else {
+        return usage(format!(
+            "--timeout {}: give a positive number of seconds (larger than a day counts as a day)",
+            a.timeout
+        ));
+    };
     if let Some(o) = &a.output {
         if let Err(e) = check_output_extension(o) {
             return usage(e);
@@ -389,7 +393,14 @@ pub fn run(a: RunArgs) -> ExitCode {
         headers,
         ..
     } = resolved;
-    let python = find_python(a.python.as_deref().map(python_arg).as_deref(), &dir);
+    // Discovery stops at the repository (or the current folder): a .venv planted above it
+    // never runs.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let python = find_python(
+        a.python.as_deref().map(python_arg).as_deref(),
+        &dir,
+        &fused_run::cli_search_root(&dir, &cwd),
+    );
     let req = RunRequest {
         source_path: source,
         entrypoint,
@@ -416,7 +427,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     }
     let opts = RunOptions {
         python,
-        timeout: Duration::from_secs_f64(a.timeout),
+        timeout,
         output_cap: 1 << 20,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
     };

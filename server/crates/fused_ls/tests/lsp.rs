@@ -1,6 +1,10 @@
 //! End-to-end tests of `fused-ls server`: the real binary over stdio, with the initialize
 //! capabilities VS Code and Neovim really send.
 
+// The fault suite: hostile frames, settings and workspaces (issue 10).
+#[path = "lsp/faults.rs"]
+mod faults;
+
 mod common;
 use common::*;
 use serde_json::{json, Value};
@@ -56,11 +60,20 @@ fn frame(body: &str) -> Vec<u8> {
 
 impl Lsp {
     fn start(caps: Value, env: &[(&str, &str)]) -> (Lsp, Value) {
+        Lsp::start_with(
+            json!({"processId": null, "rootUri": null, "capabilities": caps}),
+            env,
+            Stdio::null(),
+        )
+    }
+
+    /// Starts the server with these `initialize` params and where its stderr goes.
+    fn start_with(init: Value, env: &[(&str, &str)], stderr: Stdio) -> (Lsp, Value) {
         let mut cmd = bin();
         cmd.arg("server")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -102,10 +115,7 @@ impl Lsp {
             backlog: Vec::new(),
             settings: Value::Null,
         };
-        let init = lsp.request(
-            "initialize",
-            json!({"processId": null, "rootUri": null, "capabilities": caps}),
-        );
+        let init = lsp.request("initialize", init);
         lsp.notify("initialized", json!({}));
         (lsp, init)
     }
@@ -1095,7 +1105,8 @@ fn children_running(server: u32, program: &Path) -> usize {
 
 /// The runner's worker is not started with the session (a Python start-up would take a core
 /// from the first diagnostics) but a few seconds after, once a UDF is open, with the
-/// interpreter a run of that UDF would use: here the package's own `.venv`.
+/// interpreter a run of that UDF would use: here the package's own `.venv`, in a trusted
+/// workspace.
 #[test]
 fn the_runner_worker_starts_late_with_the_packages_interpreter() {
     let (_t, dir) = scratch_pkg(UDF);
@@ -1111,7 +1122,14 @@ fn the_runner_worker_starts_late_with_the_packages_interpreter() {
     .unwrap();
     std::os::unix::fs::symlink(python3.trim(), venv_bin.join("python")).unwrap();
     let python = venv_bin.join("python");
-    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    // Only in a workspace the client trusts may a discovered interpreter start unasked (the
+    // fault suite checks the other cases).
+    let (mut lsp, _) = Lsp::start_with(
+        json!({"processId": null, "rootUri": uri_of(&dir), "capabilities": vscode_caps(),
+            "initializationOptions": {"trustedWorkspace": true}}),
+        &[],
+        Stdio::null(),
+    );
     let uri = lsp.open(&dir.join("Pkg.py"), UDF);
     lsp.diagnostics(&uri, Some(1));
     let server = lsp.child.id();

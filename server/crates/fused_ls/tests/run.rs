@@ -1019,3 +1019,59 @@ fn a_runaway_allocation_is_a_memory_error_under_the_limit() {
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["result"]["value"], 1 << 30);
 }
+
+/// `--timeout` (issue 10): a huge value is clamped to a day instead of overflowing, a
+/// non-positive or NaN one is a usage error (exit 2) that says what to give.
+#[test]
+fn timeouts_are_clamped_or_refused_with_a_clear_message() {
+    let t = tempfile::tempdir().unwrap();
+    // A UDF that needs nothing installed.
+    let plain = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+    let pkg = write_package(t.path(), &[("Pkg.py", plain.as_bytes())]);
+    let pkg = pkg.to_str().unwrap();
+    let out = run(
+        t.path(),
+        &["run", pkg, "--timeout", "1e20", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for bad in ["-1", "0", "nan"] {
+        let out = run(t.path(), &["run", pkg, "--timeout", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--timeout") && err.contains("positive number of seconds"),
+            "{err}"
+        );
+    }
+}
+
+/// Interpreter discovery stops at the repository, else the current folder: a `.venv` planted
+/// in a shared parent never runs.
+#[test]
+fn a_venv_above_the_current_folder_is_never_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let marker = t.path().join("planted-ran");
+    let bin = t.path().join(".venv/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("python"),
+        format!(
+            "#!/bin/sh\ntouch '{}'\nexec python3 \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("python"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let work = t.path().join("work");
+    let pkg = write_package(&work, &[]);
+    let out = run(&work, &["run", pkg.to_str().unwrap(), "--format", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["python"], "python3", "{r}");
+    assert!(!marker.exists(), "the .venv above the current folder ran");
+}

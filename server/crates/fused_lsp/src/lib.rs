@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod convert;
 pub mod document;
+mod guard;
 pub mod handlers;
 mod sanitize;
 pub mod server;
@@ -41,7 +42,7 @@ pub fn run_stdio() -> i32 {
             "window/workDoneProgress/cancel",
             server::Backend::progress_cancel,
         );
-        if std::env::var_os("FUSED_LS_TEST_HOOKS").is_some_and(|v| v == "1") {
+        if server::test_hooks() {
             builder = builder.custom_method("fused/debugPanic", server::Backend::debug_panic);
         }
         let (service, socket) = builder.finish();
@@ -49,7 +50,10 @@ pub fn run_stdio() -> i32 {
         // Both ends are plain threads doing blocking I/O (see `sanitize` and `stdout`).
         let input = sanitize::spawn_reader(std::io::stdin());
         let (output, writer) = stdout::spawn_writer(std::io::stdout());
-        Server::new(input, output, socket).serve(service).await;
+        // Every message goes through the guard: panics caught, every request answered.
+        Server::new(input, output, socket)
+            .serve(guard::Guard::new(service))
+            .await;
         // The server dropped its output: wait until everything it sent is written.
         let _ = writer.join();
         if shutdown.load(std::sync::atomic::Ordering::SeqCst) {

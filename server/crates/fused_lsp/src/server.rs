@@ -5,7 +5,6 @@ use crate::convert;
 use crate::document::{Change, DocKind, Document};
 use crate::handlers;
 use fused_core::{Encoding, Selection};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -28,25 +27,106 @@ const INLINE_ANALYSIS_SLOW: Duration = Duration::from_millis(2);
 const PREWARM_AFTER: Duration = Duration::from_secs(3);
 
 /// Settings from `initializationOptions` or `workspace/didChangeConfiguration` (`{"fused": {...}}`
-/// or the object itself). Unknown keys are ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// or the object itself). Read key by key (see [`Settings::parse`]); unknown keys are ignored.
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
-    /// The interpreter the runner uses (the runner issue).
+    /// The interpreter the user named for runs (and the pre-warmed worker).
     pub python: Option<String>,
-    /// Run timeout in seconds (the runner issue).
-    pub run_timeout: Option<u64>,
+    /// Run timeout, clamped to `fused_run::MAX_TIMEOUT` (default 120 s).
+    pub run_timeout: Option<Duration>,
     /// A run's memory limit in MiB (default: half the machine's memory; 0: none).
-    #[serde(rename = "runMemoryMiB")]
     pub run_memory_mib: Option<u64>,
 }
 
 impl Settings {
-    fn from_value(v: &serde_json::Value) -> Option<Settings> {
+    /// Reads the settings one key at a time, so one mistyped value costs that key only: valid
+    /// keys are kept, unambiguous values coerced (`"30"` → 30 s, a single code string → a list,
+    /// `""` or `null` → the default), and each bad key is left at its default and described in
+    /// the returned problems. `None` when `v` holds no settings (`null`: a hint to pull them).
+    pub fn parse(v: &serde_json::Value) -> Option<(Settings, Vec<String>)> {
+        use serde_json::Value;
         let v = v.get("fused").unwrap_or(v);
-        serde_json::from_value(v.clone()).ok()
+        let obj = match v {
+            Value::Null => return None,
+            Value::Object(o) => o,
+            other => {
+                return Some((
+                    Settings::default(),
+                    vec![format!(
+                        "the `fused` settings must be an object, not {other}"
+                    )],
+                ))
+            }
+        };
+        let mut s = Settings::default();
+        let mut problems = Vec::new();
+        for key in ["select", "ignore"] {
+            let codes: Vec<String> = match obj.get(key) {
+                None | Some(Value::Null) => continue,
+                // `"FUSED023"` or `"FUSED023,FUSED001"`, as on the command line.
+                Some(Value::String(t)) => t.split(',').map(str::to_string).collect(),
+                Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect(),
+                Some(other) => {
+                    problems.push(format!(
+                        "`{key}` must be a list of rule codes such as [\"FUSED023\"], not {other}; it is ignored"
+                    ));
+                    continue;
+                }
+            };
+            let mut kept = Vec::new();
+            for code in codes.into_iter().filter(|c| !c.trim().is_empty()) {
+                match Selection::new(vec![code.clone()], Vec::new()) {
+                    Ok(_) => kept.push(code),
+                    Err(e) => problems.push(format!("`{key}`: {e}")),
+                }
+            }
+            if key == "select" {
+                s.select = kept;
+            } else {
+                s.ignore = kept;
+            }
+        }
+        match obj.get("python") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(p)) if p.trim().is_empty() => {}
+            Some(Value::String(p)) => s.python = Some(p.clone()),
+            Some(other) => problems.push(format!(
+                "`python` must be the path of an interpreter, not {other}; it is ignored"
+            )),
+        }
+        let seconds = match obj.get("runTimeout") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.as_f64()),
+            Some(Value::String(t)) if t.trim().is_empty() => None,
+            Some(Value::String(t)) => Some(t.trim().parse::<f64>().ok()),
+            Some(_) => Some(None),
+        };
+        match seconds {
+            None => {}
+            Some(Some(secs)) if fused_run::timeout_from_secs(secs).is_ok() => {
+                s.run_timeout = fused_run::timeout_from_secs(secs).ok();
+            }
+            Some(_) => problems.push(format!(
+                "`runTimeout` must be a positive number of seconds, not {}; the default (120) applies",
+                obj["runTimeout"]
+            )),
+        }
+        match obj.get("runMemoryMiB") {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_u64().is_some() => s.run_memory_mib = n.as_u64(),
+            Some(Value::String(t)) if t.trim().parse::<u64>().is_ok() => {
+                s.run_memory_mib = t.trim().parse().ok()
+            }
+            Some(other) => problems.push(format!(
+                "`runMemoryMiB` must be a whole number of MiB (0: no limit), not {other}; the default (half the machine's memory) applies"
+            )),
+        }
+        Some((s, problems))
     }
 }
 
@@ -67,9 +147,48 @@ pub struct State {
     /// Counts the settings changes, so a pulled answer that arrives after newer settings
     /// does not overwrite them.
     pub settings_changes: u64,
+    /// The problems of the settings in force, each already shown once.
+    pub settings_problems: Vec<String>,
+    /// The client vouches for the workspace (`"trustedWorkspace": true` in
+    /// `initializationOptions`): an interpreter discovered in it may be started unasked.
+    pub trusted: bool,
+    /// The workspace folders: interpreter discovery never looks above the one holding a file.
+    pub roots: Vec<PathBuf>,
 }
 
 impl State {
+    /// Where interpreter discovery stops for a file in `dir`: the innermost workspace folder
+    /// holding it, else `dir` itself (a file outside the workspace searches its own folder only).
+    pub fn search_root(&self, dir: &Path) -> PathBuf {
+        self.roots
+            .iter()
+            .filter(|r| dir.starts_with(r))
+            .max_by_key(|r| r.components().count())
+            .cloned()
+            .unwrap_or_else(|| dir.to_path_buf())
+    }
+
+    /// The interpreter a run of a UDF in `dir` uses: the `python` setting, else a `.venv`/`venv`
+    /// in the workspace at or above `dir`, else `python3`.
+    pub fn python_for(&self, dir: &Path) -> PathBuf {
+        fused_run::find_python(
+            self.settings.python.as_deref().map(Path::new),
+            dir,
+            &self.search_root(dir),
+        )
+    }
+
+    /// The interpreter the worker may be started with before any run: one the user named, or,
+    /// in a workspace the client trusts, the one a run would use. `None`: wait for a run (an
+    /// interpreter found in an untrusted tree never starts unasked).
+    pub fn prewarm_python(&self, dir: &Path) -> Option<PathBuf> {
+        match &self.settings.python {
+            Some(p) => Some(PathBuf::from(p)),
+            None if self.trusted => Some(self.python_for(dir)),
+            None => None,
+        }
+    }
+
     /// The texts of the open documents in folder `dir`, which lie over the disk when a package
     /// is read (a sibling being edited counts as it is in the editor).
     pub fn overlay(&self, dir: &Path) -> HashMap<PathBuf, String> {
@@ -135,6 +254,12 @@ fn kind_of(uri: &Uri) -> DocKind {
     }
 }
 
+/// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
+/// `fused.debugPanic` command) are there.
+pub fn test_hooks() -> bool {
+    std::env::var_os("FUSED_LS_TEST_HOOKS").is_some_and(|v| v == "1")
+}
+
 /// Runs `f`, turning a panic into an error message instead of a dead server.
 pub fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
@@ -160,6 +285,9 @@ impl Backend {
             can_watch: false,
             can_pull_settings: false,
             settings_changes: 0,
+            settings_problems: Vec::new(),
+            trusted: false,
+            roots: Vec::new(),
         };
         Backend {
             client,
@@ -222,23 +350,34 @@ impl Backend {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn apply_settings(&self, s: Settings) {
-        let selection = match Selection::new(s.select.clone(), s.ignore.clone()) {
-            Ok(sel) => sel,
-            Err(e) => {
-                let client = self.client.clone();
-                tokio::spawn(async move {
-                    client
-                        .show_message(MessageType::WARNING, format!("fused-ls settings: {e}"))
-                        .await
-                });
-                Selection::default()
-            }
+    /// Applies settings read by [`Settings::parse`] and shows each problem once (a problem
+    /// still there after a re-read was already shown).
+    fn apply_settings(&self, (s, problems): (Settings, Vec<String>)) {
+        // The codes were checked one by one in `parse`, so this holds; the fallback is for safety.
+        let selection = Selection::new(s.select.clone(), s.ignore.clone()).unwrap_or_default();
+        let fresh: Vec<String> = {
+            let mut st = self.lock();
+            let fresh = problems
+                .iter()
+                .filter(|p| !st.settings_problems.contains(p))
+                .cloned()
+                .collect();
+            st.settings = s;
+            st.selection = selection;
+            st.settings_changes += 1;
+            st.settings_problems = problems;
+            fresh
         };
-        let mut st = self.lock();
-        st.settings = s;
-        st.selection = selection;
-        st.settings_changes += 1;
+        if !fresh.is_empty() {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                for p in fresh {
+                    client
+                        .show_message(MessageType::WARNING, format!("fused-ls settings: {p}"))
+                        .await;
+                }
+            });
+        }
     }
 
     /// Asks the client for the `fused` settings section (`workspace/configuration`), when it
@@ -263,7 +402,7 @@ impl Backend {
             match backend.client.configuration(vec![item]).await {
                 Ok(values) => {
                     let newer = backend.lock().settings_changes != asked_at;
-                    if let Some(s) = values.first().and_then(Settings::from_value) {
+                    if let Some(s) = values.first().and_then(Settings::parse) {
                         if !newer {
                             backend.apply_settings(s);
                             backend.schedule_all();
@@ -553,17 +692,36 @@ impl LanguageServer for Backend {
             .as_ref()
             .and_then(|w| w.configuration)
             .unwrap_or(false);
+        // Trust is the client's word at start-up, never a setting: a workspace's own settings
+        // file (pulled or pushed later) cannot declare itself trusted.
+        let options = params.initialization_options.as_ref();
+        let trusted = options
+            .and_then(|o| {
+                o.get("trustedWorkspace")
+                    .or_else(|| o.get("fused")?.get("trustedWorkspace"))
+            })
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        #[allow(deprecated)]
+        let roots: Vec<PathBuf> = match &params.workspace_folders {
+            Some(folders) => folders.iter().filter_map(|f| uri_path(&f.uri)).collect(),
+            None => params
+                .root_uri
+                .as_ref()
+                .and_then(uri_path)
+                .or_else(|| params.root_path.as_ref().map(PathBuf::from))
+                .into_iter()
+                .collect(),
+        };
         {
             let mut st = self.lock();
             st.encoding = enc;
             st.can_watch = can_watch;
             st.can_pull_settings = can_pull_settings;
+            st.trusted = trusted;
+            st.roots = roots;
         }
-        if let Some(s) = params
-            .initialization_options
-            .as_ref()
-            .and_then(Settings::from_value)
-        {
+        if let Some(s) = options.and_then(Settings::parse) {
             self.apply_settings(s);
         }
         Ok(InitializeResult {
@@ -609,6 +767,14 @@ impl LanguageServer for Backend {
                 code_lens_provider: Some(CodeLensOptions {
                     resolve_provider: Some(false),
                 }),
+                // Workspace folders bound interpreter discovery: follow them as they change.
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: vec![handlers::code_lens::RUN_COMMAND.to_string()],
                     work_done_progress_options: WorkDoneProgressOptions {
@@ -652,10 +818,13 @@ impl LanguageServer for Backend {
                 }
             });
         }
-        // Pre-warm the runner with the configured interpreter, so the first "Run" is already
-        // warm; but not at start-up, where a Python importing geopandas would take a core from
-        // the first diagnostics: not before PREWARM_AFTER, then as soon as a UDF is open (looked
-        // for every second), and never in a session without one. Failures are silent: a run starts a worker or a fresh process.
+        // Pre-warm the runner, so the first "Run" is already warm; but not at start-up, where a
+        // Python importing geopandas would take a core from the first diagnostics: not before
+        // PREWARM_AFTER, then as soon as a UDF is open (looked for every second), and never in
+        // a session without one. Only with an interpreter the user named, or one found in a
+        // workspace the client trusts (`State::prewarm_python`): opening a file must never run
+        // a `.venv` planted in a cloned repository. Otherwise the first run starts the worker.
+        // Failures are silent: a run starts a worker or a fresh process.
         let state = self.state.clone();
         let worker = self.worker.clone();
         let shutdown = self.shutdown.clone();
@@ -665,24 +834,23 @@ impl LanguageServer for Backend {
                 if shutdown.load(std::sync::atomic::Ordering::SeqCst) {
                     return;
                 }
-                // The interpreter a run of that UDF would use (the setting, else a venv in or
-                // above its folder, else python3): a worker for another one would be replaced.
+                // The interpreter a run of an open UDF would use: a worker for another one
+                // would be replaced.
                 let python = {
                     let st = state.lock().unwrap_or_else(|p| p.into_inner());
+                    let may = st.trusted || st.settings.python.is_some();
                     st.docs
                         .iter()
                         .find(|(_, d)| {
-                            d.kind == DocKind::Python && fused_core::model::mentions_udf(&d.text)
+                            may && d.kind == DocKind::Python
+                                && fused_core::model::mentions_udf(&d.text)
                         })
                         .and_then(|(uri, _)| uri_path(uri))
-                        .map(|path| {
-                            fused_run::find_python(
-                                st.settings.python.as_deref().map(Path::new),
-                                path.parent().unwrap_or(Path::new(".")),
-                            )
-                        })
+                        .map(|path| st.prewarm_python(path.parent().unwrap_or(Path::new("."))))
                 };
-                if let Some(python) = python {
+                // Nothing yet (no UDF open, or nothing may start unasked): the settings may
+                // still name an interpreter, so keep looking.
+                if let Some(Some(python)) = python {
                     tokio::task::spawn_blocking(move || {
                         if let Ok(mut slot) = worker.try_lock() {
                             if slot.is_none() {
@@ -798,9 +966,23 @@ impl LanguageServer for Backend {
         }
     }
 
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let mut st = self.lock();
+        for f in &params.event.removed {
+            if let Some(p) = uri_path(&f.uri) {
+                st.roots.retain(|r| *r != p);
+            }
+        }
+        for f in &params.event.added {
+            if let Some(p) = uri_path(&f.uri).filter(|p| !st.roots.contains(p)) {
+                st.roots.push(p);
+            }
+        }
+    }
+
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         // Pushed settings, or (VS Code's language client sends `null`) a hint to pull them.
-        match Settings::from_value(&params.settings) {
+        match Settings::parse(&params.settings) {
             Some(s) => {
                 self.apply_settings(s);
                 self.schedule_all();
@@ -838,6 +1020,11 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command == "fused.debugPanic" && test_hooks() {
+            // A command that panics after an await, to prove commands run under the guard.
+            tokio::task::yield_now().await;
+            panic!("deliberate panic in a command for the robustness test");
+        }
         if params.command != handlers::code_lens::RUN_COMMAND {
             return Err(Error::invalid_params(format!(
                 "unknown command `{}`; fused-ls offers `fused.run`",

@@ -147,23 +147,62 @@ pub fn header_modules(
         .collect()
 }
 
-/// The interpreter: the explicit one, else a `.venv`/`venv` in the package or a parent folder,
-/// else `python3` on PATH.
-pub fn find_python(explicit: Option<&Path>, start: &Path) -> PathBuf {
+/// The interpreter: the explicit one, else a `.venv`/`venv` in `start` or a folder above it up
+/// to `root` (included), else `python3` on PATH. Discovery never looks above `root`: a `.venv`
+/// planted in a shared parent (`/tmp`, a home folder holding a cloned repository) is never
+/// found. When `start` is not inside `root`, only `start` itself is searched.
+pub fn find_python(explicit: Option<&Path>, start: &Path, root: &Path) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
+    discover_python(start, root).unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+/// The `.venv`/`venv` interpreter [`find_python`] finds in the tree, if any.
+pub fn discover_python(start: &Path, root: &Path) -> Option<PathBuf> {
+    let inside = start.starts_with(root);
     let mut dir = Some(start);
     while let Some(d) = dir {
         for venv in [".venv", "venv"] {
             let py = d.join(venv).join("bin/python");
             if py.is_file() {
-                return py;
+                return Some(py);
             }
+        }
+        if !inside || d == root {
+            break;
         }
         dir = d.parent();
     }
-    PathBuf::from("python3")
+    None
+}
+
+/// Where the CLI's interpreter discovery stops for a package in `package_dir`: the repository
+/// holding it (the nearest folder above it with `.git`), else the current folder `cwd` when the
+/// package is inside it, else the package folder itself. Both paths absolute.
+pub fn cli_search_root(package_dir: &Path, cwd: &Path) -> PathBuf {
+    if let Some(repo) = package_dir.ancestors().find(|d| d.join(".git").exists()) {
+        return repo.to_path_buf();
+    }
+    if package_dir.starts_with(cwd) {
+        return cwd.to_path_buf();
+    }
+    package_dir.to_path_buf()
+}
+
+/// The longest run timeout: larger ones (`1e20`, `u64::MAX` seconds) are clamped to it, so no
+/// deadline computation can overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A run timeout from a number of seconds: positive, clamped to [`MAX_TIMEOUT`]; an error for
+/// zero, a negative number or NaN.
+pub fn timeout_from_secs(secs: f64) -> Result<Duration, String> {
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(format!(
+            "the run timeout must be a positive number of seconds, not {secs}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs.min(MAX_TIMEOUT.as_secs_f64())))
 }
 
 /// Maps an import name to the distribution to `pip install`.
@@ -739,5 +778,61 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn venv(dir: &Path) -> PathBuf {
+        let bin = dir.join(".venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("python"), "").unwrap();
+        bin.join("python")
+    }
+
+    #[test]
+    fn discovery_stops_at_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let outer = venv(t.path());
+        let root = t.path().join("ws");
+        let pkg = root.join("a/Pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        // The .venv above the root is never found.
+        assert_eq!(find_python(None, &pkg, &root), PathBuf::from("python3"));
+        assert_eq!(find_python(None, &pkg, t.path()), outer);
+        let inner = venv(&root);
+        assert_eq!(find_python(None, &pkg, &root), inner);
+        // Outside the root: only the folder itself.
+        let elsewhere = t.path().join("other/Pkg");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        assert_eq!(discover_python(&elsewhere, &root), None);
+        assert_eq!(
+            find_python(Some(Path::new("/x/py")), &pkg, &root),
+            PathBuf::from("/x/py")
+        );
+    }
+
+    #[test]
+    fn the_cli_stops_at_the_repository_else_the_current_folder_else_the_package() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = t.path().join("repo/udfs/Pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        assert_eq!(cli_search_root(&pkg, t.path()), t.path());
+        assert_eq!(cli_search_root(&pkg, Path::new("/elsewhere")), pkg);
+        std::fs::create_dir_all(t.path().join("repo/.git")).unwrap();
+        assert_eq!(cli_search_root(&pkg, t.path()), t.path().join("repo"));
+    }
+
+    #[test]
+    fn timeouts_are_positive_and_clamped() {
+        assert_eq!(timeout_from_secs(2.5), Ok(Duration::from_millis(2500)));
+        assert_eq!(timeout_from_secs(1e20), Ok(MAX_TIMEOUT));
+        assert_eq!(timeout_from_secs(f64::INFINITY), Ok(MAX_TIMEOUT));
+        assert_eq!(timeout_from_secs(u64::MAX as f64), Ok(MAX_TIMEOUT));
+        assert!(timeout_from_secs(-1.0).is_err());
+        assert!(timeout_from_secs(0.0).is_err());
+        assert!(timeout_from_secs(f64::NAN).is_err());
     }
 }

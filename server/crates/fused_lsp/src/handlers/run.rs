@@ -6,7 +6,7 @@
 
 use crate::server::{uri_path, Backend};
 use fused_core::tile::{self, Tile};
-use fused_run::{find_python, Mode, RunOptions, RunRequest};
+use fused_run::{Mode, RunOptions, RunRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -104,6 +104,9 @@ fn check_errors(path: &Path, sel: &fused_core::Selection) -> Vec<Value> {
         .collect()
 }
 
+/// The run timeout when the `runTimeout` setting gives none.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Sets the cancel flag when dropped: a cancelled request drops its future, and the run stops.
 struct CancelOnDrop(Arc<AtomicBool>);
 
@@ -188,13 +191,13 @@ impl Backend {
         let req = request_for(&args, &path).map_err(invalid)?;
         let (python, timeout, memory_mib) = {
             let st = self.lock();
-            let python = find_python(
-                st.settings.python.as_deref().map(Path::new),
-                req.package_dir.as_deref().unwrap_or(Path::new(".")),
-            );
+            // An explicit run: an interpreter found in the workspace may start now (discovery
+            // still stops at the workspace folder).
+            let python = st.python_for(req.package_dir.as_deref().unwrap_or(Path::new(".")));
+            // Parsed and clamped with the settings: no overflow here.
             (
                 python,
-                Duration::from_secs_f64(st.settings.run_timeout.unwrap_or(120) as f64),
+                st.settings.run_timeout.unwrap_or(DEFAULT_TIMEOUT),
                 st.settings.run_memory_mib,
             )
         };
