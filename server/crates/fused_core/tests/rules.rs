@@ -215,7 +215,7 @@ fn udf_recognised_in_every_spelling() {
     ] {
         assert_eq!(codes(src), vec!["FUSED023"], "{src}");
     }
-    assert!(codes("@other.udf\ndef f(a): pass\n").is_empty());
+    assert!(codes("import other\n@other.udf\ndef f(a): pass\n").is_empty());
 }
 
 /// A probe over a fixed map of paths, relative to `/pkg`.
@@ -513,9 +513,10 @@ fn non_text_files() {
 
 #[test]
 fn noqa_and_selection() {
-    let src = "@fused.udf\ndef udf(a: Union[int, float] = 1,  # noqa: FUSED020\n        b=1):  # noqa\n    pass\n";
+    let src = "from typing import Union\n@fused.udf\ndef udf(a: Union[int, float] = 1,  # noqa: FUSED020\n        b=1):  # noqa\n    pass\n";
     assert!(codes(src).is_empty(), "{:?}", codes(src));
-    let src = "@fused.udf\ndef udf(a: Union[int, float] = 1, b=1):\n    pass\n";
+    let src =
+        "from typing import Union\n@fused.udf\ndef udf(a: Union[int, float] = 1, b=1):\n    pass\n";
     let sel = Selection::new(vec!["FUSED02".into()], vec!["FUSED023".into()]).unwrap();
     let d = fused_core::check::finalize(
         Some(src),
@@ -708,7 +709,7 @@ fn import_aliases_are_resolved() {
 
 #[test]
 fn future_import_does_not_blame_itself_for_union() {
-    let src = "from __future__ import annotations\n@fused.udf\ndef udf(a: Union[int, float] = 1):\n    pass\n";
+    let src = "from __future__ import annotations\nfrom typing import Union\n@fused.udf\ndef udf(a: Union[int, float] = 1):\n    pass\n";
     assert_eq!(codes(src), vec!["FUSED020"]);
 }
 
@@ -731,7 +732,7 @@ fn pkg_reports(files: &[(&str, &str)]) -> Vec<fused_core::FileReport> {
 fn fused013_undecorated_entrypoint_is_the_udf() {
     // fused 2.9.5 loads and runs an undecorated entrypoint of a package, with coercion and tile
     // bounds (SDK-FACTS "A UDF"): a hint, and every UDF rule runs on it.
-    let src = "import fused\n\n\ndef udf(bounds: int = 0, year=2020, label: Union[int, float] = 1):\n    return year\n";
+    let src = "import fused\nfrom typing import Union\n\n\ndef udf(bounds: int = 0, year=2020, label: Union[int, float] = 1):\n    return year\n";
     let reports = pkg_reports(&[("meta.json", META), ("Pkg.py", src), ("README.md", "")]);
     let got: Vec<(&str, String)> = reports
         .iter()
@@ -1092,7 +1093,8 @@ fn fused065_only_for_modules_really_imported() {
 
 #[test]
 fn inline_code_identical_to_its_py_is_reported_once() {
-    let code = "@fused.udf\ndef udf(n: Union[int, float] = 1):\n    pass\n";
+    let code =
+        "from typing import Union\n@fused.udf\ndef udf(n: Union[int, float] = 1):\n    pass\n";
     let meta = META.replace(
         ",\"source\":\"Pkg.py\"",
         &format!(",\"code\":{}", serde_json::to_string(code).unwrap()),
@@ -1175,7 +1177,7 @@ fn fused046_cache_keywords() {
     assert!(fix_all(src, Rule::InvalidCacheMaxAge).contains("cache_max_age=\"10m\""));
     // Unrelated `cache` functions are left alone.
     assert!(
-        codes("import functools\n@functools.cache\ndef f(path=1): pass\ncache(path=1)\n")
+        codes("import functools\nfrom functools import cache\n@functools.cache\ndef f(path=1): pass\ncache(path=1)\n")
             .is_empty()
     );
 }

@@ -131,10 +131,13 @@ pub fn selection_for(cfg: Option<&ConfigFile>, over: &Overrides, file: &Path) ->
     Selection { select, ignore }
 }
 
+/// What a folder's search found: the file in effect, none, or an unusable one.
+type Found = Result<Option<Arc<ConfigFile>>, Error>;
+
 /// Finds configuration files, each folder's answer computed once.
 #[derive(Default)]
 pub struct Resolver {
-    by_dir: Mutex<HashMap<PathBuf, Result<Option<Arc<ConfigFile>>, Error>>>,
+    by_dir: Mutex<HashMap<PathBuf, Found>>,
 }
 
 impl Resolver {
@@ -151,7 +154,7 @@ impl Resolver {
     }
 
     /// The configuration in effect for files in `dir`: the closest one at or above it.
-    pub fn for_dir(&self, dir: &Path) -> Result<Option<Arc<ConfigFile>>, Error> {
+    pub fn for_dir(&self, dir: &Path) -> Found {
         let dir = absolute(dir);
         if let Some(r) = self
             .by_dir
@@ -176,7 +179,7 @@ impl Resolver {
     }
 
     /// The configuration for a file (its folder's).
-    pub fn for_file(&self, file: &Path) -> Result<Option<Arc<ConfigFile>>, Error> {
+    pub fn for_file(&self, file: &Path) -> Found {
         match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => self.for_dir(p),
             _ => self.for_dir(Path::new(".")),

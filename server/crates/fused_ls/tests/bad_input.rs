@@ -84,7 +84,9 @@ fn ten_megabyte_file() {
             "# padding line to make a ten megabyte file, as a generated UDF might be ......\n",
         );
     }
-    big.push_str("@fused.udf\ndef second(x: Union[int, str] = 1):\n    pass\n");
+    big.push_str(
+        "from typing import Union\n@fused.udf\ndef second(x: Union[int, float] = 1):\n    pass\n",
+    );
     write_package(t.path(), &[("Pkg.py", big.as_bytes())]);
     let (_, j) = check_json(t.path());
     let d = j
@@ -98,7 +100,7 @@ fn ten_megabyte_file() {
 fn expression_nested_a_thousand_deep() {
     let t = tempfile::tempdir().unwrap();
     let deep = format!(
-        "@fused.udf\ndef udf(n: int = 1):\n    return {}n{}\n\n@fused.udf\ndef other(m: Union[int, str] = 1):\n    return [{}]\n",
+        "from typing import Union\n@fused.udf\ndef udf(n: int = 1):\n    return {}n{}\n\n@fused.udf\ndef other(m: Union[int, float] = 1):\n    return [{}]\n",
         "(".repeat(1000),
         ")".repeat(1000),
         "[".repeat(1000) + &"]".repeat(1000)
@@ -198,7 +200,8 @@ fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
 #[test]
 fn zips_good_escaping_and_not_zips() {
     let t = tempfile::tempdir().unwrap();
-    let bad_udf = "@fused.udf\ndef udf(n: Union[int, str] = 1):\n    pass\n";
+    let bad_udf =
+        "from typing import Union\n@fused.udf\ndef udf(n: Union[int, float] = 1):\n    pass\n";
     std::fs::write(
         t.path().join("Pkg.zip"),
         zip_bytes(&[

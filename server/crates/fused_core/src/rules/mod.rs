@@ -10,8 +10,8 @@ pub mod imports;
 pub mod layout;
 pub mod load;
 pub mod meta;
-pub mod source;
 pub mod names;
+pub mod source;
 pub mod tile;
 
 use crate::model::{PyModel, Udf};

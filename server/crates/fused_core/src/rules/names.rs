@@ -1355,9 +1355,15 @@ mod tests {
             model: &parsed.model,
             dir: None,
             probe: &crate::probe::NoProbe,
+            entry: Default::default(),
         };
         let mut out = Vec::new();
-        check(parsed.module.as_ref().unwrap().syntax(), &ctx, None, &mut out);
+        check(
+            parsed.module.as_ref().unwrap().syntax(),
+            &ctx,
+            None,
+            &mut out,
+        );
         let msgs: Vec<_> = out.iter().map(|d| (d.rule, d.message.as_str())).collect();
         assert_eq!(msgs, [
             (Rule::UndefinedName, "`json` is not defined: import it (`import json`) — the run fails with NameError here"),
