@@ -237,7 +237,8 @@ fn python_arg(p: &Path) -> PathBuf {
 fn target_udf(text: &str, entrypoint: Option<&str>) -> (Option<fused_core::model::Udf>, bool) {
     let model = fused_core::python::model(text);
     let udf = match entrypoint {
-        Some(e) => model.udfs.iter().find(|u| u.name == e).cloned(),
+        // In a package the entrypoint is the function meta.json names, decorated or not.
+        Some(e) => model.function(e).cloned(),
         None => model.udfs.first().cloned(),
     };
     // An undecorated entrypoint named by meta.json is runnable; without one a decorated

@@ -1075,3 +1075,26 @@ fn a_venv_above_the_current_folder_is_never_used() {
     assert_eq!(r["python"], "python3", "{r}");
     assert!(!marker.exists(), "the .venv above the current folder ran");
 }
+
+/// An undecorated entrypoint is the UDF of its package (fused 2.9.5 runs it): `-p` names are
+/// checked against its parameters too, before Python starts.
+#[test]
+fn unknown_parameters_of_an_undecorated_entrypoint_are_usage_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let src = "import fused\n\n\ndef udf(year: int = 2020):\n    return year\n";
+    write_package(t.path(), &[("Pkg.py", src.as_bytes())]);
+    let out = run(
+        t.path(),
+        &[
+            "run",
+            "Pkg",
+            "-p",
+            "yaer=2021",
+            "--python",
+            "/nonexistent/python3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("yaer") && err.contains("`year`"), "{err}");
+}
