@@ -552,18 +552,19 @@ fn success(
             if is_none {
                 return Ok((204, Bytes::new()));
             }
-            let text =
-                match std::fs::read(geo_path) {
-                    Ok(t) => t,
-                    Err(_) => return Err(error(
+            let text = match std::fs::read(geo_path) {
+                Ok(t) => t,
+                Err(_) => {
+                    return Err(error(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "NotGeoData",
                         format!(
                             "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
                         ),
                         json!({}),
-                    )),
-                };
+                    ))
+                }
+            };
             let fc: Value = serde_json::from_slice(&text).map_err(|e| {
                 error(
                     StatusCode::INTERNAL_SERVER_ERROR,
