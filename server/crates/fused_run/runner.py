@@ -504,6 +504,12 @@ def _xarray_parts(da):
         return np.asarray(da.values), None, None
     da = da.transpose(*[d for d in da.dims if d not in (xd, yd)], yd, xd)
     arr = np.asarray(da.values)
+    if arr.ndim > 3 or (arr.ndim == 3 and arr.shape[0] not in (1, 3, 4)):
+        # Its other dimensions are the bands (a `time` of 1 and a `band` of 3 included): never
+        # read as bands-last, its layout is known.
+        arr = arr.reshape((-1,) + arr.shape[-2:])
+        if arr.shape[0] not in (1, 3, 4):
+            return None
     xs = _axis_edges(da.coords[xd].values) if xd in da.coords else None
     ys = _axis_edges(da.coords[yd].values) if yd in da.coords else None
     if xs is None or ys is None:
@@ -526,7 +532,7 @@ def _raster_parts(value):
     cls = type(value)
     # (xarray is never imported here: only a value it made is looked at.)
     if (cls.__module__ or "").split(".")[0] == "xarray" and cls.__name__ == "DataArray":
-        return _xarray_parts(value)
+        return _xarray_parts(value)  # (None when its bands are not 1, 3 or 4)
     np = sys.modules.get("numpy")
     if np is not None and isinstance(value, np.ndarray):
         return value, None, None
@@ -555,7 +561,7 @@ def _raster(value, ctx):
     if data.ndim == 2:
         data, mask = data[None], None if mask is None else mask[None]
     elif data.ndim == 3 and data.shape[0] in (1, 3, 4):
-        pass  # bands first, as rasterio reads them
+        pass  # bands first, as rasterio reads them (and when both readings fit)
     elif data.ndim == 3 and data.shape[2] in (1, 3, 4):
         data, mask = np.moveaxis(data, 2, 0), None if mask is None else np.moveaxis(mask, 2, 0)
     else:

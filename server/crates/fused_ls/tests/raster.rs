@@ -323,6 +323,30 @@ fn an_xarray_data_array_is_placed_by_its_coordinates_north_up() {
     assert!(meta["bounds"].is_null(), "{meta}");
     assert_eq!(pixels(&img), [[255, 0, 0, 255], [0, 0, 255, 255]]);
 
+    // Other dimensions are bands, whatever the sizes of x and y: a time of 1 and 3 bands is
+    // RGB (x has 3 values, yet it is never read as bands-last); 5 times is not an image.
+    let f = udf(
+        t.path(),
+        "xr_time.py",
+        "",
+        "import xarray as xr\nreturn xr.DataArray(np.zeros((1, 3, 2, 3), dtype=np.uint8), dims=('time', 'band', 'y', 'x'))",
+    );
+    let (_, r) = run_udf(&py, &f, &[]);
+    let (meta, _) = raster(&r);
+    assert_eq!(
+        (&meta["bands"], &meta["width"], &meta["height"]),
+        (&3.into(), &3.into(), &2.into())
+    );
+    let f = udf(
+        t.path(),
+        "xr_times.py",
+        "",
+        "import xarray as xr\nreturn xr.DataArray(np.zeros((5, 2, 3)), dims=('time', 'y', 'x'))",
+    );
+    let (code, r) = run_udf(&py, &f, &[]);
+    assert_eq!(code, Some(0), "{r}");
+    assert!(r["result"]["raster"].is_null(), "{r}");
+
     // In a tile run, a DataArray without coordinates goes at the tile.
     let f = udf(
         t.path(),
