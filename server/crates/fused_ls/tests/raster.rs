@@ -562,3 +562,38 @@ fn a_dataframe_of_h3_cells_is_drawn_as_hexagons() {
         "{r}"
     );
 }
+
+/// The pixels travel in a file of the run's folder, which the UDF can reach (`sys.argv[2]` is
+/// the result file): a file cut short, replaced by a FIFO or by a link to `/dev/zero` after the
+/// runner wrote it is a `BadResult`, never a hang, a huge read or a wrong image.
+#[test]
+fn pixels_tampered_with_after_the_run_are_a_bad_result() {
+    let py = sdk_python();
+    let t = tempfile::tempdir().unwrap();
+    for (name, tamper) in [
+        ("cut", "open(p, 'wb').close()"),
+        ("fifo", "(os.remove(p), os.mkfifo(p))"),
+        ("zero", "(os.remove(p), os.symlink('/dev/zero', p))"),
+    ] {
+        let f = udf(
+            t.path(),
+            &format!("{name}.py"),
+            "",
+            &format!(
+                "import atexit, os, sys\np = os.path.splitext(sys.argv[2])[0] + '.rgba'\natexit.register(lambda: {tamper})\nreturn np.zeros((64, 64), dtype=np.uint8)"
+            ),
+        );
+        let started = std::time::Instant::now();
+        let (code, r) = run_udf(&py, &f, &[]);
+        assert_eq!(code, Some(1), "{name}: {r}");
+        assert_eq!(r["error"]["class"], "BadResult", "{name}: {r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("the raster's pixels cannot be read back"),
+            "{name}: {r}"
+        );
+        assert!(started.elapsed().as_secs() < 30, "{name}");
+    }
+}
