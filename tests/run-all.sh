@@ -3,9 +3,14 @@
 # end-to-end tests. `.ci/run` calls exactly this. Needs the Rust toolchain and Python 3: cargo
 # fetches the crates, and the SDK and parity tests create (once, cached) a virtualenv with the
 # real Fused SDK through tests/sdk/setup.sh; the wheel test installs maturin into a cached venv
-# (tests/wheel/test.sh). Later suites (editors) add their installs here.
+# (tests/wheel/test.sh); the map's test installs Chromium and the map's npm packages
+# (tests/web/test.sh). Later suites (editors) add their installs here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The map page first: the binary embeds its bundle when it exists at build time.
+echo "== web: bundle the map (esbuild)"
+bash web/build.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -24,8 +29,16 @@ if [ "$status" = 0 ]; then
   echo "== wheel: build, install, use"
   bash tests/wheel/test.sh || wheel_status=$?
 fi
+# The live map in headless Chromium against `fused-ls serve` (pixels read from screenshots,
+# kept in target/test-artifacts/map).
+web_status=0
+if [ "$status" = 0 ]; then
+  echo "== web: the map in Chromium"
+  bash tests/web/test.sh || web_status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last for doc-tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 [ "$status" = 0 ] && [ "$wheel_status" != 0 ] && { echo "wheel round trip failed"; status=$wheel_status; }
+[ "$status" = 0 ] && [ "$web_status" != 0 ] && { echo "map test failed"; status=$web_status; }
 exit "$status"

@@ -452,7 +452,221 @@ def _geojson_fallback(base, n):
         n = max(1, n // 2)
 
 
-def _describe(result):
+# ---------------------------------------------------------------------------- rasters and H3
+#
+# A map draws more than GeoDataFrames: an image (a numpy array, an xarray.DataArray, or the
+# `(array, [minx, miny, maxx, maxy])` tuple Fused documents for placing one) and a DataFrame of H3
+# cells (hexagons). Their pixels and rows go to fused-ls in files beside the result file
+# (`result.rgba`, `result.h3.jsonl`), not in the JSON: fused-ls encodes the PNG and builds the
+# hexagons (fused_run::raster, fused_run::h3), so the JSON stays capped and `serve` reuses them.
+
+# The longest side of the image handed over (64 MiB of RGBA at most): a larger array is strided.
+RASTER_MAX_SIDE = 4096
+# The names of an H3 cell column, in the order they are looked for (any case).
+H3_COLUMNS = ("hex", "h3", "cell")
+
+
+def _finite_bounds(b):
+    """`[minx, miny, maxx, maxy]` as floats, from a list, tuple or array of 4 finite numbers."""
+    try:
+        if isinstance(b, (str, bytes, dict)) or len(b) != 4:
+            return None
+        out = [float(v) for v in b]
+    except Exception:  # noqa: BLE001 - not a sequence of numbers: not bounds
+        return None
+    return out if all(math.isfinite(v) for v in out) else None
+
+
+def _axis_edges(values):
+    """`(low edge, high edge, descending)` of 1-D, evenly spaced pixel-centre coordinates."""
+    import numpy as np
+
+    try:
+        v = np.asarray(values, dtype="float64")
+    except Exception:  # noqa: BLE001 - dates, strings: no bounds from them
+        return None
+    if v.ndim != 1 or len(v) < 2 or not np.isfinite(v).all() or v[-1] == v[0]:
+        return None
+    half = abs(v[-1] - v[0]) / (len(v) - 1) / 2
+    return float(v.min() - half), float(v.max() + half), bool(v[-1] < v[0])
+
+
+def _xarray_parts(da):
+    """A DataArray's values (bands first, the first row north) and, when it has x/y or lon/lat
+    coordinates, the bounds of its pixels' edges."""
+    import numpy as np
+
+    def find(names):
+        return next((d for d in da.dims if str(d).lower() in names), None)
+
+    xd, yd = find(("x", "lon", "longitude")), find(("y", "lat", "latitude"))
+    if xd is None or yd is None:
+        return np.asarray(da.values), None, None
+    da = da.transpose(*[d for d in da.dims if d not in (xd, yd)], yd, xd)
+    arr = np.asarray(da.values)
+    if arr.ndim > 3 or (arr.ndim == 3 and arr.shape[0] not in (1, 3, 4)):
+        # Its other dimensions are the bands (a `time` of 1 and a `band` of 3 included): never
+        # read as bands-last, its layout is known.
+        arr = arr.reshape((-1,) + arr.shape[-2:])
+        if arr.shape[0] not in (1, 3, 4):
+            return None
+    xs = _axis_edges(da.coords[xd].values) if xd in da.coords else None
+    ys = _axis_edges(da.coords[yd].values) if yd in da.coords else None
+    if xs is None or ys is None:
+        return arr, None, None
+    if xs[2]:  # east first: columns flipped so the first is west
+        arr = arr[..., ::-1]
+    if not ys[2]:  # south first: rows flipped so the first is north
+        arr = arr[..., ::-1, :]
+    return arr, [xs[0], ys[0], xs[1], ys[1]], "coords"
+
+
+def _raster_parts(value):
+    """`(array, bounds, where the bounds came from)` when `value` is an image, else None."""
+    if isinstance(value, tuple) and len(value) == 2:
+        inner = _raster_parts(value[0])
+        bounds = _finite_bounds(value[1])
+        if inner is None or bounds is None:
+            return None
+        return inner[0], bounds, "returned"
+    cls = type(value)
+    # (xarray is never imported here: only a value it made is looked at.)
+    if (cls.__module__ or "").split(".")[0] == "xarray" and cls.__name__ == "DataArray":
+        return _xarray_parts(value)  # (None when its bands are not 1, 3 or 4)
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.ndarray):
+        return value, None, None
+    return None
+
+
+def _number(v):
+    v = v.item() if hasattr(v, "item") else v
+    return int(v) if isinstance(v, bool) else v
+
+
+def _raster(value, ctx):
+    """`result.raster` for an image a map can draw, else None; its RGBA pixels (north-up,
+    transparent where masked or NaN) are written to `ctx["side"] + ".rgba"`."""
+    parts = _raster_parts(value)
+    if parts is None:
+        return None
+    import numpy as np
+
+    arr, bounds, bounds_from = parts
+    masked = isinstance(arr, np.ma.MaskedArray)
+    mask = np.ma.getmaskarray(arr) if masked else None
+    data = np.asarray(np.ma.getdata(arr)) if masked else np.asarray(arr)
+    if data.dtype.kind not in "biuf":
+        return None
+    if data.ndim == 2:
+        data, mask = data[None], None if mask is None else mask[None]
+    elif data.ndim == 3 and data.shape[0] in (1, 3, 4):
+        pass  # bands first, as rasterio reads them (and when both readings fit)
+    elif data.ndim == 3 and data.shape[2] in (1, 3, 4):
+        data, mask = np.moveaxis(data, 2, 0), None if mask is None else np.moveaxis(mask, 2, 0)
+    else:
+        return None
+    bands, height, width = data.shape
+    if height == 0 or width == 0:
+        return None
+    step = -(-max(height, width) // RASTER_MAX_SIDE)
+    if step > 1:
+        data, mask = data[:, ::step, ::step], None if mask is None else mask[:, ::step, ::step]
+    valid = np.ones(data.shape[1:], dtype=bool)
+    if mask is not None:
+        valid &= ~mask.any(axis=0)
+    if data.dtype.kind == "f":
+        valid &= np.isfinite(data).all(axis=0)
+    lo = hi = None
+    if valid.any():
+        values = data[:, valid]
+        lo, hi = _number(values.min()), _number(values.max())
+    if data.dtype == np.uint8:
+        pixels = data
+    else:
+        # One range over every band (colours keep their balance), min to 0 and max to 255.
+        pixels = np.zeros(data.shape, dtype=np.uint8)
+        span = float(hi) - float(lo) if lo is not None else 0.0
+        for b in range(bands):
+            band = data[b].astype("float64")
+            if span > 0:
+                band = np.rint(np.clip((band - float(lo)) * (255.0 / span), 0, 255))
+            else:
+                band = np.full(band.shape, 255.0)  # one value: drawn at full intensity
+            pixels[b] = np.where(valid, band, 0).astype(np.uint8)
+    h, w = pixels.shape[1:]
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    rgba[..., :3] = np.moveaxis(pixels[:3], 0, 2) if bands >= 3 else pixels[0][..., None]
+    rgba[..., 3] = pixels[3] if bands == 4 else 255
+    rgba[~valid] = 0
+    if bounds is None and ctx.get("bounds"):
+        bounds, bounds_from = [float(v) for v in ctx["bounds"]], "tile"
+    if ctx.get("side"):
+        with open(ctx["side"] + ".rgba", "wb") as f:
+            f.write(np.ascontiguousarray(rgba).data)
+    return {
+        "width": int(width), "height": int(height), "bands": int(bands), "dtype": str(data.dtype),
+        "min": lo, "max": hi, "bounds": bounds, "bounds_from": bounds_from,
+        # What the file holds; fused-ls replaces it with the PNG's size.
+        "rgba": {"width": int(w), "height": int(h)},
+    }
+
+
+def _h3_text(v):
+    """A cell as the hex string h3o parses: an integer formatted, a string stripped; None when
+    it is neither, or its bits do not say "cell" (mode 1)."""
+    np = sys.modules.get("numpy")
+    ints = (int,) if np is None else (int, np.integer)
+    if isinstance(v, str):
+        t = v.strip().lower()
+        t = t[2:] if t.startswith("0x") else t
+        if not 1 <= len(t) <= 16 or any(ch not in "0123456789abcdef" for ch in t):
+            return None
+        n = int(t, 16)
+    elif isinstance(v, ints) and not isinstance(v, bool):
+        n = int(v)
+    else:
+        return None
+    return format(n, "x") if n > 0 and (n >> 59) & 0xF == 1 else None
+
+
+def _h3_column(df):
+    """The H3 cell column of a DataFrame (`hex`, `h3` or `cell`, any case, holding integers or
+    hex strings that are cells), or None."""
+    names = {}
+    for c in df.columns:
+        names.setdefault(str(c).lower(), c)
+    for name in H3_COLUMNS:
+        c = names.get(name)
+        if c is None or getattr(df[c], "ndim", 1) != 1:
+            continue
+        first = df[c].dropna().head(1).tolist()
+        if not first or _h3_text(first[0]) is not None:
+            return c
+    return None
+
+
+def _h3_rows(df, column, path, n):
+    """The first `n` rows (all when None) as JSON lines `[cell, {other columns}]` for fused-ls."""
+    import pandas as pd
+
+    head = df if n is None else df.head(n)
+    cells = [_h3_text(v) for v in head[column].tolist()]
+    props = pd.DataFrame(head.drop(columns=[column]))
+    if len(props.columns) and len(head):
+        lines = props.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
+        lines = lines.rstrip("\n").split("\n")
+    else:
+        lines = ["{}"] * len(head)
+    with open(path, "w", encoding="utf-8") as f:
+        for cell, p in zip(cells, lines):
+            f.write("[%s, %s]\n" % (json.dumps(cell), p))
+
+
+def _describe(result, ctx=None):
+    """`result` as the run JSON's `result`. `ctx`: the tile's bounds, where to write the pixels
+    or H3 rows for fused-ls (`side`), and the `-o` path; None describes without writing."""
+    ctx = ctx or {}
     out = {"type": type(result).__module__ + "." + type(result).__qualname__}
     try:
         import pandas as pd
@@ -484,6 +698,18 @@ def _describe(result):
             except Exception as e:  # noqa: BLE001
                 out["geojson_error"] = str(e)
             out["geojson_truncated"] = n < len(result)
+        else:
+            column = _h3_column(result)
+            if column is not None:
+                # Drawn as hexagons: fused-ls makes the polygons (and `geojson`) from these rows,
+                # the first GEOJSON_MAX_FEATURES, or all of them for `-o out.geojson`.
+                out["h3"] = {"column": str(column), "cells": int(result[column].notna().sum())}
+                if ctx.get("side"):
+                    every = str(ctx.get("output") or "").endswith((".geojson", ".json"))
+                    try:
+                        _h3_rows(result, column, ctx["side"] + ".h3.jsonl", None if every else GEOJSON_MAX_FEATURES)
+                    except Exception as e:  # noqa: BLE001
+                        out["geojson_error"] = str(e)
         preview = pd.DataFrame(preview)  # plain pandas (a second geometry column is a GeoDataFrame)
         rows = len(preview)
         while True:
@@ -495,6 +721,13 @@ def _describe(result):
             out["truncated"] = True
         out["preview"] = _Raw(text)
         return out
+    try:
+        raster = _raster(result, ctx)
+    except Exception as e:  # noqa: BLE001 - e.g. an array too large to convert under the memory limit
+        raster = None
+        out["raster_error"] = f"{type(e).__name__}: {e}"
+    if raster is not None:
+        out["raster"] = raster
     if isinstance(result, str):
         if len(result) > VALUE_MAX_BYTES:
             out["value"] = result[:VALUE_MAX_BYTES]
@@ -545,8 +778,31 @@ def _json_capped(value):
     return ("{" if is_dict else "[") + ", ".join(parts) + ("}" if is_dict else "]"), False
 
 
-def _write_output(value, path):
-    """`-o out.geojson|.parquet|.csv`."""
+class OutputError(ValueError):
+    """`-o` names a format the result cannot be written in: reported without a traceback (the
+    runner's own frames would say nothing to the user)."""
+
+
+def _write_output(value, path, described):
+    """`-o out.geojson|.parquet|.csv|.png`. fused-ls itself writes a raster's PNG and an H3
+    frame's GeoJSON (hexagons), from what `_describe` handed over."""
+    name = os.path.basename(path)
+    if "raster" in described or "raster_error" in described:
+        if path.endswith(".png"):
+            if "raster_error" in described:
+                raise OutputError(f"`-o {name}`: the raster cannot be converted: {described['raster_error']}")
+            return
+        raise OutputError(
+            f"`-o {name}`: the UDF returned a raster ({described['type']}); write it to a .png"
+        )
+    if path.endswith(".png"):
+        raise OutputError(
+            f"`-o {name}`: the UDF returned {described['type']}, not a raster (a numpy array, an "
+            "xarray.DataArray or an (array, [minx, miny, maxx, maxy]) tuple); write it to a "
+            ".geojson, .parquet or .csv"
+        )
+    if "h3" in described and path.endswith((".geojson", ".json")):
+        return
     if path.endswith(".csv"):
         value.to_csv(path, index=False)
     elif path.endswith(".parquet"):
@@ -561,7 +817,7 @@ def _write_output(value, path):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump(value, f, default=str)
     else:
-        raise ValueError(f"cannot write {path!r}: use .geojson, .parquet or .csv")
+        raise ValueError(f"cannot write {path!r}: use .geojson, .parquet, .csv or .png")
 
 
 def _write_geojson(value, path):
@@ -605,6 +861,8 @@ def _error(exc, filename):
             message = (message + " " if message else "") + (
                 f"(the run's memory limit is {limit >> 20} MiB: `--memory-mib` or the `runMemoryMiB` setting)"
             )
+    if isinstance(exc, OutputError):
+        return {"class": name, "message": message, "line": None, "traceback": ""}
     return {
         "class": name,
         "message": message,
@@ -658,9 +916,10 @@ def main():
                 raise TypeError("a Tile run needs a parameter to receive the tile (`bounds`)")
             kwargs[receiver] = _tile_value(hints.get(receiver, _EMPTY), req["bounds"], req["tile"])
         value = func(**kwargs)
-        described = _describe(value)
+        ctx = {"bounds": req.get("bounds"), "side": os.path.splitext(result_path)[0], "output": req.get("output_path")}
+        described = _describe(value, ctx)
         if req.get("output_path"):
-            _write_output(value, req["output_path"])
+            _write_output(value, req["output_path"], described)
         if req.get("geojson_path"):
             _write_geojson(value, req["geojson_path"])
         # Only now: a result that cannot be described or written is an error, not `ok`.

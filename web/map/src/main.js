@@ -8,7 +8,7 @@
 
 import { Deck, MapView, WebMercatorViewport } from "@deck.gl/core";
 import { TileLayer } from "@deck.gl/geo-layers";
-import { BitmapLayer, GeoJsonLayer, PathLayer, TextLayer } from "@deck.gl/layers";
+import { BitmapLayer, GeoJsonLayer, PathLayer, SolidPolygonLayer, TextLayer } from "@deck.gl/layers";
 
 const config = JSON.parse(document.getElementById("fused-config")?.textContent || "{}");
 // The base URL ends with the token: `http://127.0.0.1:PORT/<token>/`.
@@ -150,6 +150,15 @@ function gridLayers() {
     [b.west, b.north],
   ];
   const layers = [
+    // An errored tile is tinted and can be clicked anywhere for its error.
+    new SolidPolygonLayer({
+      id: "errored",
+      data: tiles.filter((t) => t.error),
+      getPolygon: (t) => ring(t.bbox),
+      getFillColor: [220, 30, 30, 40],
+      pickable: true,
+      updateTriggers: { getPolygon: tiles.length },
+    }),
     new PathLayer({
       id: "grid",
       data: tiles,
@@ -219,7 +228,12 @@ let viewState = { longitude: -73.99, latitude: 40.72, zoom: 13 };
 
 function redraw() {
   if (!deck) return;
-  deck.setProps({ layers: [...gridLayers(), ...udfLayers()] });
+  // The errored tiles' tint under the result; the grid and its labels over it, so a raster
+  // never hides which tile is which.
+  const grid = gridLayers();
+  const under = grid.filter((l) => l.id === "errored");
+  const over = grid.filter((l) => l.id !== "errored");
+  deck.setProps({ layers: [...under, ...udfLayers(), ...over] });
 }
 
 // The grid needs tiles even for a File UDF: a tile layer that only records what is visible.
@@ -263,7 +277,7 @@ function errorHtml(key, e) {
 
 function onClick(info) {
   if (!info.object) return showDetails("");
-  if (info.layer && info.layer.id === "grid") {
+  if (info.layer && (info.layer.id === "grid" || info.layer.id === "errored")) {
     const t = info.object;
     if (t.error) return showDetails(errorHtml(t.key, t.error));
     return showDetails(`<b>${escapeHtml(t.key)}</b>: ${t.ms ?? "?"} ms${t.cache ? ", cache " + escapeHtml(t.cache) : ""}`);
@@ -317,7 +331,7 @@ function paramPanel() {
     input.placeholder = p.default !== undefined && p.default !== null ? String(p.default) : "";
     const hint = document.createElement("small");
     // What the string typed here becomes in the UDF (the SDK's coercion table).
-    hint.textContent = p.receives ? `→ ${p.receives}` : "";
+    hint.textContent = p.receives ? `→ ${p.receives.replaceAll("`", "")}` : "";
     input.addEventListener("change", () => {
       state.params[p.name] = input.value;
       reload();
@@ -340,15 +354,16 @@ function initialView(udf) {
   if (v && typeof v.longitude === "number" && typeof v.latitude === "number") {
     return { longitude: v.longitude, latitude: v.latitude, zoom: typeof v.zoom === "number" ? v.zoom : 13 };
   }
-  // The default tile of `fused-ls run --tile` (13/2411/3079), centred.
-  return { longitude: -73.9893, latitude: 40.7178, zoom: 13 };
+  // The default tile of `fused-ls run --tile` (13/2411/3079), centred; at zoom 12 its 256 px
+  // tiles are drawn at their own size.
+  return { longitude: -74.0258, latitude: 40.7305, zoom: 12 };
 }
 
 async function pollModified() {
   try {
     const udfs = await (await fetch(`${base}udfs`)).json();
     const now = udfs.find((u) => u.name === state.udf.name);
-    const stamp = now && now.last_modified;
+    const stamp = now && (now.version ?? now.last_modified);
     if (stamp !== undefined && state.modified !== null && stamp !== state.modified) {
       state.udf = { ...state.udf, ...now };
       setStatus(`${state.udf.name} changed: reloading`);
@@ -408,7 +423,7 @@ async function main() {
       }
     },
     getTooltip: ({ object, layer }) =>
-      object && layer && layer.id !== "grid" && object.properties
+      object && layer && object.properties
         ? { text: Object.entries(object.properties).slice(0, 8).map(([k, v]) => `${k}: ${v}`).join("\n") }
         : null,
   });

@@ -50,7 +50,8 @@ pub struct RunArgs {
     pub memory_mib: Option<u64>,
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
-    /// Write the result: `.geojson`, `.parquet` or `.csv` (never a file of the package or an input).
+    /// Write the result: `.geojson`, `.parquet` or `.csv`, or `.png` for a raster (never a file
+    /// of the package or an input). An H3 DataFrame's `.geojson` holds its hexagons.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Run even when `check` finds errors (by default a UDF the SDK would refuse is not run).
@@ -167,9 +168,10 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
     })
 }
 
-/// The extensions `-o` writes (the runner's `_write_output`). `.json` is refused: the result as
-/// JSON is `--format json`, and GeoJSON is `.geojson`.
-const OUTPUT_EXTENSIONS: [&str; 3] = ["geojson", "parquet", "csv"];
+/// The extensions `-o` writes (the runner's `_write_output`; a raster's `.png` is written by
+/// `fused_run`). `.json` is refused: the result as JSON is `--format json`, and GeoJSON is
+/// `.geojson`.
+const OUTPUT_EXTENSIONS: [&str; 4] = ["geojson", "parquet", "csv", "png"];
 
 fn check_output_extension(o: &Path) -> Result<(), String> {
     let ext = o.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -182,7 +184,7 @@ fn check_output_extension(o: &Path) -> Result<(), String> {
             "`-o {shown}`: `.json` is not an output format; write GeoJSON to a `.geojson` file, or print the whole result as JSON with `--format json`"
         )
     } else {
-        format!("`-o {shown}`: the output must end in .geojson, .parquet or .csv")
+        format!("`-o {shown}`: the output must end in .geojson, .parquet or .csv (or .png for a raster)")
     })
 }
 
@@ -536,7 +538,38 @@ fn print_human(r: &serde_json::Value) {
         if let Some(b) = res["total_bounds"].as_array() {
             line.push_str(&format!(", bounds {}", serde_json::Value::Array(b.clone())));
         }
+        if let Some(h3) = res["h3"].as_object() {
+            line.push_str(&format!(
+                ", {} H3 cells in `{}`",
+                h3.get("cells").and_then(|c| c.as_u64()).unwrap_or(0),
+                h3.get("column").and_then(|c| c.as_str()).unwrap_or("")
+            ));
+        }
+        let raster = &res["raster"];
+        if raster.is_object() {
+            line.push_str(&format!(
+                ", a raster {}×{}, {} band{}, {}, range {}..{}",
+                raster["width"],
+                raster["height"],
+                raster["bands"],
+                if raster["bands"] == 1 { "" } else { "s" },
+                raster["dtype"].as_str().unwrap_or("?"),
+                raster["min"],
+                raster["max"]
+            ));
+            match raster["bounds"].as_array() {
+                Some(b) => line.push_str(&format!(
+                    ", placed at {} ({})",
+                    serde_json::Value::Array(b.clone()),
+                    raster["bounds_from"].as_str().unwrap_or("?")
+                )),
+                None => line.push_str(", no bounds"),
+            }
+        }
         println!("{}", output::escape(&line));
+        if raster.is_object() {
+            return; // (the array's repr says nothing more)
+        }
         if let Some(rows) = res["preview"].as_array() {
             for row in rows.iter().take(10) {
                 println!("  {}", output::escape_line(&row.to_string()));

@@ -392,9 +392,10 @@ fn empty_tiles_are_204_and_bad_requests_say_what_is_wrong() {
     }
     let r = s.get("Points_Tile/run/tiles/13/2411/3079?bounds=[0,0,1,1]");
     assert_eq!(r.status, 400);
+    // A vector result has no PNG: 422 saying which formats it has.
     let r = s.get("Points_Tile/run/tiles/13/2411/3079?format=png");
-    assert_eq!(r.status, 501);
-    assert_eq!(r.json()["error"]["class"], "NotYet");
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["class"], "NotRaster");
     let r = s.get("Points_Tile/run/tiles/13/2411/3079?format=csv");
     assert_eq!(r.status, 400);
     let r = s.get("Nope/run/tiles/13/2411/3079");
@@ -439,7 +440,26 @@ fn the_token_and_the_host_are_checked_and_nothing_is_shared_cross_origin() {
         .header("content-type")
         .unwrap()
         .starts_with("text/html"));
-    assert!(String::from_utf8_lossy(&page.body).contains("Points_Tile"));
+    // The map (when this build has its bundle: it lists the UDFs from `udfs`), else the list.
+    let body = String::from_utf8_lossy(&page.body).into_owned();
+    if body.contains("assets/map.js") {
+        let js = s.get("assets/map.js");
+        assert_eq!(js.status, 200);
+        assert!(js
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript"));
+        assert!(page
+            .header("content-security-policy")
+            .unwrap()
+            .contains("connect-src 'self'"));
+    } else {
+        assert!(body.contains("Points_Tile"), "{body}");
+        assert!(
+            body.contains("web/build.sh"),
+            "says how to build the map: {body}"
+        );
+    }
     assert_eq!(s.get("Points_Tile/").status, 200);
     // Without the token, or with another one: nothing there.
     for path in [
@@ -682,4 +702,32 @@ fn zips_and_loose_files_are_served_and_helpers_are_not() {
     let r = s.get("Zipped/run/tiles/13/2411/3079?format=geojson&count=1");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["features"].as_array().unwrap().len(), 3);
+}
+
+/// A raster tile as PNG: the runner's pixels (the west half blue, the east half transparent),
+/// 256 px, decoded as a map client would.
+#[test]
+fn raster_tiles_are_served_as_png() {
+    let s = Server::start(&[&fixture("fixtures/serve")], &["--workers", "1"]);
+    let r = s.get("Raster_Tile/run/tiles/13/2411/3079?format=png");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    let decoder = png::Decoder::new(std::io::Cursor::new(r.body.clone()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (256, 256));
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    let px = |x: usize, y: usize| &buf[(y * 256 + x) * 4..(y * 256 + x) * 4 + 4];
+    assert_eq!(px(10, 100), [30, 60, 220, 255]);
+    assert_eq!(px(200, 100)[3], 0, "the east half is transparent");
+    // The same run as JSON carries the raster's description and places it at the tile.
+    let v = s
+        .get("Raster_Tile/run/tiles/13/2411/3079?format=json")
+        .json();
+    assert_eq!(v["result"]["raster"]["bounds_from"], "tile", "{v}");
+    assert_eq!(
+        v["result"]["raster"]["bounds"][0].as_f64().unwrap(),
+        -74.0478515625
+    );
 }

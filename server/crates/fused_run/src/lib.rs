@@ -8,6 +8,9 @@
 //! `kill -9`), kills the UDF and every process below it; it is a subreaper, so daemons that
 //! escape into their own session are found and killed when the run ends too.
 
+pub mod h3;
+pub mod raster;
+
 use fused_core::tile::{Bounds, Tile};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -438,6 +441,11 @@ fn finish(
     if let Some(stop) = stopped {
         result["ok"] = json!(false);
         result["error"] = stop;
+    } else if result["ok"] == json!(true) {
+        if let Err(e) = images(req, result_path, &mut result["result"]) {
+            result["ok"] = json!(false);
+            result["error"] = e;
+        }
     }
     let obj = result.as_object_mut().expect("the result is an object");
     obj.insert("mode".into(), json!(mode));
@@ -465,6 +473,112 @@ fn finish(
         }
     }
     result
+}
+
+/// The GeoJSON a run result carries for a map: at most this many features (the runner's cap)...
+const GEOJSON_MAX_FEATURES: usize = 1000;
+/// ...and this many bytes.
+const GEOJSON_MAX_BYTES: usize = 256 << 10;
+/// The largest RGBA image the runner hands over (4096 × 4096, its cap).
+const RGBA_LIMIT: u64 = 4096 * 4096 * 4;
+
+fn bad_result(message: String) -> Value {
+    json!({"class": "BadResult", "message": message, "line": null, "traceback": ""})
+}
+
+/// Writes an output of the run (`-o`), as the runner would have.
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Value> {
+    fused_fs::atomic::write(path, bytes).map_err(|e| {
+        json!({"class": "OSError", "message": format!("cannot write `{}`: {e}", path.display()),
+               "line": null, "traceback": ""})
+    })
+}
+
+/// A raster or H3 result: the runner wrote its pixels (`result.rgba`) or rows
+/// (`result.h3.jsonl`) beside the result file; the PNG (`raster.png_base64`) and the hexagons
+/// (`geojson`) are made here, and written to `-o` when it names a `.png` or (H3) a `.geojson`.
+fn images(req: &RunRequest, result_path: &Path, described: &mut Value) -> Result<(), Value> {
+    let output = req.output_path.as_deref();
+    let ext = output.and_then(|o| o.extension()).and_then(|e| e.to_str());
+    if let Some(r) = described.get_mut("raster").and_then(Value::as_object_mut) {
+        let handed = r.remove("rgba").unwrap_or_default();
+        let dim = |k: &str| handed[k].as_u64().filter(|n| (1..=4096).contains(n));
+        let (Some(w), Some(h)) = (dim("width"), dim("height")) else {
+            return Err(bad_result(format!(
+                "the runner handed over an image of an unusable size: {handed}"
+            )));
+        };
+        let want = w * h * 4;
+        let path = result_path.with_extension("rgba");
+        let rgba = fused_fs::read::read_regular_capped(&path, want.min(RGBA_LIMIT))
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                if b.len() as u64 == want {
+                    Ok(b)
+                } else {
+                    Err(format!("{} bytes, not {want}", b.len()))
+                }
+            })
+            .map_err(|e| {
+                bad_result(format!(
+                    "the raster's pixels cannot be read back ({e}); did the UDF write to them?"
+                ))
+            })?;
+        let (w, h) = (w as u32, h as u32);
+        let (pw, ph, small) = raster::fit(w, h, &rgba, raster::JSON_MAX_SIDE);
+        let png = raster::encode_png(pw, ph, &small).map_err(bad_result)?;
+        if let (Some(out), Some("png")) = (output, ext) {
+            if (pw, ph) == (w, h) {
+                write_output(out, &png)?;
+            } else {
+                write_output(out, &raster::encode_png(w, h, &rgba).map_err(bad_result)?)?;
+            }
+        }
+        r.insert("png_width".into(), json!(pw));
+        r.insert("png_height".into(), json!(ph));
+        r.insert("png_base64".into(), json!(raster::to_base64(&png)));
+    }
+    if described.get("h3").is_some_and(Value::is_object) {
+        let path = result_path.with_extension("h3.jsonl");
+        let text = match fused_fs::read::read_text_capped(&path, OUTPUT_LIMIT) {
+            Ok(t) => t,
+            // No rows handed over: the runner could not write them (it says why in
+            // `geojson_error`); only `-o` needed them.
+            Err(fused_fs::read::ReadError::Io(_)) => {
+                return match (output, ext) {
+                    (Some(_), Some("geojson" | "json")) => Err(bad_result(format!(
+                        "the H3 rows could not be handed over: {}",
+                        described["geojson_error"]
+                            .as_str()
+                            .unwrap_or("no rows file")
+                    ))),
+                    _ => Ok(()),
+                }
+            }
+            Err(e) => return Err(bad_result(format!("the H3 rows cannot be read back ({e})"))),
+        };
+        let rows: Vec<_> = text.lines().filter_map(h3::parse_row).collect();
+        let (fc, written, skipped) = h3::feature_collection(
+            rows.iter().cloned(),
+            GEOJSON_MAX_FEATURES,
+            GEOJSON_MAX_BYTES,
+        );
+        let total = described["rows"].as_u64().unwrap_or(0);
+        described["geojson"] = serde_json::from_str(&fc).unwrap_or_default();
+        described["geojson_truncated"] = json!(((written + skipped) as u64) < total);
+        let invalid = rows
+            .iter()
+            .filter(|(c, _)| h3::parse_cell(c).is_err())
+            .count();
+        if invalid > 0 {
+            described["h3"]["invalid"] = json!(invalid);
+        }
+        if let (Some(out), Some("geojson" | "json")) = (output, ext) {
+            let (all, _, _) = h3::feature_collection(rows, usize::MAX, usize::MAX);
+            write_output(out, all.as_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 /// The result of a run that did not start because `check` found errors (the SDK would fail at

@@ -322,3 +322,44 @@ fn a_double_forked_daemon_ends_with_its_warm_run() {
         .unwrap();
     assert_eq!(again["result"]["value"], "done", "{again}");
 }
+
+/// A raster run on the warm worker (what `serve` uses) carries its PNG as a `fused-ls run` does:
+/// the runner's pixels are read from the run's own folder before it is removed.
+#[test]
+fn a_warm_run_returns_a_raster_png() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("r.py");
+    std::fs::write(
+        &f,
+        "import numpy as np\n\n@fused.udf\ndef udf(bounds=None):\n    return np.arange(6, dtype=np.uint8).reshape(2, 3) * 50\n",
+    )
+    .unwrap();
+    let python = sdk_python();
+    let opts = RunOptions {
+        python: python.clone(),
+        timeout: Duration::from_secs(60),
+        output_cap: 1 << 20,
+        memory_limit: None,
+    };
+    let mut w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
+    let no = AtomicBool::new(false);
+    let tile = fused_core::tile::Tile::parse("13/2411/3079").unwrap();
+    let mut req = request(&f, &[]);
+    req.mode = Mode::Tile;
+    req.tile = Some(tile);
+    req.bounds = Some(tile.bounds());
+    for _ in 0..2 {
+        let r = w.run(&req, &opts, &no).unwrap();
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["result"]["raster"]["bounds_from"], "tile");
+        let png = fused_run::raster::png_from_result(&r).expect("a PNG");
+        let mut dec = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; dec.output_buffer_size().unwrap()];
+        let info = dec.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (3, 2));
+        let gray: Vec<u8> = buf[..info.buffer_size()].chunks(4).map(|p| p[0]).collect();
+        assert_eq!(gray, [0, 50, 100, 150, 200, 250]);
+    }
+}

@@ -322,6 +322,8 @@ pub fn describe(entry: &Entry, snap: &Snapshot) -> Value {
         "fused:defaultViewState": md.map(|m| m["fused:defaultViewState"].clone()).unwrap_or(Value::Null),
         "fused:vizConfig": md.map(|m| m["fused:vizConfig"].clone()).unwrap_or(Value::Null),
         "last_modified": rfc3339(snap.modified),
+        // Changes whenever any file of the package does (the map reloads on it).
+        "version": snap.hash,
         "endpoints": {
             "tiles": format!("{name}/run/tiles/{{z}}/{{x}}/{{y}}"),
             "file": format!("{name}/run/file"),

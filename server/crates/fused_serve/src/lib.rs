@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod map;
 mod page;
 pub mod pool;
 mod routes;

@@ -5,6 +5,19 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+/// The map page (the bundle is in this build) with its own policy: its script and requests to
+/// this server, nothing from elsewhere.
+pub fn map(body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, crate::map::CSP),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub fn html(body: &str) -> Response {
     (
         [
@@ -39,6 +52,10 @@ fn seg(s: &str) -> String {
         })
         .collect()
 }
+
+/// Shown when this build has no map bundle.
+const NO_MAP: &str = "<p>This build of fused-ls has no map: run <code>bash web/build.sh</code> in \
+the fused-ls checkout (it bundles the map from npm packages), then build fused-ls again.</p>";
 
 const HEAD: &str = "<!doctype html><meta charset=utf-8><title>fused-ls serve</title>\
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}code{background:#f3f3f3;padding:0 .2em}\
@@ -75,10 +92,11 @@ fn params(u: &Value) -> String {
 
 pub fn index(udfs: &[Value]) -> String {
     let mut out = format!(
-        "{HEAD}<h1>fused-ls serve</h1><p>{} UDF{} served. The map view comes in a later version; \
-these are the endpoints (relative to this page). The list as JSON: <a href=\"udfs\">udfs</a>.</p>",
+        "{HEAD}<h1>fused-ls serve</h1><p>{} UDF{} served. \
+These are the endpoints (relative to this page). The list as JSON: <a href=\"udfs\">udfs</a>.</p>{}",
         udfs.len(),
-        if udfs.len() == 1 { "" } else { "s" }
+        if udfs.len() == 1 { "" } else { "s" },
+        NO_MAP
     );
     for u in udfs {
         let name = u["name"].as_str().unwrap_or("");

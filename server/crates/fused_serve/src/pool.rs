@@ -17,7 +17,8 @@ pub struct Pool {
     python: PathBuf,
     slots: Vec<Mutex<Option<Worker>>>,
     free: Mutex<Vec<usize>>,
-    permits: Semaphore,
+    /// One permit per free slot; a run holds its permit until its slot is back in `free`.
+    permits: Arc<Semaphore>,
     /// Workers started after the first ones (replacements), for `/udfs`'s diagnostics and tests.
     pub replaced: AtomicU64,
 }
@@ -48,7 +49,7 @@ impl Pool {
             python,
             slots: (0..n).map(|_| Mutex::new(None)).collect(),
             free: Mutex::new((0..n).rev().collect()),
-            permits: Semaphore::new(n),
+            permits: Arc::new(Semaphore::new(n)),
             replaced: AtomicU64::new(0),
         })
     }
@@ -80,9 +81,13 @@ impl Pool {
 
     /// Runs `req` on a free worker; dropping the returned future cancels the run.
     pub async fn run(self: &Arc<Pool>, req: RunRequest, opts: RunOptions) -> Result<Value, String> {
+        // Owned, and moved into the blocking job: a request dropped while its run is still
+        // being cancelled keeps the slot's permit until the slot is free again, so the next
+        // request never finds a permit without a slot.
         let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| "the server is stopping".to_string())?;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -97,11 +102,11 @@ impl Pool {
                 .expect("a permit means a free slot");
             let out = pool.run_on(i, &req, &opts, &cancel);
             pool.free.lock().unwrap_or_else(|p| p.into_inner()).push(i);
+            drop(permit);
             out
         });
         let out = job.await.map_err(|e| format!("the run panicked: {e}"));
         guard.disarm();
-        drop(permit);
         out?
     }
 

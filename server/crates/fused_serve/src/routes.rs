@@ -25,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(&format!("/{t}"), get(base_redirect))
         .route(&format!("/{t}/"), get(index))
         .route(&format!("/{t}/udfs"), get(udfs))
+        .route(&format!("/{t}/assets/map.js"), get(map_js))
         .route(&format!("/{t}/{{udf}}/"), get(udf_page))
         .route(
             &format!("/{t}/{{udf}}/run/tiles/{{z}}/{{x}}/{{y}}"),
@@ -127,7 +128,25 @@ async fn udfs(State(app): State<Arc<App>>) -> Response {
     json_response(StatusCode::OK, &Value::Array(list))
 }
 
+/// The map's bundle, when this build has one.
+async fn map_js() -> Response {
+    match crate::map::MAP_JS {
+        Some(js) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            js,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
+}
+
 async fn index(State(app): State<Arc<App>>) -> Response {
+    if let Some(page) = crate::map::page(&format!("/{}/", app.token), None) {
+        return page::map(page);
+    }
     let list: Vec<Value> = snapshots(&app)
         .await
         .into_iter()
@@ -141,6 +160,9 @@ async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Resp
         Ok(e) => e,
         Err(r) => return r,
     };
+    if let Some(page) = crate::map::page(&format!("/{}/", app.token), Some(&entry.name)) {
+        return page::map(page);
+    }
     match entry.snapshot() {
         Ok(s) => page::html(&page::udf(&catalog::describe(entry, &s))),
         Err(e) => error(
@@ -159,6 +181,7 @@ enum Format {
     Mvt,
     Csv,
     Parquet,
+    Png,
 }
 
 impl Format {
@@ -169,6 +192,7 @@ impl Format {
             Format::Mvt => "application/vnd.mapbox-vector-tile",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Parquet => "application/vnd.apache.parquet",
+            Format::Png => "image/png",
         }
     }
 }
@@ -229,12 +253,7 @@ fn parse_format(tile: bool, given: Option<&str>) -> Result<Format, Response> {
         &["json", "geojson", "csv", "parquet", "png"]
     };
     match f {
-        "png" => Err(error(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotYet",
-            "format=png is not served yet: raster results come with the runner's raster support; use format=json to see what the UDF returned".into(),
-            json!({}),
-        )),
+        "png" => Ok(Format::Png),
         "json" => Ok(Format::Json),
         "geojson" => Ok(Format::GeoJson),
         "mvt" if tile => Ok(Format::Mvt),
@@ -548,12 +567,39 @@ fn success(
                 )
             })
         }
+        Format::Png => {
+            if is_none {
+                return Ok((204, Bytes::new()));
+            }
+            // The runner's raster (an array, an xarray, an `(array, bounds)` tuple) as PNG.
+            fused_run::raster::png_from_result(result)
+                .map(|png| (200, png.into()))
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "NotRaster",
+                        format!(
+                            "the UDF returned a `{rtype}`, not a raster: ask for format={}",
+                            if tile.is_some() {
+                                "geojson, mvt or json"
+                            } else {
+                                "json or geojson"
+                            }
+                        ),
+                        json!({}),
+                    )
+                })
+        }
         Format::GeoJson | Format::Mvt => {
             if is_none {
                 return Ok((204, Bytes::new()));
             }
             let text = match std::fs::read(geo_path) {
                 Ok(t) => t,
+                // An H3 frame: its hexagons were made by the runner's caller (`result.geojson`).
+                Err(_) if res["h3"].is_object() && res["geojson"].is_object() => {
+                    serde_json::to_vec(&res["geojson"]).unwrap_or_default()
+                }
                 Err(_) => {
                     return Err(error(
                         StatusCode::UNPROCESSABLE_ENTITY,
