@@ -9,6 +9,10 @@ mod faults;
 #[path = "lsp/config.rs"]
 mod config;
 
+// `fused.preview`: the live map's service started by the server (issue 11).
+#[path = "lsp/preview.rs"]
+mod preview;
+
 mod common;
 use common::*;
 use serde_json::{json, Value};

@@ -54,6 +54,8 @@ pub struct Backend {
     shutdown: Arc<std::sync::atomic::AtomicBool>,
     /// The warm runner (heavy imports paid once, a fork per run); `None` until first needed.
     pub(crate) worker: Arc<Mutex<Option<fused_run::Worker>>>,
+    /// The live map's service (`fused.preview`), once started.
+    pub(crate) preview: Arc<Mutex<Option<handlers::preview::Preview>>>,
 }
 /// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
 /// `fused.debugPanic` command) are there.
@@ -80,6 +82,7 @@ impl Backend {
             state: Arc::new(Mutex::new(Session::new())),
             shutdown,
             worker: Arc::new(Mutex::new(None)),
+            preview: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -547,6 +550,12 @@ impl LanguageServer for Backend {
             st.encoding = enc;
             st.can_watch = can_watch;
             st.can_pull_settings = can_pull_settings;
+            st.can_show_document = params
+                .capabilities
+                .window
+                .as_ref()
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|s| s.support);
             st.trusted = trusted;
             st.roots = roots;
         }
@@ -605,7 +614,10 @@ impl LanguageServer for Backend {
                     file_operations: None,
                 }),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: vec![handlers::code_lens::RUN_COMMAND.to_string()],
+                    commands: vec![
+                        handlers::code_lens::RUN_COMMAND.to_string(),
+                        handlers::preview::PREVIEW_COMMAND.to_string(),
+                    ],
                     work_done_progress_options: WorkDoneProgressOptions {
                         work_done_progress: Some(true),
                     },
@@ -704,6 +716,14 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         self.shutdown
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(p) = self
+            .preview
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            p.stop();
+        }
         Ok(())
     }
 
@@ -867,9 +887,12 @@ impl LanguageServer for Backend {
             tokio::task::yield_now().await;
             panic!("deliberate panic in a command for the robustness test");
         }
+        if params.command == handlers::preview::PREVIEW_COMMAND {
+            return self.preview_command(params.arguments).await;
+        }
         if params.command != handlers::code_lens::RUN_COMMAND {
             return Err(Error::invalid_params(format!(
-                "unknown command `{}`; fused-ls offers `fused.run`",
+                "unknown command `{}`; fused-ls offers `fused.run` and `fused.preview`",
                 params.command
             )));
         }

@@ -30,6 +30,8 @@ pub struct Session {
     pub can_watch: bool,
     /// The client answers `workspace/configuration` (the settings can be pulled).
     pub can_pull_settings: bool,
+    /// The client opens URLs for the server (`window/showDocument`).
+    pub can_show_document: bool,
     /// Counts the settings changes, so a pulled answer that arrives after newer settings
     /// does not overwrite them.
     pub settings_changes: u64,
@@ -55,6 +57,7 @@ impl Session {
             config_problems: HashSet::new(),
             can_watch: false,
             can_pull_settings: false,
+            can_show_document: false,
             settings_changes: 0,
             settings_problems: Vec::new(),
             trusted: false,

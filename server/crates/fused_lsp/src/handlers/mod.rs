@@ -6,4 +6,5 @@ pub mod completion;
 pub mod hover;
 pub mod inlay_hint;
 pub mod package_actions;
+pub mod preview;
 pub mod run;
