@@ -4,6 +4,7 @@
 //! same settings in both. Parsing is `fused_core::config`'s.
 
 use fused_core::config::{parse, Config, ConfigKind};
+use fused_core::selection::Layer;
 use fused_core::Selection;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::HashMap;
@@ -100,8 +101,10 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// What the command line (or the editor) sets on top of the files: `--select` replaces the
-/// file's `select`; `--extend-select` and `--ignore` add to it.
+/// What the command line (or the editor) sets on top of the files, as a layer above the file's:
+/// `select` starts afresh (the file's `select`, `extend-select` and `ignore` no longer count),
+/// `extend-select` and `ignore` edit what the file selected (ruff's semantics,
+/// `Selection::from_layers`).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub select: Option<Vec<String>>,
@@ -109,26 +112,28 @@ pub struct Overrides {
     pub ignore: Vec<String>,
 }
 
-/// The rules in effect for one file.
+/// The rules in effect for one file: the file's layer, the overrides' layer, then the file's
+/// `per-file-ignores` (which nothing overrides, as in ruff).
 pub fn selection_for(cfg: Option<&ConfigFile>, over: &Overrides, file: &Path) -> Selection {
-    let c = cfg.map(|c| &c.config);
-    let mut select: Vec<String> = over
-        .select
-        .clone()
-        .or_else(|| c.and_then(|c| c.select.clone()))
-        .unwrap_or_default();
-    // An empty `select` means every rule: extending it would narrow it instead.
-    if !select.is_empty() {
-        select.extend(c.map(|c| c.extend_select.clone()).unwrap_or_default());
-        select.extend(over.extend_select.iter().cloned());
+    let mut layers = Vec::with_capacity(2);
+    if let Some(c) = cfg.map(|c| &c.config) {
+        layers.push(Layer {
+            select: c.select.as_deref(),
+            extend_select: &c.extend_select,
+            ignore: &c.ignore,
+        });
     }
-    let mut ignore: Vec<String> = c.map(|c| c.ignore.clone()).unwrap_or_default();
-    ignore.extend(over.ignore.iter().cloned());
-    if let Some(cfg) = cfg {
-        ignore.extend(cfg.ignores_for(file));
-    }
+    layers.push(Layer {
+        select: over.select.as_deref(),
+        extend_select: &over.extend_select,
+        ignore: &over.ignore,
+    });
     // Every code was validated when its file was read (or by the CLI's parser).
-    Selection { select, ignore }
+    let mut sel = Selection::from_layers(&layers);
+    if let Some(cfg) = cfg {
+        sel.ignore.extend(cfg.ignores_for(file));
+    }
+    sel
 }
 
 /// What a folder's search found: the file in effect, none, or an unusable one.
