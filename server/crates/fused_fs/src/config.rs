@@ -35,7 +35,22 @@ impl ConfigFile {
             Err(e) => return Err(format!("{}:{e}", path.display())),
         };
         let bad_glob = |key: &str, g: &str, e: globset::Error| {
-            format!("{}: `{key}`: `{g}` is not a glob: {e}", path.display())
+            // Point at the glob's string in the file, as the parser's errors do.
+            let at = ['"', '\'']
+                .iter()
+                .find_map(|q| text.find(&format!("{q}{g}{q}")))
+                .map(|o| {
+                    let before = &text[..o];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+                        .chars()
+                        .count()
+                        + 1;
+                    format!("{line}:{col}")
+                })
+                .unwrap_or_else(|| "1:1".into());
+            let e = e.kind().to_string();
+            format!("{}:{at}: `{key}`: `{g}` is not a glob: {e}", path.display())
         };
         let mut ex = GlobSetBuilder::new();
         for g in &config.exclude {
@@ -115,6 +130,16 @@ pub struct Overrides {
 /// The rules in effect for one file: the file's layer, the overrides' layer, then the file's
 /// `per-file-ignores` (which nothing overrides, as in ruff).
 pub fn selection_for(cfg: Option<&ConfigFile>, over: &Overrides, file: &Path) -> Selection {
+    let mut sel = base_selection(cfg, over);
+    if let Some(cfg) = cfg {
+        sel.ignore.extend(cfg.ignores_for(file));
+    }
+    sel
+}
+
+/// [`selection_for`] before `per-file-ignores`: what a whole package is checked with, each of
+/// its files then filtered by its own `per-file-ignores`.
+pub fn base_selection(cfg: Option<&ConfigFile>, over: &Overrides) -> Selection {
     let mut layers = Vec::with_capacity(2);
     if let Some(c) = cfg.map(|c| &c.config) {
         layers.push(Layer {
@@ -129,11 +154,7 @@ pub fn selection_for(cfg: Option<&ConfigFile>, over: &Overrides, file: &Path) ->
         ignore: &over.ignore,
     });
     // Every code was validated when its file was read (or by the CLI's parser).
-    let mut sel = Selection::from_layers(&layers);
-    if let Some(cfg) = cfg {
-        sel.ignore.extend(cfg.ignores_for(file));
-    }
-    sel
+    Selection::from_layers(&layers)
 }
 
 /// What a folder's search found: the file in effect, none, or an unusable one.
@@ -241,6 +262,18 @@ mod tests {
         std::fs::write(t.path().join("fused-ls.toml"), "\nselct = []\n").unwrap();
         let e = Resolver::new().for_dir(t.path()).unwrap_err();
         assert!(e.contains("fused-ls.toml:2:1: `selct`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_glob_names_its_line_and_key() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("fused-ls.toml"),
+            "ignore = []\nexclude = [\"ok/**\", \"scratch/[\"]\n",
+        )
+        .unwrap();
+        let e = Resolver::new().for_dir(t.path()).unwrap_err();
+        assert!(e.contains("fused-ls.toml:2:21: `exclude`: `scratch/[`"), "{e}");
     }
 
     #[test]
