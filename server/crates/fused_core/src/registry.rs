@@ -190,7 +190,11 @@ impl Rule {
     /// The anchor of the rule's section in docs/rules.md (`fused020-uncoerced-annotation`):
     /// the id GitHub and most Markdown renderers give the heading `## FUSED020 `name``.
     pub fn doc_anchor(self) -> String {
-        format!("{}-{}", self.code().to_lowercase(), self.name().replace('.', ""))
+        format!(
+            "{}-{}",
+            self.code().to_lowercase(),
+            self.name().replace('.', "")
+        )
     }
 
     /// The rule's documentation on the web: [`RULES_DOC_URL`] and the rule's anchor. The CLI's

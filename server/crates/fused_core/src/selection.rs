@@ -72,7 +72,10 @@ impl Selection {
                 }
             }
             if select.is_some() {
-                on = update.iter().map(|u| matches!(u, Some((_, true)))).collect();
+                on = update
+                    .iter()
+                    .map(|u| matches!(u, Some((_, true))))
+                    .collect();
             } else {
                 for (o, u) in on.iter_mut().zip(&update) {
                     if let Some((_, e)) = u {

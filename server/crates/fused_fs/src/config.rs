@@ -273,7 +273,10 @@ mod tests {
         )
         .unwrap();
         let e = Resolver::new().for_dir(t.path()).unwrap_err();
-        assert!(e.contains("fused-ls.toml:2:21: `exclude`: `scratch/[`"), "{e}");
+        assert!(
+            e.contains("fused-ls.toml:2:21: `exclude`: `scratch/[`"),
+            "{e}"
+        );
     }
 
     #[test]

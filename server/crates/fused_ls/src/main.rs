@@ -44,10 +44,12 @@ pub enum ColorChoice {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Settings are read from the closest `.fused-ls.toml`, `fused-ls.toml` or \
+#[command(
+    after_help = "Settings are read from the closest `.fused-ls.toml`, `fused-ls.toml` or \
 `pyproject.toml` ([tool.fused-ls]) above each checked file; --select, --extend-select and \
 --ignore are applied on top of it. Exit status: 0 no errors found, 1 errors found, 2 a usage, \
-configuration or I/O error.")]
+configuration or I/O error."
+)]
 pub struct CheckArgs {
     /// Files, package folders, zips or folders to search (default: the current folder).
     pub paths: Vec<std::path::PathBuf>,
@@ -147,9 +149,7 @@ enum Command {
         code: String,
     },
     /// Print a shell completion script: `fused-ls completions bash > ~/.local/share/bash-completion/completions/fused-ls`.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
@@ -188,7 +188,12 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "fused-ls", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "fused-ls",
+                &mut std::io::stdout(),
+            );
             ExitCode::SUCCESS
         }
         Command::Rule { code } => match fused_core::Rule::from_code(&code) {

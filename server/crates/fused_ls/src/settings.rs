@@ -91,7 +91,11 @@ fn render(path: &Path, cfg: Option<&ConfigFile>, over: &Overrides) -> String {
                 .per_file_ignores
                 .iter()
                 .map(|(g, codes)| {
-                    format!("{} = {}", serde_json::to_string(g).unwrap_or_default(), list(codes))
+                    format!(
+                        "{} = {}",
+                        serde_json::to_string(g).unwrap_or_default(),
+                        list(codes)
+                    )
                 })
                 .collect();
             line(
@@ -118,7 +122,11 @@ fn render(path: &Path, cfg: Option<&ConfigFile>, over: &Overrides) -> String {
                 }
             ),
         ),
-        _ => line("exclude", "[]".into(), "default (.gitignore and hidden folders are skipped)"),
+        _ => line(
+            "exclude",
+            "[]".into(),
+            "default (.gitignore and hidden folders are skipped)",
+        ),
     }
     match cfg.and_then(|c| c.python()) {
         Some(p) => line(

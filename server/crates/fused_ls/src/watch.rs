@@ -45,11 +45,15 @@ pub fn run(args: &CheckArgs, over: &Overrides) -> ExitCode {
             let _ = out.flush();
         }
         first = false;
+        // Taken before the check, so a change made while it runs is seen; with `--fix`, again
+        // after it, so the files it just wrote do not count as a change.
+        let mut last = snapshot(&paths);
         // A fresh resolver per round: a configuration file may be what changed.
         let _ = check_once(args, over, &Arc::new(Resolver::new()));
         let _ = std::io::stdout().flush();
-        // Taken after the check, so the files `--fix` just wrote do not count as a change.
-        let mut last = snapshot(&paths);
+        if args.fix {
+            last = snapshot(&paths);
+        }
         loop {
             std::thread::sleep(POLL);
             let now = snapshot(&paths);

@@ -161,7 +161,10 @@ pub fn write(out: &mut impl Write, records: &[Record], o: &Options) -> std::io::
     } else if records.is_empty() {
         writeln!(out, "{}", p.wrap("1;32", "All checks passed!"))?;
     } else {
-        let fixable = records.iter().filter(|r| r.fix_applies(o.unsafe_fixes)).count();
+        let fixable = records
+            .iter()
+            .filter(|r| r.fix_applies(o.unsafe_fixes))
+            .count();
         let hidden = records.iter().filter(|r| r.fix.is_some()).count() - fixable;
         writeln!(
             out,
@@ -184,7 +187,11 @@ pub fn write(out: &mut impl Write, records: &[Record], o: &Options) -> std::io::
             writeln!(
                 out,
                 "[*] {fixable} fixable with `fused-ls check --fix`{}.",
-                if o.unsafe_fixes { " --unsafe-fixes" } else { "" }
+                if o.unsafe_fixes {
+                    " --unsafe-fixes"
+                } else {
+                    ""
+                }
             )?;
         }
         if hidden > 0 {
