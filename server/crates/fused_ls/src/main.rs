@@ -68,7 +68,8 @@ pub struct CheckArgs {
     /// Apply safe fixes to the files (atomic writes), then report what is left.
     #[arg(long)]
     pub fix: bool,
-    /// With --fix, also apply fixes that may change behaviour (e.g. renaming `bbox`).
+    /// With --fix, also apply fixes that may change behaviour (e.g. renaming `bbox`); they are
+    /// then marked `[*]` too.
     #[arg(long)]
     pub unsafe_fixes: bool,
     /// Exit 0 even when errors are found (2 still means the check could not be done).
