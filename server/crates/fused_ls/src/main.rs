@@ -46,7 +46,7 @@ pub enum ColorChoice {
 #[derive(clap::Args)]
 #[command(
     after_help = "Settings are read from the closest `.fused-ls.toml`, `fused-ls.toml` or \
-`pyproject.toml` ([tool.fused-ls]) above each checked file; --select, --extend-select and \
+`pyproject.toml` ([tool.fused-ls]) in or above each checked file's folder; --select, --extend-select and \
 --ignore are applied on top of it. Exit status: 0 no errors found, 1 errors found, 2 a usage, \
 configuration or I/O error."
 )]
