@@ -564,6 +564,23 @@ def _write_output(value, path):
         raise ValueError(f"cannot write {path!r}: use .geojson, .parquet or .csv")
 
 
+def _write_geojson(value, path):
+    """`fused-ls serve`'s GeoJSON (and MVT): every row, in EPSG:4326, written as the run's
+    `result.geojson` is but without its caps. Nothing is written for a result that is not a
+    GeoDataFrame: fused-ls says so."""
+    if getattr(value, "geometry", None) is None or not hasattr(value, "crs"):
+        return
+    is_4326 = value.crs is None or str(value.crs).upper() in ("EPSG:4326", "OGC:CRS84")
+    base = value if is_4326 else value.to_crs(4326)
+    features = _geojson_features(base)
+    if features is None:
+        text = base.to_json()
+    else:
+        text = '{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def _capped_text(text):
     if len(text) <= ERROR_MAX_CHARS:
         return text
@@ -644,6 +661,8 @@ def main():
         described = _describe(value)
         if req.get("output_path"):
             _write_output(value, req["output_path"])
+        if req.get("geojson_path"):
+            _write_geojson(value, req["geojson_path"])
         # Only now: a result that cannot be described or written is an error, not `ok`.
         result["ok"] = True
         result["result"] = described

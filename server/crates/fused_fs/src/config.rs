@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Larger configuration files are refused (a real pyproject.toml is a few KB).
+const CONFIG_MAX_BYTES: u64 = 4 << 20;
+
 /// A configuration file in effect.
 #[derive(Debug)]
 pub struct ConfigFile {
@@ -27,7 +30,8 @@ pub type Error = String;
 
 impl ConfigFile {
     fn load(path: &Path, kind: ConfigKind) -> Result<Option<ConfigFile>, Error> {
-        let text = std::fs::read_to_string(path)
+        // Only a regular file, capped: a FIFO named pyproject.toml must not hang the check.
+        let text = crate::read::read_text_capped(path, CONFIG_MAX_BYTES)
             .map_err(|e| format!("{}: cannot be read: {e}", path.display()))?;
         let config = match parse(&text, kind) {
             Ok(Some(c)) => c,

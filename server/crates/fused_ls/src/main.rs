@@ -6,6 +6,7 @@ mod new;
 mod output;
 mod pack;
 mod run;
+mod serve;
 mod settings;
 mod sync;
 mod watch;
@@ -108,6 +109,9 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the Language Server Protocol over stdin/stdout.
     Server,
+    /// Serve the UDFs under PATH as local HTTP endpoints (tiles as GeoJSON/MVT, file runs),
+    /// on warm workers; prints the base URL (with its token) on the first line.
+    Serve(serve::ServeArgs),
     /// Create a new UDF package (README.md, NAME.py, meta.json, utils.py on request).
     New {
         /// The package's name: its folder and `<NAME>.py`.
@@ -187,6 +191,7 @@ fn main() -> ExitCode {
             force,
         } => pack::run(&path, output, force),
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -5,6 +5,10 @@
 #[path = "lsp/faults.rs"]
 mod faults;
 
+// Configuration files (`[tool.fused-ls]`, `fused-ls.toml`) and the editor's settings (issue 15).
+#[path = "lsp/config.rs"]
+mod config;
+
 mod common;
 use common::*;
 use serde_json::{json, Value};

@@ -1,8 +1,10 @@
 //! The Language Server Protocol front end of fused-ls: a thin layer over `fused_core`.
 //!
-//! `server` holds the session and the `LanguageServer` implementation, `handlers` one module per
-//! request, `convert` every conversion between core values and protocol types, `document` the
-//! open documents, `analysis` what `fused-ls check` would print for a file.
+//! `session` holds what the server knows between requests (documents, settings, configuration
+//! files), `settings` reads the editor's settings, `server` is the `LanguageServer`
+//! implementation (notifications change the session; requests go to `handlers`, one module per
+//! request), `convert` every conversion between core values and protocol types, `document` an
+//! open document, `analysis` what `fused-ls check` would print for a file.
 
 pub mod analysis;
 pub mod convert;
@@ -11,6 +13,8 @@ mod guard;
 pub mod handlers;
 mod sanitize;
 pub mod server;
+pub mod session;
+pub mod settings;
 mod stdout;
 
 use tower_lsp_server::{LspService, Server};

@@ -1,10 +1,12 @@
-//! The session (open documents, negotiated encoding, settings) and the `LanguageServer`
-//! implementation. Handlers stay thin: they snapshot state, ask the core, convert.
+//! The `LanguageServer` implementation: notifications update the [`Session`], requests are
+//! answered by `handlers` (they read the session, ask the core, convert), diagnostics are
+//! scheduled and published here.
 
 use crate::convert;
 use crate::document::{Change, DocKind, Document};
 use crate::handlers;
-use fused_core::{Encoding, Selection};
+use crate::session::{kind_of, uri_path, Session};
+use crate::settings::Settings;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,25 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 /// The files whose changes on disk re-check the open documents of their folder.
-const WATCHED: &[&str] = &["**/meta.json", "**/*.py", "**/README.md", "**/README.MD"];
+/// Configuration files among them clear the cached configuration and re-check every document.
+const WATCHED: &[&str] = &[
+    "**/meta.json",
+    "**/*.py",
+    "**/README.md",
+    "**/README.MD",
+    "**/pyproject.toml",
+    "**/fused-ls.toml",
+    "**/.fused-ls.toml",
+];
+
+/// Whether `path` is a file configuration may come from (see `fused_fs::config`).
+fn is_config_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        fused_core::config::ConfigKind::FILE_NAMES
+            .iter()
+            .any(|(name, _)| n == *name)
+    })
+}
 
 /// Files up to this size are analysed on the async thread that scheduled them (see `schedule`),
 /// unless their last analysis took longer than INLINE_ANALYSIS_SLOW.
@@ -26,234 +46,15 @@ const INLINE_ANALYSIS_SLOW: Duration = Duration::from_millis(2);
 /// `initialized`).
 const PREWARM_AFTER: Duration = Duration::from_secs(3);
 
-/// Settings from `initializationOptions` or `workspace/didChangeConfiguration` (`{"fused": {...}}`
-/// or the object itself). Read key by key (see [`Settings::parse`]); unknown keys are ignored.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub select: Vec<String>,
-    pub ignore: Vec<String>,
-    /// The interpreter the user named for runs (and the pre-warmed worker).
-    pub python: Option<String>,
-    /// Run timeout, clamped to `fused_run::MAX_TIMEOUT` (default 120 s).
-    pub run_timeout: Option<Duration>,
-    /// A run's memory limit in MiB (default: half the machine's memory; 0: none).
-    pub run_memory_mib: Option<u64>,
-}
-
-impl Settings {
-    /// Reads the settings one key at a time, so one mistyped value costs that key only: valid
-    /// keys are kept, unambiguous values coerced (`"30"` → 30 s, a single code string → a list,
-    /// `""` or `null` → the default), and each bad key is left at its default and described in
-    /// the returned problems. `None` when `v` holds no settings (`null`: a hint to pull them).
-    pub fn parse(v: &serde_json::Value) -> Option<(Settings, Vec<String>)> {
-        use serde_json::Value;
-        let v = v.get("fused").unwrap_or(v);
-        let obj = match v {
-            Value::Null => return None,
-            Value::Object(o) => o,
-            other => {
-                return Some((
-                    Settings::default(),
-                    vec![format!(
-                        "the `fused` settings must be an object, not {other}"
-                    )],
-                ))
-            }
-        };
-        let mut s = Settings::default();
-        let mut problems = Vec::new();
-        for key in ["select", "ignore"] {
-            let codes: Vec<String> = match obj.get(key) {
-                None | Some(Value::Null) => continue,
-                // `"FUSED023"` or `"FUSED023,FUSED001"`, as on the command line.
-                Some(Value::String(t)) => t.split(',').map(str::to_string).collect(),
-                Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                    .iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect(),
-                Some(other) => {
-                    problems.push(format!(
-                        "`{key}` must be a list of rule codes such as [\"FUSED023\"], not {other}; it is ignored"
-                    ));
-                    continue;
-                }
-            };
-            let mut kept = Vec::new();
-            for code in codes.into_iter().filter(|c| !c.trim().is_empty()) {
-                match Selection::new(vec![code.clone()], Vec::new()) {
-                    Ok(_) => kept.push(code),
-                    Err(e) => problems.push(format!("`{key}`: {e}")),
-                }
-            }
-            if key == "select" {
-                s.select = kept;
-            } else {
-                s.ignore = kept;
-            }
-        }
-        match obj.get("python") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(p)) if p.trim().is_empty() => {}
-            Some(Value::String(p)) => s.python = Some(p.clone()),
-            Some(other) => problems.push(format!(
-                "`python` must be the path of an interpreter, not {other}; it is ignored"
-            )),
-        }
-        let seconds = match obj.get("runTimeout") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(n.as_f64()),
-            Some(Value::String(t)) if t.trim().is_empty() => None,
-            Some(Value::String(t)) => Some(t.trim().parse::<f64>().ok()),
-            Some(_) => Some(None),
-        };
-        match seconds {
-            None => {}
-            Some(Some(secs)) if fused_run::timeout_from_secs(secs).is_ok() => {
-                s.run_timeout = fused_run::timeout_from_secs(secs).ok();
-            }
-            Some(_) => problems.push(format!(
-                "`runTimeout` must be a positive number of seconds, not {}; the default (120) applies",
-                obj["runTimeout"]
-            )),
-        }
-        match obj.get("runMemoryMiB") {
-            None | Some(Value::Null) => {}
-            Some(Value::Number(n)) if n.as_u64().is_some() => s.run_memory_mib = n.as_u64(),
-            Some(Value::String(t)) if t.trim().parse::<u64>().is_ok() => {
-                s.run_memory_mib = t.trim().parse().ok()
-            }
-            Some(other) => problems.push(format!(
-                "`runMemoryMiB` must be a whole number of MiB (0: no limit), not {other}; the default (half the machine's memory) applies"
-            )),
-        }
-        Some((s, problems))
-    }
-}
-
-pub struct State {
-    pub docs: HashMap<Uri, Document>,
-    /// The failing line of the last run of a document and its message (cleared by an edit).
-    pub run_errors: HashMap<Uri, (u32, String)>,
-    /// Cancel flags of running runs, by progress token.
-    pub progress: HashMap<String, Arc<std::sync::atomic::AtomicBool>>,
-    pub runs: u64,
-    pub encoding: Encoding,
-    pub settings: Settings,
-    pub selection: Selection,
-    /// The client registers file watchers on request (`workspace.didChangeWatchedFiles`).
-    pub can_watch: bool,
-    /// The client answers `workspace/configuration` (the settings can be pulled).
-    pub can_pull_settings: bool,
-    /// Counts the settings changes, so a pulled answer that arrives after newer settings
-    /// does not overwrite them.
-    pub settings_changes: u64,
-    /// The problems of the settings in force, each already shown once.
-    pub settings_problems: Vec<String>,
-    /// The client vouches for the workspace (`"trustedWorkspace": true` in
-    /// `initializationOptions`): an interpreter discovered in it may be started unasked.
-    pub trusted: bool,
-    /// The workspace folders: interpreter discovery never looks above the one holding a file.
-    pub roots: Vec<PathBuf>,
-}
-
-impl State {
-    /// Where interpreter discovery stops for a file in `dir`: the innermost workspace folder
-    /// holding it, else `dir` itself (a file outside the workspace searches its own folder only).
-    pub fn search_root(&self, dir: &Path) -> PathBuf {
-        self.roots
-            .iter()
-            .filter(|r| dir.starts_with(r))
-            .max_by_key(|r| r.components().count())
-            .cloned()
-            .unwrap_or_else(|| dir.to_path_buf())
-    }
-
-    /// The interpreter a run of a UDF in `dir` uses: the `python` setting, else a `.venv`/`venv`
-    /// in the workspace at or above `dir`, else `python3`.
-    pub fn python_for(&self, dir: &Path) -> PathBuf {
-        fused_run::find_python(
-            self.settings.python.as_deref().map(Path::new),
-            dir,
-            &self.search_root(dir),
-        )
-    }
-
-    /// The interpreter the worker may be started with before any run: one the user named, or,
-    /// in a workspace the client trusts, the one a run would use. `None`: wait for a run (an
-    /// interpreter found in an untrusted tree never starts unasked).
-    pub fn prewarm_python(&self, dir: &Path) -> Option<PathBuf> {
-        match &self.settings.python {
-            Some(p) => Some(PathBuf::from(p)),
-            None if self.trusted => Some(self.python_for(dir)),
-            None => None,
-        }
-    }
-
-    /// The texts of the open documents in folder `dir`, which lie over the disk when a package
-    /// is read (a sibling being edited counts as it is in the editor).
-    pub fn overlay(&self, dir: &Path) -> HashMap<PathBuf, String> {
-        self.overlay_shared(dir)
-            .into_iter()
-            .map(|(p, t)| (p, t.to_string()))
-            .collect()
-    }
-
-    /// [`State::overlay`] without copying a text: each is shared with its document.
-    pub fn overlay_shared(&self, dir: &Path) -> HashMap<PathBuf, Arc<str>> {
-        self.docs
-            .values()
-            .filter_map(|d| d.path.as_ref().map(|p| (p, d)))
-            .filter(|(p, _)| p.parent() == Some(dir))
-            .map(|(p, d)| (p.clone(), d.text.clone()))
-            .collect()
-    }
-
-    /// Whether folder `dir` is a package (a meta.json on disk or open): only then does a
-    /// document's analysis read its open siblings.
-    fn is_package(&self, dir: &Path) -> bool {
-        dir.join("meta.json").is_file()
-            || self.docs.values().any(|d| {
-                d.kind == DocKind::MetaJson && d.path.as_deref().and_then(Path::parent) == Some(dir)
-            })
-    }
-
-    /// The open documents of folder `dir` but `except`.
-    fn siblings(&self, dir: &Path, except: &Uri) -> Vec<Uri> {
-        self.docs
-            .iter()
-            .filter(|(u, d)| *u != except && d.path.as_deref().and_then(Path::parent) == Some(dir))
-            .map(|(u, _)| u.clone())
-            .collect()
-    }
-}
-
 #[derive(Clone)]
 pub struct Backend {
     client: Client,
-    pub(crate) state: Arc<Mutex<State>>,
+    pub(crate) state: Arc<Mutex<Session>>,
     /// Set by `shutdown`: `exit` then ends the process with 0, else 1 (the protocol's rule).
     shutdown: Arc<std::sync::atomic::AtomicBool>,
     /// The warm runner (heavy imports paid once, a fork per run); `None` until first needed.
     pub(crate) worker: Arc<Mutex<Option<fused_run::Worker>>>,
 }
-
-pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
-    (uri.scheme().as_str() == "file")
-        .then(|| uri.to_file_path().map(|p| p.into_owned()))
-        .flatten()
-}
-
-fn kind_of(uri: &Uri) -> DocKind {
-    let path = uri.path().as_str();
-    if path.ends_with(".py") {
-        DocKind::Python
-    } else if path.ends_with("meta.json") {
-        DocKind::MetaJson
-    } else {
-        DocKind::Other
-    }
-}
-
 /// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
 /// `fused.debugPanic` command) are there.
 pub fn test_hooks() -> bool {
@@ -274,24 +75,9 @@ pub fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> std::result::Result<T, S
 
 impl Backend {
     pub fn new(client: Client, shutdown: Arc<std::sync::atomic::AtomicBool>) -> Self {
-        let state = State {
-            docs: HashMap::new(),
-            run_errors: HashMap::new(),
-            progress: HashMap::new(),
-            runs: 0,
-            encoding: Encoding::Utf16,
-            settings: Settings::default(),
-            selection: Selection::default(),
-            can_watch: false,
-            can_pull_settings: false,
-            settings_changes: 0,
-            settings_problems: Vec::new(),
-            trusted: false,
-            roots: Vec::new(),
-        };
         Backend {
             client,
-            state: Arc::new(Mutex::new(state)),
+            state: Arc::new(Mutex::new(Session::new())),
             shutdown,
             worker: Arc::new(Mutex::new(None)),
         }
@@ -345,7 +131,7 @@ impl Backend {
         self.schedule(uri.clone());
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
         // A panic while holding the lock must not take the server down with a poisoned mutex.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -353,8 +139,6 @@ impl Backend {
     /// Applies settings read by [`Settings::parse`] and shows each problem once (a problem
     /// still there after a re-read was already shown).
     fn apply_settings(&self, (s, problems): (Settings, Vec<String>)) {
-        // The codes were checked one by one in `parse`, so this holds; the fallback is for safety.
-        let selection = Selection::new(s.select.clone(), s.ignore.clone()).unwrap_or_default();
         let fresh: Vec<String> = {
             let mut st = self.lock();
             let fresh = problems
@@ -363,7 +147,6 @@ impl Backend {
                 .cloned()
                 .collect();
             st.settings = s;
-            st.selection = selection;
             st.settings_changes += 1;
             st.settings_problems = problems;
             fresh
@@ -424,10 +207,26 @@ impl Backend {
 
     /// Recomputes and publishes diagnostics for `uri` unless a newer version arrives first.
     fn schedule(&self, uri: Uri) {
+        let mut config_problem = None;
         let snapshot = {
-            let st = self.lock();
+            let mut st = self.lock();
+            let Some(path) = st.docs.get(&uri).and_then(|d| d.path.clone()) else {
+                return;
+            };
+            // The configuration file in effect for it, as `fused-ls check` finds it. One that
+            // cannot be used is shown once and the defaults apply meanwhile.
+            let cfg = match st.config_for(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    if st.config_problems.insert(e.clone()) {
+                        config_problem = Some(e);
+                    }
+                    None
+                }
+            };
+            let selection = st.selection_for(&path, cfg.as_deref());
+            let excluded = cfg.is_some_and(|c| c.excludes(&path));
             let Some(doc) = st.docs.get(&uri) else { return };
-            let Some(path) = doc.path.clone() else { return };
             let dir = path.parent().map(Path::to_path_buf);
             // Open siblings are laid over the disk when the folder is a package (their texts
             // shared, not copied: a package's check copies only what it reads). A loose file
@@ -446,7 +245,7 @@ impl Backend {
                 // last analysis took (a package may hold a huge sibling).
                 doc.text.len() <= INLINE_ANALYSIS_MAX && !doc.slow_analysis,
                 overlay,
-                st.selection.clone(),
+                selection,
                 st.encoding,
                 st.run_errors.get(&uri).cloned(),
                 if doc.kind == DocKind::Python {
@@ -454,16 +253,35 @@ impl Backend {
                 } else {
                     None
                 },
+                excluded,
             )
         };
+        if let Some(problem) = config_problem {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                client
+                    .show_message(
+                        MessageType::WARNING,
+                        format!("fused-ls configuration: {problem} (the defaults apply until it is fixed)"),
+                    )
+                    .await;
+            });
+        }
         let state = self.state.clone();
         let client = self.client.clone();
         let backend = self.clone();
         tokio::spawn(async move {
-            let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree) =
+            let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree, excluded) =
                 snapshot;
+            if excluded {
+                // `exclude` in its configuration file: no diagnostics, as `check` skips it.
+                client
+                    .publish_diagnostics(uri, Vec::new(), Some(stamp.1))
+                    .await;
+                return;
+            }
             let dir = path.parent().map(Path::to_path_buf);
-            let current = |state: &Arc<Mutex<State>>| {
+            let current = |state: &Arc<Mutex<Session>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
                 st.docs.get(&uri).map(|d| (d.id, d.version)) == Some(stamp)
             };
@@ -634,6 +452,17 @@ impl Backend {
         }
     }
 
+    /// A configuration file was created, changed or deleted: it is read again, and every open
+    /// document re-checked with what it now says (a problem is shown again once).
+    fn config_changed(&self) {
+        {
+            let mut st = self.lock();
+            st.config.clear();
+            st.config_problems.clear();
+        }
+        self.schedule_all();
+    }
+
     fn schedule_all(&self) {
         let uris: Vec<Uri> = self.lock().docs.keys().cloned().collect();
         for uri in uris {
@@ -643,7 +472,7 @@ impl Backend {
 
     /// Runs a request handler on a snapshot, catching panics: the client gets an error reply and
     /// a log line, the server goes on.
-    async fn request<T>(&self, what: &str, f: impl FnOnce(&State) -> T) -> Result<T> {
+    async fn request<T>(&self, what: &str, f: impl FnOnce(&Session) -> T) -> Result<T> {
         let out = {
             let st = self.lock();
             guarded(what, || f(&st))
@@ -822,7 +651,7 @@ impl LanguageServer for Backend {
         // Python importing geopandas would take a core from the first diagnostics: not before
         // PREWARM_AFTER, then as soon as a UDF is open (looked for every second), and never in
         // a session without one. Only with an interpreter the user named, or one found in a
-        // workspace the client trusts (`State::prewarm_python`): opening a file must never run
+        // workspace the client trusts (`Session::prewarm_python`): opening a file must never run
         // a `.venv` planted in a cloned repository. Otherwise the first run starts the worker.
         // Failures are silent: a run starts a worker or a fresh process.
         let state = self.state.clone();
@@ -919,6 +748,10 @@ impl LanguageServer for Backend {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        // A configuration file saved in the editor counts even when the client cannot watch.
+        if uri_path(&params.text_document.uri).is_some_and(|p| is_config_file(&p)) {
+            self.config_changed();
+        }
         self.schedule(params.text_document.uri);
     }
 
@@ -958,10 +791,19 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        for change in params.changes {
-            if let Some(dir) = uri_path(&change.uri).and_then(|p| p.parent().map(Path::to_path_buf))
-            {
-                self.schedule_folder(&dir);
+        let paths: Vec<PathBuf> = params
+            .changes
+            .iter()
+            .filter_map(|c| uri_path(&c.uri))
+            .collect();
+        // A configuration file applies to a whole tree: forget what was read, re-check all.
+        if paths.iter().any(|p| is_config_file(p)) {
+            self.config_changed();
+            return;
+        }
+        for path in paths {
+            if let Some(dir) = path.parent() {
+                self.schedule_folder(dir);
             }
         }
     }

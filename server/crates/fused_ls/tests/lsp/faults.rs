@@ -4,10 +4,10 @@
 use super::*;
 
 /// A UDF that needs nothing installed.
-const PLAIN: &str = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
+pub(crate) const PLAIN: &str = "@fused.udf\ndef udf(n: int = 1):\n    return n\n";
 
 /// The real interpreter, so a planted script can hand over to it.
-fn real_python() -> String {
+pub(crate) fn real_python() -> String {
     let out = std::process::Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
@@ -17,7 +17,7 @@ fn real_python() -> String {
 
 /// A `.venv/bin/python` in `dir` that appends a line to `marker` each time it starts, then
 /// runs the real interpreter: what a cloned repository could plant.
-fn plant_venv(dir: &Path, marker: &Path) -> PathBuf {
+pub(crate) fn plant_venv(dir: &Path, marker: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let bin = dir.join(".venv/bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -65,7 +65,7 @@ fn planted() -> Planted {
     }
 }
 
-fn start_in(ws: &Path, options: Value, env: &[(&str, &str)]) -> Lsp {
+pub(crate) fn start_in(ws: &Path, options: Value, env: &[(&str, &str)]) -> Lsp {
     let (lsp, _) = Lsp::start_with(
         json!({"processId": null, "rootUri": uri_of(ws), "capabilities": vscode_caps(),
             "initializationOptions": options}),
@@ -75,7 +75,7 @@ fn start_in(ws: &Path, options: Value, env: &[(&str, &str)]) -> Lsp {
     lsp
 }
 
-fn run_udf(lsp: &mut Lsp, uri: &str) -> Value {
+pub(crate) fn run_udf(lsp: &mut Lsp, uri: &str) -> Value {
     let r = lsp.call(
         "workspace/executeCommand",
         json!({"command": "fused.run", "arguments": [{"uri": uri}]}),

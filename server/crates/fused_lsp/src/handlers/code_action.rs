@@ -3,7 +3,7 @@
 
 use crate::convert;
 use crate::document::DocKind;
-use crate::server::{uri_path, State};
+use crate::session::{uri_path, Session};
 use fused_core::{apply_edits, Applicability, Diagnostic, LineIndex};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -12,16 +12,23 @@ use tower_lsp_server::ls_types::*;
 pub static FIX_ALL: LazyLock<CodeActionKind> =
     LazyLock::new(|| CodeActionKind::new("source.fixAll.fused"));
 
-pub fn code_actions(st: &State, params: &CodeActionParams) -> Option<CodeActionResponse> {
+pub fn code_actions(st: &Session, params: &CodeActionParams) -> Option<CodeActionResponse> {
     let uri = &params.text_document.uri;
     let doc = st.docs.get(uri)?;
     let path = uri_path(uri)?;
     let overlay = path.parent().map(|d| st.overlay(d)).unwrap_or_default();
+    // The rules in effect for this file: a fix for a rule its configuration turns off (say by
+    // `per-file-ignores`) is never offered, as `check --fix` never applies it.
+    let cfg = st.config_for(&path).ok().flatten();
+    if cfg.as_ref().is_some_and(|c| c.excludes(&path)) {
+        return None;
+    }
+    let selection = st.selection_for(&path, cfg.as_deref());
     let (diags, _) = crate::analysis::diagnostics(
         &path,
         &doc.text,
         &|p| overlay.get(p).cloned(),
-        &st.selection,
+        &selection,
         None,
     );
     let text = &doc.text;

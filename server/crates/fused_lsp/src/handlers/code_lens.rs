@@ -3,7 +3,7 @@
 
 use crate::convert;
 use crate::document::DocKind;
-use crate::server::State;
+use crate::session::Session;
 use serde_json::json;
 use tower_lsp_server::ls_types::*;
 
@@ -13,7 +13,7 @@ pub const RUN_COMMAND: &str = "fused.run";
 /// example tile in lower Manhattan.
 pub const DEFAULT_TILE: &str = "13/2411/3079";
 
-pub fn code_lenses(st: &State, params: &CodeLensParams) -> Option<Vec<CodeLens>> {
+pub fn code_lenses(st: &Session, params: &CodeLensParams) -> Option<Vec<CodeLens>> {
     let uri = &params.text_document.uri;
     let doc = st.docs.get(uri)?;
     if doc.kind != DocKind::Python {

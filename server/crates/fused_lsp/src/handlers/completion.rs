@@ -4,14 +4,14 @@
 
 use crate::convert;
 use crate::document::DocKind;
-use crate::server::State;
+use crate::session::Session;
 use fused_core::coercion::{Coercion, FusedType};
 use fused_core::rules::decorator::{ENGINES, KEYWORDS};
 use tower_lsp_server::ls_types::*;
 
 pub const TRIGGERS: &[&str] = &[".", "(", ",", "=", "\"", "'", ":", " "];
 
-pub fn completion(st: &State, params: &CompletionParams) -> Option<CompletionResponse> {
+pub fn completion(st: &Session, params: &CompletionParams) -> Option<CompletionResponse> {
     let pos = &params.text_document_position;
     let doc = st.docs.get(&pos.text_document.uri)?;
     let offset = convert::offset(&doc.text, &doc.index, pos.position, st.encoding);

@@ -3,13 +3,13 @@
 
 use crate::convert;
 use crate::document::DocKind;
-use crate::server::State;
+use crate::session::Session;
 use fused_core::coercion::{future_treatment, treatment, FusedType, Treatment};
 use fused_core::model::ParamKind;
 use fused_core::Rule;
 use tower_lsp_server::ls_types::*;
 
-pub fn hover(st: &State, params: &HoverParams) -> Option<Hover> {
+pub fn hover(st: &Session, params: &HoverParams) -> Option<Hover> {
     let pos = &params.text_document_position_params;
     let doc = st.docs.get(&pos.text_document.uri)?;
     let text = &doc.text;

@@ -4,12 +4,12 @@
 
 use crate::convert;
 use crate::document::DocKind;
-use crate::server::State;
+use crate::session::Session;
 use fused_core::coercion::{future_treatment, treatment, Coercion, Treatment};
 use fused_core::model::ParamKind;
 use tower_lsp_server::ls_types::*;
 
-pub fn inlay_hints(st: &State, params: &InlayHintParams) -> Option<Vec<InlayHint>> {
+pub fn inlay_hints(st: &Session, params: &InlayHintParams) -> Option<Vec<InlayHint>> {
     let doc = st.docs.get(&params.text_document.uri)?;
     if doc.kind != DocKind::Python {
         return None;

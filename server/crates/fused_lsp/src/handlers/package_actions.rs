@@ -4,7 +4,7 @@
 //! on disk.
 
 use crate::convert;
-use crate::server::State;
+use crate::session::Session;
 use fused_core::package::sync::{sync, SyncOutcome};
 use fused_core::LineIndex;
 use std::collections::HashMap;
@@ -53,7 +53,7 @@ fn create_with(path: &Path, text: &str) -> Option<Vec<DocumentChangeOperation>> 
 }
 
 pub fn actions(
-    st: &State,
+    st: &Session,
     path: &Path,
     wants: &dyn Fn(&CodeActionKind) -> bool,
 ) -> Vec<CodeActionOrCommand> {

@@ -4,7 +4,8 @@
 //! and, when the run failed at a line of the UDF, a diagnostic there (cleared by the next run or
 //! edit).
 
-use crate::server::{uri_path, Backend};
+use crate::server::Backend;
+use crate::session::uri_path;
 use fused_core::tile::{self, Tile};
 use fused_run::{Mode, RunOptions, RunRequest};
 use serde::Deserialize;
@@ -144,6 +145,7 @@ fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
         tile: spec.map(|s| s.1),
         params: args.params.clone(),
         output_path: None,
+        geojson_path: None,
     })
 }
 
@@ -193,11 +195,12 @@ impl Backend {
             let st = self.lock();
             // An explicit run: an interpreter found in the workspace may start now (discovery
             // still stops at the workspace folder).
-            let python = st.python_for(req.package_dir.as_deref().unwrap_or(Path::new(".")));
-            // Parsed and clamped with the settings: no overflow here.
+            let dir = req.package_dir.as_deref().unwrap_or(Path::new("."));
+            let python = st.python_for(dir);
+            // Parsed and clamped with the settings and the configuration: no overflow here.
             (
                 python,
-                st.settings.run_timeout.unwrap_or(DEFAULT_TIMEOUT),
+                st.run_timeout(dir).unwrap_or(DEFAULT_TIMEOUT),
                 st.settings.run_memory_mib,
             )
         };
@@ -248,7 +251,11 @@ impl Backend {
         };
         let worker = self.worker.clone();
         // Check first, as `fused-ls run` does: a UDF the SDK would refuse is not run.
-        let sel = (!args.no_check).then(|| self.lock().selection.clone());
+        let sel = (!args.no_check).then(|| {
+            let st = self.lock();
+            let cfg = st.config_for(&path).ok().flatten();
+            st.selection_for(&path, cfg.as_deref())
+        });
         let checked = path.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let errors = sel.map(|s| check_errors(&checked, &s)).unwrap_or_default();

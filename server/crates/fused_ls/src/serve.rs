@@ -1,0 +1,196 @@
+//! `fused-ls serve [PATH...]`: the UDFs under PATH as local HTTP endpoints (`fused_serve`).
+//! This side finds them, as `check` does, and reads the options.
+
+use crate::discover::{discover, Item};
+use fused_serve::{Config, Entry, Origin};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Package folders, zipped packages, `.py` files, or folders to search (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// The port; 0 picks any free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The address to listen on. Anything but loopback lets others on the network run code
+    /// on this machine (with the URL's token): a warning is printed.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Warm workers (each an interpreter forking a child per run). Default: the number of cores.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// The Python interpreter (default: a .venv/venv in or above the first PATH, up to its
+    /// repository, else python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// Seconds before a run is stopped (at most a day).
+    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true)]
+    pub timeout: f64,
+    /// The result cache's size in MiB (least recently used results go first; 0: no cache).
+    #[arg(long, default_value_t = 256)]
+    pub cache_mib: u64,
+    /// Each run's memory limit in MiB (default: half of the machine's memory; 0: no limit).
+    #[arg(long, value_name = "MIB")]
+    pub memory_mib: Option<u64>,
+    /// Do not open the page in a browser.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The served UDFs: packages by meta.json's name (else the folder's), zips and loose files by
+/// their stem; loose `.py` files without a UDF (helpers) are left out.
+fn entries(paths: &[PathBuf]) -> (Vec<Entry>, Vec<String>) {
+    // Everything named is served: `exclude` is the checker's setting.
+    let found = discover(paths, &crate::discover::no_exclude(), false);
+    let mut notes: Vec<String> = found.notes.clone();
+    notes.extend(
+        found
+            .missing
+            .iter()
+            .map(|p| format!("`{}` does not exist", p.display())),
+    );
+    let mut out: Vec<Entry> = Vec::new();
+    for item in found.items {
+        let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let (name, origin) = match item {
+            Item::Package(d) => {
+                let d = abs(&d);
+                let name = fused_run::package_meta(&d)
+                    .and_then(|m| m.name.map(|n| n.value))
+                    .filter(|n| !n.is_empty() && !n.contains('/'))
+                    .unwrap_or_else(|| stem(&d));
+                (name, Origin::Package(d))
+            }
+            Item::Zip(z) => (stem(&z), Origin::Zip(abs(&z))),
+            Item::Loose(f) => {
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                if !fused_serve::catalog::has_udf(&text) {
+                    continue;
+                }
+                (stem(&f), Origin::Loose(abs(&f)))
+            }
+            Item::Broken(p, why) => {
+                notes.push(format!("`{}`: {why}", p.display()));
+                continue;
+            }
+        };
+        if out.iter().any(|e| e.name == name) {
+            notes.push(format!(
+                "`{}` is not served: another UDF is already named `{name}`",
+                origin.path().display()
+            ));
+            continue;
+        }
+        out.push(Entry::new(name, origin));
+    }
+    (out, notes)
+}
+
+fn open_browser(url: &str) {
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    if !display {
+        return;
+    }
+    let _ = std::process::Command::new("xdg-open")
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+pub fn run(a: ServeArgs) -> ExitCode {
+    let paths = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
+    let Ok(timeout) = fused_run::timeout_from_secs(a.timeout) else {
+        return usage(format!(
+            "--timeout {}: give a positive number of seconds",
+            a.timeout
+        ));
+    };
+    let (entries, notes) = entries(&paths);
+    for n in &notes {
+        eprintln!("note: {}", crate::output::escape_line(n));
+    }
+    if entries.is_empty() {
+        return usage(
+            "no UDF found to serve (packages, zipped packages or .py files with @fused.udf)",
+        );
+    }
+    if !a.host.is_loopback() {
+        eprintln!(
+            "warning: listening on {}: anyone who can reach this address and has the URL (its token) can run code on this machine",
+            a.host
+        );
+    }
+    let first = &paths[0];
+    let start = std::fs::canonicalize(first).unwrap_or_else(|_| first.clone());
+    let start = if start.is_file() {
+        start.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        start
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let python = fused_run::find_python(
+        a.python
+            .as_deref()
+            .map(|p| {
+                if p.components().count() > 1 {
+                    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .as_deref(),
+        &start,
+        &fused_run::cli_search_root(&start, &cwd),
+    );
+    let workers = a.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    eprintln!(
+        "fused-ls serve: {} UDF{}, {workers} worker{} under {}",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" },
+        if workers == 1 { "" } else { "s" },
+        python.display()
+    );
+    let config = Config {
+        host: a.host,
+        port: a.port,
+        workers: workers.max(1),
+        python,
+        timeout,
+        cache_bytes: (a.cache_mib.saturating_mul(1 << 20)).min(usize::MAX as u64) as usize,
+        memory_limit: fused_run::memory_limit_mib(a.memory_mib),
+    };
+    let no_open = a.no_open;
+    match fused_serve::serve(config, entries, move |url| {
+        if !no_open {
+            open_browser(url);
+        }
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage(crate::output::escape_line(&e)),
+    }
+}

@@ -1,0 +1,122 @@
+//! `fused-ls serve`: the UDFs under a folder as local HTTP endpoints, modelled on Fused's
+//! shared-UDF URLs (`<udf>/run/tiles/{z}/{x}/{y}`, `<udf>/run/file`), on a pool of warm
+//! workers, with a result cache keyed by the package's files.
+//!
+//! HTTP is axum on tokio: kept, async, and a handler's future is dropped when its client
+//! disconnects, which is how a tile the map panned away from is cancelled (see `pool`). The
+//! pure core stays out of it: this crate is a front end like the CLI and the language server.
+//!
+//! It runs code, so: loopback by default, every URL under an unguessable per-start token (a URL
+//! without it is 404), a `Host` that is not the address served is refused (DNS rebinding), and no
+//! CORS header at all (the page is same-origin).
+
+pub mod cache;
+pub mod catalog;
+mod page;
+pub mod pool;
+mod routes;
+pub mod vector_tile;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use catalog::{Entry, Origin};
+
+pub struct Config {
+    pub host: IpAddr,
+    /// 0: any free port.
+    pub port: u16,
+    pub workers: usize,
+    pub python: PathBuf,
+    pub timeout: Duration,
+    pub cache_bytes: usize,
+    pub memory_limit: Option<u64>,
+}
+
+/// What every handler shares.
+pub struct App {
+    pub token: String,
+    pub entries: Vec<Entry>,
+    pub pool: Arc<pool::Pool>,
+    pub python: PathBuf,
+    pub cache: cache::Cache,
+    pub timeout: Duration,
+    pub memory_limit: Option<u64>,
+    /// The `Host` values accepted: the address served, by number and (for loopback) by name.
+    pub hosts: Vec<String>,
+}
+
+/// 128 random bits, hex: the path prefix of every URL of this start.
+pub fn new_token() -> Result<String, String> {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b).map_err(|e| format!("no randomness for the URL token: {e}"))?;
+    Ok(catalog::hex(&b))
+}
+
+/// The `Host` header values that name `addr`.
+fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut out = vec![match addr.ip() {
+        IpAddr::V4(ip) => format!("{ip}:{port}"),
+        IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+    }];
+    if addr.ip().is_unspecified() {
+        // Bound to every interface (`--host 0.0.0.0`): clients name the machine as they know
+        // it; the token is then the only guard, as the warning at start says.
+        return Vec::new();
+    }
+    if addr.ip().is_loopback() {
+        out.push(format!("localhost:{port}"));
+    }
+    out
+}
+
+/// Binds, prints the base URL on the first line of stdout, and serves until killed.
+/// `on_ready` gets the URL (the CLI opens a browser with it).
+pub fn serve(
+    config: Config,
+    entries: Vec<Entry>,
+    on_ready: impl FnOnce(&str) + Send + 'static,
+) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((config.host, config.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let token = new_token()?;
+        let pool = pool::Pool::new(config.python.clone(), config.workers);
+        pool.prewarm();
+        let app = Arc::new(App {
+            token: token.clone(),
+            entries,
+            pool,
+            python: config.python.clone(),
+            cache: cache::Cache::new(config.cache_bytes),
+            timeout: config.timeout,
+            memory_limit: config.memory_limit,
+            hosts: accepted_hosts(addr),
+        });
+        let host = match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let url = format!("http://{host}:{}/{token}/", addr.port());
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{url}");
+            let _ = out.flush();
+        }
+        on_ready(&url);
+        axum::serve(listener, routes::router(app))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,139 @@
+//! The warm workers: `fused_run::Worker`s (one interpreter each, a forked child per run), as
+//! many as `--workers`. A request waits for a free worker in arrival order (tokio's semaphore is
+//! fair), runs on a blocking thread, and is cancelled when its future is dropped: the client
+//! went away, axum dropped the handler, and with it the [`CancelOnDrop`] guard, whose flag the
+//! worker's loop polls every 10 ms before killing the run's session. A dead worker is replaced
+//! before the next run on its slot (and the run it failed is retried once on the new one).
+
+use fused_run::{RunOptions, RunRequest, Worker};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+pub struct Pool {
+    python: PathBuf,
+    slots: Vec<Mutex<Option<Worker>>>,
+    free: Mutex<Vec<usize>>,
+    permits: Semaphore,
+    /// Workers started after the first ones (replacements), for `/udfs`'s diagnostics and tests.
+    pub replaced: AtomicU64,
+}
+
+/// Sets the run's cancel flag when dropped before [`CancelOnDrop::disarm`].
+pub struct CancelOnDrop(Arc<AtomicBool>, bool);
+
+impl CancelOnDrop {
+    pub fn disarm(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+const READY: Duration = Duration::from_secs(120);
+
+impl Pool {
+    pub fn new(python: PathBuf, workers: usize) -> Arc<Pool> {
+        let n = workers.max(1);
+        Arc::new(Pool {
+            python,
+            slots: (0..n).map(|_| Mutex::new(None)).collect(),
+            free: Mutex::new((0..n).rev().collect()),
+            permits: Semaphore::new(n),
+            replaced: AtomicU64::new(0),
+        })
+    }
+
+    pub fn size(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Starts every worker in the background (the first tiles then skip the imports).
+    pub fn prewarm(self: &Arc<Pool>) {
+        for i in 0..self.slots.len() {
+            let pool = self.clone();
+            std::thread::spawn(move || {
+                let mut slot = pool.slots[i].lock().unwrap_or_else(|p| p.into_inner());
+                if slot.is_none() {
+                    *slot = Worker::start(&pool.python, READY).ok();
+                }
+            });
+        }
+    }
+
+    /// The pids of the live workers (tests find them to kill one).
+    pub fn pids(&self) -> Vec<u32> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.try_lock().ok().and_then(|w| w.as_ref().map(Worker::pid)))
+            .collect()
+    }
+
+    /// Runs `req` on a free worker; dropping the returned future cancels the run.
+    pub async fn run(self: &Arc<Pool>, req: RunRequest, opts: RunOptions) -> Result<Value, String> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| "the server is stopping".to_string())?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let guard = CancelOnDrop(cancel.clone(), true);
+        let pool = self.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let i = pool
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .expect("a permit means a free slot");
+            let out = pool.run_on(i, &req, &opts, &cancel);
+            pool.free.lock().unwrap_or_else(|p| p.into_inner()).push(i);
+            out
+        });
+        let out = job.await.map_err(|e| format!("the run panicked: {e}"));
+        guard.disarm();
+        drop(permit);
+        out?
+    }
+
+    fn run_on(
+        &self,
+        i: usize,
+        req: &RunRequest,
+        opts: &RunOptions,
+        cancel: &AtomicBool,
+    ) -> Result<Value, String> {
+        let mut slot = self.slots[i].lock().unwrap_or_else(|p| p.into_inner());
+        for attempt in 0..2 {
+            if !slot.as_mut().is_some_and(Worker::alive) {
+                if slot.is_some() || attempt > 0 {
+                    self.replaced.fetch_add(1, Ordering::SeqCst);
+                }
+                *slot = Some(Worker::start(&self.python, READY)?);
+            }
+            let w = slot.as_mut().expect("started above");
+            match w.run(req, opts, cancel) {
+                Ok(v) => return Ok(v),
+                // The worker died under the run (killed, out of memory): replace it and retry.
+                Err(e) if attempt == 0 && !cancel.load(Ordering::SeqCst) => {
+                    let _ = e;
+                    *slot = None;
+                }
+                Err(e) => {
+                    *slot = None;
+                    return Err(e);
+                }
+            }
+        }
+        Err("the warm worker died twice".into())
+    }
+}

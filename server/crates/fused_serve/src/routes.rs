@@ -1,0 +1,601 @@
+//! The endpoints, relative to `/<token>/`: `udfs`, `<udf>/run/tiles/{z}/{x}/{y}`,
+//! `<udf>/run/file`, and the page (the base and `<udf>/`). Anything else is 404, and so is
+//! every URL without the token.
+
+use crate::cache::Cached;
+use crate::catalog::{self, Entry};
+use crate::{page, App};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use fused_core::tile::Tile;
+use fused_run::{Mode, RunOptions, RunRequest};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub fn router(app: Arc<App>) -> Router {
+    let t = &app.token;
+    Router::new()
+        .route(&format!("/{t}"), get(base_redirect))
+        .route(&format!("/{t}/"), get(index))
+        .route(&format!("/{t}/udfs"), get(udfs))
+        .route(&format!("/{t}/{{udf}}/"), get(udf_page))
+        .route(
+            &format!("/{t}/{{udf}}/run/tiles/{{z}}/{{x}}/{{y}}"),
+            get(tile),
+        )
+        .route(&format!("/{t}/{{udf}}/run/file"), get(file))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            check_host,
+        ))
+        .with_state(app)
+}
+
+/// DNS rebinding: a page on another site whose name resolves to 127.0.0.1 sends its own name as
+/// `Host`. Only the address served (and `localhost` for loopback) is accepted.
+async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if app.hosts.is_empty() || app.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::FORBIDDEN,
+        "fused-ls serve: refused: the Host header does not name the address this server listens on\n",
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn base_redirect(State(app): State<Arc<App>>) -> Response {
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, format!("/{}/", app.token))],
+    )
+        .into_response()
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string_pretty(v).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, class: &str, message: String, extra: Value) -> Response {
+    let mut body =
+        json!({"error": {"class": class, "message": message, "line": null, "traceback": ""}});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    json_response(status, &body)
+}
+
+fn find<'a>(app: &'a App, name: &str) -> Result<&'a Entry, Response> {
+    app.entries.iter().find(|e| e.name == name).ok_or_else(|| {
+        let names: Vec<&str> = app.entries.iter().map(|e| e.name.as_str()).collect();
+        error(
+            StatusCode::NOT_FOUND,
+            "UnknownUdf",
+            format!("no UDF named `{name}` is served"),
+            json!({"udfs": names}),
+        )
+    })
+}
+
+async fn snapshots(app: &Arc<App>) -> Vec<(usize, Result<catalog::Snapshot, String>)> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        app.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, e.snapshot()))
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+async fn udfs(State(app): State<Arc<App>>) -> Response {
+    let list: Vec<Value> = snapshots(&app)
+        .await
+        .into_iter()
+        .map(|(i, s)| {
+            let e = &app.entries[i];
+            match s {
+                Ok(s) => catalog::describe(e, &s),
+                Err(err) => json!({"name": e.name, "path": e.origin.path(), "error": err}),
+            }
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let list: Vec<Value> = snapshots(&app)
+        .await
+        .into_iter()
+        .filter_map(|(i, s)| s.ok().map(|s| catalog::describe(&app.entries[i], &s)))
+        .collect();
+    page::html(&page::index(&list))
+}
+
+async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    let entry = match find(&app, &name) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    match entry.snapshot() {
+        Ok(s) => page::html(&page::udf(&catalog::describe(entry, &s))),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unreadable",
+            e,
+            json!({}),
+        ),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Format {
+    Json,
+    GeoJson,
+    Mvt,
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::GeoJson => "application/geo+json",
+            Format::Mvt => "application/vnd.mapbox-vector-tile",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Parquet => "application/vnd.apache.parquet",
+        }
+    }
+}
+
+type Params = Query<Vec<(String, String)>>;
+
+async fn tile(
+    State(app): State<Arc<App>>,
+    Path((name, z, x, y)): Path<(String, String, String, String)>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Response {
+    let t = z
+        .parse::<u8>()
+        .ok()
+        .zip(x.parse::<u32>().ok())
+        .zip(y.parse::<u32>().ok())
+        .ok_or_else(|| format!("`{z}/{x}/{y}` is not a tile: z, x and y are integers"))
+        .and_then(|((z, x), y)| Tile::new(x, y, z));
+    match t {
+        Ok(t) => execute(app, name, Some(t), query, headers).await,
+        Err(e) => {
+            let params = find(&app, &name).ok().map(param_list).unwrap_or_default();
+            error(
+                StatusCode::BAD_REQUEST,
+                "BadTile",
+                e,
+                json!({"parameters": params}),
+            )
+        }
+    }
+}
+
+async fn file(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    Query(query): Params,
+    headers: HeaderMap,
+) -> Response {
+    execute(app, name, None, query, headers).await
+}
+
+/// The parameter names a caller may pass, for the 400 answers.
+fn param_list(entry: &Entry) -> Vec<String> {
+    entry
+        .snapshot()
+        .ok()
+        .and_then(|s| catalog::target(&s))
+        .map(|u| catalog::param_names(&u).0)
+        .unwrap_or_default()
+}
+
+fn parse_format(tile: bool, given: Option<&str>) -> Result<Format, Response> {
+    let f = given.unwrap_or(if tile { "geojson" } else { "json" });
+    let allowed: &[&str] = if tile {
+        &["geojson", "mvt", "json", "png"]
+    } else {
+        &["json", "geojson", "csv", "parquet", "png"]
+    };
+    match f {
+        "png" => Err(error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotYet",
+            "format=png is not served yet: raster results come with the runner's raster support; use format=json to see what the UDF returned".into(),
+            json!({}),
+        )),
+        "json" => Ok(Format::Json),
+        "geojson" => Ok(Format::GeoJson),
+        "mvt" if tile => Ok(Format::Mvt),
+        "csv" if !tile => Ok(Format::Csv),
+        "parquet" if !tile => Ok(Format::Parquet),
+        other => Err(error(
+            StatusCode::BAD_REQUEST,
+            "BadFormat",
+            format!(
+                "format={other} is not served for a {} run; use one of: {}",
+                if tile { "tile" } else { "file" },
+                allowed.join(", ")
+            ),
+            json!({}),
+        )),
+    }
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""))
+}
+
+fn respond(c: &Cached, etag: &str, hit: bool) -> Response {
+    let mut r = (
+        StatusCode::from_u16(c.status).unwrap_or(StatusCode::OK),
+        c.body.clone(),
+    )
+        .into_response();
+    let h = r.headers_mut();
+    if c.status != 204 {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(c.content_type),
+        );
+    }
+    h.insert(header::ETAG, header_value(etag));
+    // Stored, yet revalidated on every use: an edited file must show at once.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    h.insert(
+        "x-fused-cache",
+        HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    );
+    h.insert("x-fused-ms", header_value(&format!("{:.1}", c.run_ms)));
+    r
+}
+
+async fn execute(
+    app: Arc<App>,
+    name: String,
+    tile: Option<Tile>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let entry = match find(&app, &name) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let mut format = None;
+    let mut params = BTreeMap::new();
+    for (k, v) in query {
+        if k == "format" {
+            format = Some(v);
+        } else if params.insert(k.clone(), v).is_some() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadParameter",
+                format!("the parameter `{k}` is given twice"),
+                json!({"parameters": param_list(entry)}),
+            );
+        }
+    }
+    let format = match parse_format(tile.is_some(), format.as_deref()) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let snap = {
+        let app2 = app.clone();
+        let name2 = name.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            app2.entries
+                .iter()
+                .find(|e| e.name == name2)
+                .map(Entry::snapshot)
+        })
+        .await;
+        match got {
+            Ok(Some(Ok(s))) => s,
+            Ok(Some(Err(e))) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Unreadable",
+                    e,
+                    json!({}),
+                )
+            }
+            _ => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal",
+                    "the UDF's files could not be read".into(),
+                    json!({}),
+                )
+            }
+        }
+    };
+    let Some(udf) = catalog::target(&snap) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "NoUdf",
+            format!(
+                "`{}` holds no UDF{}",
+                snap.source.display(),
+                snap.entrypoint
+                    .as_deref()
+                    .map(|e| format!(" (meta.json's entrypoint `{e}` is not defined)"))
+                    .unwrap_or_default()
+            ),
+            json!({}),
+        );
+    };
+    let (names, kwargs) = catalog::param_names(&udf);
+    let receiver = tile.and(udf.tile_receiver()).map(|p| p.name.clone());
+    for given in params.keys() {
+        let why = if receiver.as_deref() == Some(given.as_str()) {
+            format!("`{given}` receives the tile in a tile run: it is not a query parameter")
+        } else if !kwargs && !names.contains(given) {
+            format!("the UDF `{}` has no parameter `{given}`", udf.name)
+        } else {
+            continue;
+        };
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadParameter",
+            why,
+            json!({"parameters": names}),
+        );
+    }
+    let key = {
+        let mut h = Sha256::new();
+        h.update(snap.hash.as_bytes());
+        h.update(format!(
+            "\0{:?}\0{:?}\0{:?}\0{}",
+            snap.entrypoint,
+            tile,
+            format,
+            serde_json::to_string(&params).unwrap_or_default()
+        ));
+        catalog::hex(&h.finalize())
+    };
+    let etag = format!("\"{}\"", &key[..32]);
+    if let Some(c) = app.cache.get(&key) {
+        let matches = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+        if matches {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            r.headers_mut().insert(header::ETAG, header_value(&etag));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            );
+            return r;
+        }
+        return respond(&c, &etag, true);
+    }
+    let out = match tempfile::Builder::new()
+        .prefix(&fused_run::temp_prefix("run"))
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal",
+                e.to_string(),
+                json!({}),
+            )
+        }
+    };
+    let geo_path = out.path().join("result.geojson");
+    let file_out = match format {
+        Format::Csv => Some(out.path().join("result.csv")),
+        Format::Parquet => Some(out.path().join("result.parquet")),
+        _ => None,
+    };
+    let req = RunRequest {
+        source_path: snap.source.clone(),
+        entrypoint: snap.entrypoint.clone(),
+        package_dir: Some(snap.dir.clone()),
+        headers: snap.headers.clone(),
+        mode: if tile.is_some() {
+            Mode::Tile
+        } else {
+            Mode::File
+        },
+        bounds: tile.map(Tile::bounds),
+        tile,
+        params,
+        output_path: file_out.clone(),
+        geojson_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
+    };
+    let opts = RunOptions {
+        python: app.pool_python(),
+        timeout: app.timeout,
+        output_cap: 1 << 20,
+        memory_limit: app.memory_limit,
+    };
+    // Dropping this future (the client went away) cancels the run: see `pool`.
+    let result = match app.pool.run(req, opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "WorkerUnavailable",
+                e,
+                json!({}),
+            )
+        }
+    };
+    drop(snap);
+    let run_ms = result["elapsed_ms"].as_f64().unwrap_or(0.0);
+    if result["ok"].as_bool() != Some(true) {
+        return failed(&result, format, &names);
+    }
+    let body = tokio::task::spawn_blocking(move || {
+        let r = success(&result, format, tile, &geo_path, file_out.as_deref());
+        drop(out);
+        r
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            e.to_string(),
+            json!({}),
+        ))
+    });
+    let (status, bytes) = match body {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let cached = Cached {
+        status,
+        content_type: format.content_type(),
+        body: bytes,
+        run_ms,
+    };
+    app.cache.put(key, cached.clone());
+    respond(&cached, &etag, false)
+}
+
+/// The answer to a run that did not return: the error JSON (the whole run JSON for
+/// `format=json`) with a status saying whose fault it was.
+fn failed(result: &Value, format: Format, names: &[String]) -> Response {
+    let e = &result["error"];
+    let class = e["class"].as_str().unwrap_or("");
+    let message = e["message"].as_str().unwrap_or("");
+    // The runner's coercion failure: the caller's string did not convert (`parameter 'n' (int)
+    // cannot take 'x': ...`); it comes from the runner, so it has no line in the UDF.
+    let bad_param = e["line"].is_null()
+        && message.starts_with("parameter '")
+        && message.contains(" cannot take ");
+    let status = match class {
+        _ if bad_param => StatusCode::BAD_REQUEST,
+        "Timeout" => StatusCode::GATEWAY_TIMEOUT,
+        "Cancelled" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut body = if format == Format::Json {
+        result.clone()
+    } else {
+        json!({"error": e, "stdout": result["stdout"], "stderr": result["stderr"]})
+    };
+    if bad_param {
+        body["parameters"] = json!(names);
+    }
+    json_response(status, &body)
+}
+
+/// The body of a successful run in `format`: `(status, bytes)`.
+fn success(
+    result: &Value,
+    format: Format,
+    tile: Option<Tile>,
+    geo_path: &std::path::Path,
+    file_out: Option<&std::path::Path>,
+) -> Result<(u16, Bytes), Response> {
+    let res = &result["result"];
+    let rtype = res["type"].as_str().unwrap_or("");
+    let is_none = rtype == "builtins.NoneType";
+    match format {
+        Format::Json => Ok((
+            200,
+            serde_json::to_string_pretty(result)
+                .unwrap_or_default()
+                .into(),
+        )),
+        Format::Csv | Format::Parquet => {
+            let path = file_out.expect("csv and parquet have an output file");
+            std::fs::read(path).map(|b| (200, b.into())).map_err(|e| {
+                error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "NotWritten",
+                    format!("the result ({rtype}) was not written as a table: {e}"),
+                    json!({}),
+                )
+            })
+        }
+        Format::GeoJson | Format::Mvt => {
+            if is_none {
+                return Ok((204, Bytes::new()));
+            }
+            let text = match std::fs::read(geo_path) {
+                Ok(t) => t,
+                Err(_) => {
+                    return Err(error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "NotGeoData",
+                        format!(
+                            "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
+                        ),
+                        json!({}),
+                    ))
+                }
+            };
+            let fc: Value = serde_json::from_slice(&text).map_err(|e| {
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "BadGeoJson",
+                    e.to_string(),
+                    json!({}),
+                )
+            })?;
+            let n = fc["features"].as_array().map_or(0, Vec::len);
+            if n == 0 && tile.is_some() {
+                return Ok((204, Bytes::new()));
+            }
+            match (format, tile) {
+                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &fc)
+                    .map(|b| (200, b.into()))
+                    .map_err(|e| {
+                        error(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "MvtEncoding",
+                            e,
+                            json!({}),
+                        )
+                    }),
+                _ => Ok((200, text.into())),
+            }
+        }
+    }
+}
+
+impl App {
+    fn pool_python(&self) -> std::path::PathBuf {
+        self.python.clone()
+    }
+}
