@@ -187,6 +187,22 @@ impl Rule {
             .find(|r| r.code().eq_ignore_ascii_case(code) || r.name() == code)
     }
 
+    /// The anchor of the rule's section in docs/rules.md (`fused020-uncoerced-annotation`):
+    /// the id GitHub and most Markdown renderers give the heading `## FUSED020 `name``.
+    pub fn doc_anchor(self) -> String {
+        format!(
+            "{}-{}",
+            self.code().to_lowercase(),
+            self.name().replace('.', "")
+        )
+    }
+
+    /// The rule's documentation on the web: [`RULES_DOC_URL`] and the rule's anchor. The CLI's
+    /// JSON `url`, SARIF `helpUri` and the server's `codeDescription.href` all use this.
+    pub fn doc_url(self) -> String {
+        format!("{RULES_DOC_URL}#{}", self.doc_anchor())
+    }
+
     /// The rule's documentation in Markdown, as `fused-ls rule CODE` prints it.
     pub fn doc_markdown(self) -> String {
         let sdk = crate::sdk_evidence::describe(self)
@@ -204,6 +220,9 @@ impl Rule {
     }
 }
 
+/// Where docs/rules.md is published: one constant, so every link to a rule moves together.
+pub const RULES_DOC_URL: &str = "https://github.com/fusedio/fused-ls/blob/main/docs/rules.md";
+
 /// `docs/rules.md`, generated.
 pub fn rules_markdown() -> String {
     let mut out = String::from(
@@ -213,7 +232,7 @@ pub fn rules_markdown() -> String {
         out.push_str(&format!(
             "| [{c}](#{l}) | `{n}` | {s} | {f} | {sum} |\n",
             c = r.code(),
-            l = r.code().to_lowercase() + "-" + &r.name().replace('.', ""),
+            l = r.doc_anchor(),
             n = r.name(),
             s = r.severity().as_str(),
             f = if r.fixable() { "yes" } else { "" },
@@ -252,5 +271,27 @@ mod tests {
             assert!(r.code().starts_with("FUSED") && r.code().len() == 8);
             assert_eq!(Rule::from_code(r.code()), Some(*r));
         }
+    }
+
+    #[test]
+    fn doc_urls_point_at_the_generated_headings() {
+        let md = rules_markdown();
+        for r in Rule::ALL {
+            // The heading GitHub turns into this anchor: lower case, `.` dropped.
+            let heading = format!("## {} `{}`", r.code(), r.name());
+            assert!(md.contains(&heading), "{heading}");
+            let slug: String = heading[3..]
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ')
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect();
+            assert_eq!(r.doc_anchor(), slug);
+            assert!(r.doc_url().ends_with(&format!("rules.md#{slug}")));
+        }
+        assert_eq!(
+            Rule::UncoercedAnnotation.doc_url(),
+            format!("{RULES_DOC_URL}#fused020-uncoerced-annotation")
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! same settings in both. Parsing is `fused_core::config`'s.
 
 use fused_core::config::{parse, Config, ConfigKind};
+use fused_core::selection::Layer;
 use fused_core::Selection;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::HashMap;
@@ -38,7 +39,22 @@ impl ConfigFile {
             Err(e) => return Err(format!("{}:{e}", path.display())),
         };
         let bad_glob = |key: &str, g: &str, e: globset::Error| {
-            format!("{}: `{key}`: `{g}` is not a glob: {e}", path.display())
+            // Point at the glob's string in the file, as the parser's errors do.
+            let at = ['"', '\'']
+                .iter()
+                .find_map(|q| text.find(&format!("{q}{g}{q}")))
+                .map(|o| {
+                    let before = &text[..o];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+                        .chars()
+                        .count()
+                        + 1;
+                    format!("{line}:{col}")
+                })
+                .unwrap_or_else(|| "1:1".into());
+            let e = e.kind().to_string();
+            format!("{}:{at}: `{key}`: `{g}` is not a glob: {e}", path.display())
         };
         let mut ex = GlobSetBuilder::new();
         for g in &config.exclude {
@@ -104,8 +120,10 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// What the command line (or the editor) sets on top of the files: `--select` replaces the
-/// file's `select`; `--extend-select` and `--ignore` add to it.
+/// What the command line (or the editor) sets on top of the files, as a layer above the file's:
+/// `select` starts afresh (the file's `select`, `extend-select` and `ignore` no longer count),
+/// `extend-select` and `ignore` edit what the file selected (ruff's semantics,
+/// `Selection::from_layers`).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub select: Option<Vec<String>>,
@@ -113,26 +131,34 @@ pub struct Overrides {
     pub ignore: Vec<String>,
 }
 
-/// The rules in effect for one file.
+/// The rules in effect for one file: the file's layer, the overrides' layer, then the file's
+/// `per-file-ignores` (which nothing overrides, as in ruff).
 pub fn selection_for(cfg: Option<&ConfigFile>, over: &Overrides, file: &Path) -> Selection {
-    let c = cfg.map(|c| &c.config);
-    let mut select: Vec<String> = over
-        .select
-        .clone()
-        .or_else(|| c.and_then(|c| c.select.clone()))
-        .unwrap_or_default();
-    // An empty `select` means every rule: extending it would narrow it instead.
-    if !select.is_empty() {
-        select.extend(c.map(|c| c.extend_select.clone()).unwrap_or_default());
-        select.extend(over.extend_select.iter().cloned());
-    }
-    let mut ignore: Vec<String> = c.map(|c| c.ignore.clone()).unwrap_or_default();
-    ignore.extend(over.ignore.iter().cloned());
+    let mut sel = base_selection(cfg, over);
     if let Some(cfg) = cfg {
-        ignore.extend(cfg.ignores_for(file));
+        sel.ignore.extend(cfg.ignores_for(file));
     }
+    sel
+}
+
+/// [`selection_for`] before `per-file-ignores`: what a whole package is checked with, each of
+/// its files then filtered by its own `per-file-ignores`.
+pub fn base_selection(cfg: Option<&ConfigFile>, over: &Overrides) -> Selection {
+    let mut layers = Vec::with_capacity(2);
+    if let Some(c) = cfg.map(|c| &c.config) {
+        layers.push(Layer {
+            select: c.select.as_deref(),
+            extend_select: &c.extend_select,
+            ignore: &c.ignore,
+        });
+    }
+    layers.push(Layer {
+        select: over.select.as_deref(),
+        extend_select: &over.extend_select,
+        ignore: &over.ignore,
+    });
     // Every code was validated when its file was read (or by the CLI's parser).
-    Selection { select, ignore }
+    Selection::from_layers(&layers)
 }
 
 /// What a folder's search found: the file in effect, none, or an unusable one.
@@ -240,6 +266,21 @@ mod tests {
         std::fs::write(t.path().join("fused-ls.toml"), "\nselct = []\n").unwrap();
         let e = Resolver::new().for_dir(t.path()).unwrap_err();
         assert!(e.contains("fused-ls.toml:2:1: `selct`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_glob_names_its_line_and_key() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("fused-ls.toml"),
+            "ignore = []\nexclude = [\"ok/**\", \"scratch/[\"]\n",
+        )
+        .unwrap();
+        let e = Resolver::new().for_dir(t.path()).unwrap_err();
+        assert!(
+            e.contains("fused-ls.toml:2:21: `exclude`: `scratch/[`"),
+            "{e}"
+        );
     }
 
     #[test]

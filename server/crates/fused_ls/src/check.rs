@@ -1,32 +1,109 @@
 //! `fused-ls check`: discover, read, check in parallel, optionally fix, print.
 
-use crate::discover::{discover, Item};
+use crate::discover::{discover, Exclude, Item};
 use crate::output::{self, Record};
 use crate::CheckArgs;
-use fused_core::check::{check_loose_file, check_package, FileContent};
+use fused_core::check::{check_loose_file, check_package, FileContent, FileReport};
 use fused_core::model::mentions_udf;
 use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_core::{apply_edits, Applicability, Diagnostic, Selection, Severity};
+use fused_fs::config::{base_selection, selection_for, ConfigFile, Overrides, Resolver};
 use fused_fs::probe::DiskProbe;
 use fused_fs::{atomic, read_content, read_package};
 use rayon::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let selection = match Selection::new(args.select.clone(), args.ignore.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
+    for (flag, codes) in [
+        ("--select", &args.select),
+        ("--extend-select", &args.extend_select),
+        ("--ignore", &args.ignore),
+    ] {
+        if let Err(e) = Selection::new(codes.clone(), vec![]) {
+            eprintln!("error: {flag}: {e}");
             return ExitCode::from(2);
         }
-    };
-    let paths = if args.paths.is_empty() {
+    }
+    let over = overrides(&args);
+    if args.show_settings {
+        return crate::settings::show(&roots(&args), &over);
+    }
+    if args.watch {
+        return crate::watch::run(&args, &over);
+    }
+    check_once(&args, &over, &Arc::new(Resolver::new()))
+}
+
+/// The command line's layer over the configuration files.
+pub(crate) fn overrides(args: &CheckArgs) -> Overrides {
+    Overrides {
+        select: (!args.select.is_empty()).then(|| args.select.clone()),
+        extend_select: args.extend_select.clone(),
+        ignore: args.ignore.clone(),
+    }
+}
+
+/// The paths to check (default: the current folder).
+pub(crate) fn roots(args: &CheckArgs) -> Vec<PathBuf> {
+    if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
-    };
-    let found = discover(&paths);
+    }
+}
+
+/// `exclude` as discovery asks it: the configuration in effect where the path is.
+pub(crate) fn exclude_by_config(resolver: &Arc<Resolver>) -> Exclude {
+    let r = resolver.clone();
+    Arc::new(move |p: &Path| matches!(r.for_file(p), Ok(Some(c)) if c.excludes(p)))
+}
+
+/// The configuration for a path named on the command line: a folder's own, a file's folder's.
+pub(crate) fn config_for_root(resolver: &Resolver, root: &Path) -> Found {
+    if root.is_dir() {
+        resolver.for_dir(root)
+    } else {
+        resolver.for_file(root)
+    }
+}
+
+type Found = Result<Option<Arc<ConfigFile>>, String>;
+
+/// One check of everything under the paths, printed. Used once, or per change by `--watch`.
+pub(crate) fn check_once(args: &CheckArgs, over: &Overrides, resolver: &Arc<Resolver>) -> ExitCode {
+    let paths = roots(args);
+    let found = discover(&paths, &exclude_by_config(resolver), args.force_exclude);
+    // Every configuration in play is read before anything is checked: a file that cannot be
+    // read (a typo in `ignore`) must stop the check, not quietly bring the rule back.
+    let mut config_errors = std::collections::BTreeSet::new();
+    for root in paths.iter().filter(|p| p.exists()) {
+        if let Err(e) = config_for_root(resolver, root) {
+            config_errors.insert(e);
+        }
+    }
+    let configs: Vec<Option<Arc<ConfigFile>>> = found
+        .items
+        .iter()
+        .map(|item| {
+            let r = match item {
+                Item::Package(dir) => resolver.for_dir(dir),
+                Item::Zip(p) | Item::Loose(p) | Item::Broken(p, _) => resolver.for_file(p),
+            };
+            r.unwrap_or_else(|e| {
+                config_errors.insert(e);
+                None
+            })
+        })
+        .collect();
+    if !config_errors.is_empty() {
+        for e in &config_errors {
+            eprintln!("error: {}", output::escape_line(e));
+        }
+        return ExitCode::from(2);
+    }
     for missing in &found.missing {
         eprintln!(
             "error: `{}` does not exist",
@@ -36,8 +113,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     for e in &found.unreadable {
         eprintln!("error: {}", output::escape_line(e));
     }
-    for note in &found.notes {
-        eprintln!("note: {}", output::escape_line(note));
+    if !args.quiet {
+        for note in &found.notes {
+            eprintln!("note: {}", output::escape_line(note));
+        }
     }
     // Deeply nested expressions recurse in the exact parser: give each worker a deep stack.
     let pool = rayon::ThreadPoolBuilder::new()
@@ -63,7 +142,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
         found
             .items
             .par_iter()
-            .map(|item| check_item(item, &selection, fix))
+            .zip(&configs)
+            .map(|(item, cfg)| {
+                let scope = Scope {
+                    cfg: cfg.as_deref(),
+                    over,
+                };
+                check_item(item, scope, fix)
+            })
             .collect()
     });
     let mut records: Vec<Record> = Vec::new();
@@ -88,15 +174,34 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let color = output::use_color(args.color);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let written = match args.format {
-        crate::Format::Human => {
-            output::human::write(&mut out, &records, fixed, args.fix, color, !io_failure)
+    let written = if args.statistics {
+        output::statistics::write(
+            &mut out,
+            &records,
+            args.format == crate::Format::Json,
+            args.unsafe_fixes,
+            color,
+        )
+    } else {
+        match args.format {
+            crate::Format::Human => output::human::write(
+                &mut out,
+                &records,
+                &output::human::Options {
+                    fixed,
+                    fix_mode: args.fix,
+                    color,
+                    complete: !io_failure,
+                    quiet: args.quiet,
+                    unsafe_fixes: args.unsafe_fixes,
+                },
+            ),
+            crate::Format::Json => output::json::write(&mut out, &records),
+            crate::Format::Sarif => output::sarif::write(&mut out, &records),
+            crate::Format::Github => output::github::write(&mut out, &records),
         }
-        crate::Format::Json => output::json::write(&mut out, &records),
-        crate::Format::Sarif => output::sarif::write(&mut out, &records),
-        crate::Format::Github => output::github::write(&mut out, &records),
     };
-    if let Err(e) = written {
+    if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("error: cannot write output: {e}");
             return ExitCode::from(2);
@@ -104,10 +209,43 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     if io_failure {
         ExitCode::from(2)
-    } else if records.iter().any(|r| r.rule.severity() == Severity::Error) {
+    } else if !args.exit_zero && records.iter().any(|r| r.rule.severity() == Severity::Error) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The configuration an item is checked with: its file's (if any) under the command line's.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    pub(crate) cfg: Option<&'a ConfigFile>,
+    pub(crate) over: &'a Overrides,
+}
+
+impl Scope<'_> {
+    fn selection(&self, file: &Path) -> Selection {
+        selection_for(self.cfg, self.over, file)
+    }
+
+    /// Drops what `per-file-ignores` turns off in each file of a package checked with
+    /// [`base_selection`]; before any fix is chosen, so an ignored rule's fix is never applied.
+    fn per_file(&self, dir: &Path, mut reports: Vec<FileReport>) -> Vec<FileReport> {
+        let Some(cfg) = self.cfg else {
+            return reports;
+        };
+        for r in &mut reports {
+            let ignore = cfg.ignores_for(&dir.join(&r.name));
+            if !ignore.is_empty() {
+                let off = Selection {
+                    select: vec![],
+                    ignore,
+                };
+                r.diagnostics.retain(|d| off.enabled(d.rule));
+            }
+        }
+        reports.retain(|r| !r.diagnostics.is_empty());
+        reports
     }
 }
 
@@ -143,10 +281,14 @@ fn write_fixed(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
-pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) -> ItemResult {
+pub(crate) fn check_item(item: &Item, scope: Scope, fix: Option<FixLevel>) -> ItemResult {
     let mut result = ItemResult::default();
     match item {
         Item::Package(dir) => {
+            let base = base_selection(scope.cfg, scope.over);
+            let check = |pkg: &fused_core::check::Package| {
+                scope.per_file(dir, check_package(pkg, &DiskProbe, &base))
+            };
             let mut pkg = match read_package(dir, &|_| None) {
                 Ok(p) => p,
                 Err(e) => {
@@ -158,7 +300,7 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                     return result;
                 }
             };
-            let mut reports = check_package(&pkg, &DiskProbe, sel);
+            let mut reports = check(&pkg);
             if let Some(level) = fix {
                 let original: Vec<FileContent> =
                     pkg.files.iter().map(|f| f.content.clone()).collect();
@@ -198,7 +340,7 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                     if !applied_any {
                         break;
                     }
-                    reports = check_package(&pkg, &DiskProbe, sel);
+                    reports = check(&pkg);
                 }
                 let mut unwritten = false;
                 for (file, before) in pkg.files.iter_mut().zip(original) {
@@ -223,7 +365,7 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                     }
                 }
                 if unwritten {
-                    reports = check_package(&pkg, &DiskProbe, sel);
+                    reports = check(&pkg);
                 }
             }
             for report in reports {
@@ -268,7 +410,8 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                         })
                         .ok()
                     });
-                    for report in check_package(&pkg, &DiskProbe, sel) {
+                    let sel = scope.selection(path);
+                    for report in check_package(&pkg, &DiskProbe, &sel) {
                         let shown = format!("{}!/{}{}", path.display(), zp.prefix, report.name);
                         let text = pkg
                             .files
@@ -312,6 +455,7 @@ pub(crate) fn check_item(item: &Item, sel: &Selection, fix: Option<FixLevel>) ->
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let mut content = content;
+            let sel = &scope.selection(path);
             let mut diags = check_loose_file(&name, &content, dir.as_deref(), &DiskProbe, sel);
             if let (Some(level), FileContent::Text(original)) = (fix, content.clone()) {
                 let mut text = original.clone();

@@ -37,7 +37,18 @@ fn relevant_file(path: &Path) -> bool {
     )
 }
 
-pub fn discover(paths: &[PathBuf]) -> Discovery {
+/// Whether a path is left out by the `exclude` of the configuration that applies to it.
+pub type Exclude = std::sync::Arc<dyn Fn(&Path) -> bool + Send + Sync>;
+
+/// Nothing excluded.
+pub fn no_exclude() -> Exclude {
+    std::sync::Arc::new(|_| false)
+}
+
+/// What is under `paths`. `exclude` prunes what the walk finds (folders are not entered); a path
+/// named on the command line is itself checked even when it matches, as ruff does, unless
+/// `force_exclude` (ruff's `--force-exclude`, for pre-commit, which names every file).
+pub fn discover(paths: &[PathBuf], exclude: &Exclude, force_exclude: bool) -> Discovery {
     let mut d = Discovery::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut push = |d: &mut Discovery, item: Item| {
@@ -55,6 +66,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         }
     };
     for root in paths {
+        if force_exclude && exclude(root) {
+            continue;
+        }
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(_) => {
@@ -73,9 +87,11 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
             classify_file(root, &mut d, &mut push);
             continue;
         }
+        let ex = exclude.clone();
         let walker = ignore::WalkBuilder::new(root)
             .follow_links(true)
             .require_git(false)
+            .filter_entry(move |e| e.depth() == 0 || !ex(e.path()))
             .build();
         for entry in walker {
             match entry {

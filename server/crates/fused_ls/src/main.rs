@@ -7,9 +7,11 @@ mod output;
 mod pack;
 mod run;
 mod serve;
+mod settings;
 mod sync;
+mod watch;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -43,23 +45,52 @@ pub enum ColorChoice {
 }
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Settings are read from the closest `.fused-ls.toml`, `fused-ls.toml` or \
+`pyproject.toml` ([tool.fused-ls]) in or above each checked file's folder; --select, --extend-select and \
+--ignore are applied on top of it. Exit status: 0 no errors found, 1 errors found, 2 a usage, \
+configuration or I/O error."
+)]
 pub struct CheckArgs {
     /// Files, package folders, zips or folders to search (default: the current folder).
     pub paths: Vec<std::path::PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Only these rule codes (prefixes allowed: `FUSED02`), comma-separated or repeated.
+    /// Only these rule codes (prefixes allowed: `FUSED02`), comma-separated or repeated; replaces
+    /// the configuration's `select`, `extend-select` and `ignore`.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Skip these rule codes (prefixes allowed), comma-separated or repeated.
+    /// Also these rule codes, on top of the selection.
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Skip these rule codes (prefixes allowed), on top of the configuration's `ignore`.
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
     /// Apply safe fixes to the files (atomic writes), then report what is left.
     #[arg(long)]
     pub fix: bool,
-    /// With --fix, also apply fixes that may change behaviour (e.g. renaming `bbox`).
+    /// With --fix, also apply fixes that may change behaviour (e.g. renaming `bbox`); they are
+    /// then marked `[*]` too.
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Exit 0 even when errors are found (2 still means the check could not be done).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print how many diagnostics each rule found instead of the diagnostics.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print the diagnostics only: no summary, no notes.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Check again whenever a file under the paths (or a configuration file) changes.
+    #[arg(short, long, conflicts_with = "show_settings")]
+    pub watch: bool,
+    /// Print the settings that apply to each path and where each comes from, then exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Apply `exclude` to paths named on the command line too (pre-commit names every file).
+    #[arg(long)]
+    pub force_exclude: bool,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }
@@ -122,6 +153,8 @@ enum Command {
         /// A code such as FUSED020, or a rule name.
         code: String,
     },
+    /// Print a shell completion script: `fused-ls completions bash > ~/.local/share/bash-completion/completions/fused-ls`.
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
@@ -160,6 +193,15 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "fused-ls",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
         Command::Rule { code } => match fused_core::Rule::from_code(&code) {
             Some(r) => {
                 print!("{}", r.doc_markdown());

@@ -36,14 +36,15 @@ pub struct RunArgs {
     /// Tile mode, the total bounds of a GeoJSON file (geometry, feature or collection).
     #[arg(long, value_name = "FILE")]
     pub geojson: Option<PathBuf>,
-    /// The Python interpreter (default: a .venv/venv in or above the package, up to its
-    /// repository, else python3). A path is taken from the current folder; a bare name is
-    /// looked up on PATH.
+    /// The Python interpreter (default: the configuration's `python`, else a .venv/venv in or
+    /// above the package, up to its repository, else python3). A path is taken from the current
+    /// folder; a bare name is looked up on PATH.
     #[arg(long)]
     pub python: Option<PathBuf>,
-    /// Seconds before the run is stopped (at most a day).
-    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true)]
-    pub timeout: f64,
+    /// Seconds before the run is stopped, at most a day (default: the configuration's
+    /// `run-timeout`, else 120).
+    #[arg(long, allow_negative_numbers = true)]
+    pub timeout: Option<f64>,
     /// The run's memory limit in MiB (address space); past it the UDF gets a MemoryError.
     /// Default: half of the machine's memory; 0: no limit.
     #[arg(long, value_name = "MIB")]
@@ -64,6 +65,9 @@ pub enum RunFormat {
     Human,
     Json,
 }
+
+/// `--timeout` when neither the flag nor the configuration's `run-timeout` says.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 120.0;
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
@@ -300,12 +304,21 @@ fn check_errors(path: &Path) -> Vec<Record> {
     let worker = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || {
-            let found = crate::discover::discover(std::slice::from_ref(&path));
-            let sel = fused_core::Selection::default();
+            let found = crate::discover::discover(
+                std::slice::from_ref(&path),
+                &crate::discover::no_exclude(),
+                false,
+            );
+            // Every rule: what the SDK refuses does not depend on what the user selected.
+            let over = fused_fs::config::Overrides::default();
+            let scope = crate::check::Scope {
+                cfg: None,
+                over: &over,
+            };
             let mut records: Vec<Record> = found
                 .items
                 .iter()
-                .flat_map(|item| crate::check::check_item(item, &sel, None).records)
+                .flat_map(|item| crate::check::check_item(item, scope, None).records)
                 .filter(|r| r.rule.severity() == fused_core::Severity::Error)
                 .collect();
             records.sort_by(|a, b| {
@@ -340,10 +353,19 @@ pub fn run(a: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(output::escape_line(&e)),
     };
-    let Ok(timeout) = fused_run::timeout_from_secs(a.timeout) else {
+    // The configuration that applies to the UDF gives `python` and `run-timeout` when the flags
+    // do not (a broken configuration is an error, as in `check`).
+    let cfg = match crate::check::config_for_root(&fused_fs::config::Resolver::new(), &a.path) {
+        Ok(c) => c,
+        Err(e) => return usage(output::escape_line(&e)),
+    };
+    let secs = a
+        .timeout
+        .or_else(|| cfg.as_ref().and_then(|c| c.config.run_timeout))
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    let Ok(timeout) = fused_run::timeout_from_secs(secs) else {
         return usage(format!(
-            "--timeout {}: give a positive number of seconds (larger than a day counts as a day)",
-            a.timeout
+            "--timeout {secs}: give a positive number of seconds (larger than a day counts as a day)"
         ));
     };
     if let Some(o) = &a.output {
@@ -399,7 +421,11 @@ pub fn run(a: RunArgs) -> ExitCode {
     // never runs.
     let cwd = std::env::current_dir().unwrap_or_default();
     let python = find_python(
-        a.python.as_deref().map(python_arg).as_deref(),
+        a.python
+            .as_deref()
+            .map(python_arg)
+            .or_else(|| cfg.as_ref().and_then(|c| c.python()))
+            .as_deref(),
         &dir,
         &fused_run::cli_search_root(&dir, &cwd),
     );
@@ -474,7 +500,15 @@ fn check_failed(a: &RunArgs, req: &RunRequest, python: &Path, errors: &[Record])
         RunFormat::Human => {
             let stdout = std::io::stdout();
             let color = output::use_color(crate::ColorChoice::Auto);
-            let _ = output::human::write(&mut stdout.lock(), errors, 0, false, color, true);
+            let opts = output::human::Options {
+                fixed: 0,
+                fix_mode: false,
+                color,
+                complete: true,
+                quiet: false,
+                unsafe_fixes: false,
+            };
+            let _ = output::human::write(&mut stdout.lock(), errors, &opts);
             println!(
                 "error: not run: {}",
                 result["error"]["message"].as_str().unwrap_or("")

@@ -53,7 +53,8 @@ fn stem(p: &Path) -> String {
 /// The served UDFs: packages by meta.json's name (else the folder's), zips and loose files by
 /// their stem; loose `.py` files without a UDF (helpers) are left out.
 fn entries(paths: &[PathBuf]) -> (Vec<Entry>, Vec<String>) {
-    let found = discover(paths);
+    // Everything named is served: `exclude` is the checker's setting.
+    let found = discover(paths, &crate::discover::no_exclude(), false);
     let mut notes: Vec<String> = found.notes.clone();
     notes.extend(
         found

@@ -73,12 +73,16 @@ fn json_contract_shape_order_and_unicode_columns() {
             "column",
             "end_column",
             "end_line",
+            "fix",
             "line",
             "message",
             "path",
-            "severity"
+            "severity",
+            "url"
         ]
     );
+    assert!(d["fix"].is_null());
+    assert_eq!(d["url"], fused_core::Rule::UncoercedAnnotation.doc_url());
     assert_eq!(d["path"], "Pkg/Pkg.py");
     assert_eq!(d["code"], "FUSED020");
     assert_eq!(d["severity"], "warning");

@@ -37,21 +37,40 @@ fn window(start: u32, end: u32, len: u32) -> (u32, u32) {
     (from, to)
 }
 
-pub fn write(
-    out: &mut impl Write,
-    records: &[Record],
-    fixed: usize,
-    fix_mode: bool,
-    color: bool,
-    // False when a path was missing, unreadable or not written: "All checks passed!" would lie.
-    complete: bool,
-) -> std::io::Result<()> {
+/// How the human output is shaped.
+pub struct Options {
+    /// Fixes written by `--fix`.
+    pub fixed: usize,
+    pub fix_mode: bool,
+    pub color: bool,
+    /// False when a path was missing, unreadable or not written: "All checks passed!" would lie.
+    pub complete: bool,
+    /// `--quiet`: the diagnostics only, no summary.
+    pub quiet: bool,
+    /// `--unsafe-fixes`: unsafe fixes count as applicable for the `[*]` marker.
+    pub unsafe_fixes: bool,
+}
+
+pub fn write(out: &mut impl Write, records: &[Record], o: &Options) -> std::io::Result<()> {
+    let Options {
+        fixed,
+        fix_mode,
+        color,
+        complete,
+        ..
+    } = *o;
     let p = Paint(color);
     for r in records {
         let sev = r.rule.severity();
+        // `[*]`: `--fix` (with the flags given) would fix it, as ruff marks them.
+        let marker = if r.fix_applies(o.unsafe_fixes) {
+            format!("{} ", p.wrap("1;36", "[*]"))
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{}:{}:{}: {} {} {}",
+            "{}:{}:{}: {} {} {marker}{}",
             p.wrap("1", &super::escape_line(&r.path)),
             r.start.line + 1,
             r.start.col + 1,
@@ -123,6 +142,9 @@ pub fn write(
         }
         writeln!(out)?;
     }
+    if o.quiet {
+        return Ok(());
+    }
     let count = |s: Severity| records.iter().filter(|r| r.rule.severity() == s).count();
     if fix_mode && fixed > 0 {
         writeln!(
@@ -139,7 +161,11 @@ pub fn write(
     } else if records.is_empty() {
         writeln!(out, "{}", p.wrap("1;32", "All checks passed!"))?;
     } else {
-        let fixable = records.iter().filter(|r| r.fixable).count();
+        let fixable = records
+            .iter()
+            .filter(|r| r.fix_applies(o.unsafe_fixes))
+            .count();
+        let hidden = records.iter().filter(|r| r.fix.is_some()).count() - fixable;
         writeln!(
             out,
             "Found {} problem{} ({} error{}, {} warning{}, {} info, {} hint{}).",
@@ -157,8 +183,22 @@ pub fn write(
             count(Severity::Hint),
             if count(Severity::Hint) == 1 { "" } else { "s" },
         )?;
-        if fixable > 0 && !fix_mode {
-            writeln!(out, "{fixable} fixable: `fused-ls check --fix` applies the safe ones, `--unsafe-fixes` the rest.")?;
+        if !fix_mode && fixable > 0 {
+            writeln!(
+                out,
+                "[*] {fixable} fixable with `fused-ls check --fix`{}.",
+                if o.unsafe_fixes {
+                    " --unsafe-fixes"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        if hidden > 0 {
+            writeln!(
+                out,
+                "{hidden} more fixable with `--unsafe-fixes` (they may change behaviour: review them)."
+            )?;
         }
     }
     Ok(())

@@ -1,8 +1,11 @@
 //! `--format json`: the stable contract. An array of
-//! `{"path","code","severity","message","line","column","end_line","end_column"}`, lines and
-//! columns 1-based, columns in Unicode scalar values, the end exclusive. Change only additively.
+//! `{"path","code","severity","message","line","column","end_line","end_column","fix","url"}`,
+//! lines and columns 1-based, columns in Unicode scalar values, the end exclusive. `fix` is null
+//! or `{"applicability": "safe"|"unsafe", "message", "edits": [{"line","column","end_line",
+//! "end_column","new_text"}]}`; `url` is the rule's documentation. Change only additively.
 
 use super::Record;
+use fused_core::Applicability;
 use serde::Serialize;
 use std::io::Write;
 
@@ -16,6 +19,24 @@ struct Entry<'a> {
     column: u32,
     end_line: u32,
     end_column: u32,
+    fix: Option<FixEntry<'a>>,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct FixEntry<'a> {
+    applicability: &'static str,
+    message: &'a str,
+    edits: Vec<EditEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct EditEntry<'a> {
+    line: u32,
+    column: u32,
+    end_line: u32,
+    end_column: u32,
+    new_text: &'a str,
 }
 
 fn entries(records: &[Record]) -> Vec<Entry<'_>> {
@@ -30,6 +51,25 @@ fn entries(records: &[Record]) -> Vec<Entry<'_>> {
             column: r.start.col + 1,
             end_line: r.end.line + 1,
             end_column: r.end.col + 1,
+            fix: r.fix.as_ref().map(|f| FixEntry {
+                applicability: match f.applicability {
+                    Applicability::Safe => "safe",
+                    Applicability::Unsafe => "unsafe",
+                },
+                message: &f.title,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|e| EditEntry {
+                        line: e.start.line + 1,
+                        column: e.start.col + 1,
+                        end_line: e.end.line + 1,
+                        end_column: e.end.col + 1,
+                        new_text: &e.new_text,
+                    })
+                    .collect(),
+            }),
+            url: r.rule.doc_url(),
         })
         .collect()
 }

@@ -5,9 +5,10 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod statistics;
 
 use crate::ColorChoice;
-use fused_core::{Diagnostic, Encoding, LineCol, LineIndex, Rule};
+use fused_core::{Applicability, Diagnostic, Encoding, LineCol, LineIndex, Rule};
 use std::io::IsTerminal;
 
 /// One diagnostic, positioned: zero-based lines, columns in Unicode scalar values.
@@ -19,22 +20,61 @@ pub struct Record {
     pub end: LineCol,
     /// The text of the start line, for the code frame.
     pub line_text: Option<String>,
-    pub fixable: bool,
+    /// The fix, positioned like the diagnostic (none when the text is not known).
+    pub fix: Option<FixRecord>,
+}
+
+/// A diagnostic's fix: how safe, its title and its edits.
+pub struct FixRecord {
+    pub applicability: Applicability,
+    pub title: String,
+    pub edits: Vec<EditRecord>,
+}
+
+/// One edit of a fix: replace start..end (end exclusive) with `new_text`.
+pub struct EditRecord {
+    pub start: LineCol,
+    pub end: LineCol,
+    pub new_text: String,
+}
+
+impl Record {
+    /// Whether `--fix` applies this diagnostic's fix: a safe one, or any with `--unsafe-fixes`
+    /// (ruff's `[*]`).
+    pub fn fix_applies(&self, unsafe_fixes: bool) -> bool {
+        self.fix
+            .as_ref()
+            .is_some_and(|f| f.applicability == Applicability::Safe || unsafe_fixes)
+    }
 }
 
 impl Record {
     pub fn new(path: &str, text: Option<&str>, d: &Diagnostic) -> Record {
-        let (start, end, line_text) = match text {
+        let (start, end, line_text, fix) = match text {
             Some(text) => {
                 let index = LineIndex::new(text);
-                let start = index.line_col(d.range.start as u32, text, Encoding::Utf32);
-                let end = index.line_col(d.range.end as u32, text, Encoding::Utf32);
+                let at = |offset: usize| index.line_col(offset as u32, text, Encoding::Utf32);
+                let (start, end) = (at(d.range.start), at(d.range.end));
                 let line = text[index.line_range(start.line, text)].to_string();
-                (start, end, Some(line))
+                let fix = d.fix.as_ref().map(|f| FixRecord {
+                    applicability: f.applicability,
+                    title: f.title.clone(),
+                    edits: f
+                        .edits
+                        .iter()
+                        .map(|e| EditRecord {
+                            start: at(e.range.start),
+                            end: at(e.range.end),
+                            new_text: e.new_text.clone(),
+                        })
+                        .collect(),
+                });
+                (start, end, Some(line), fix)
             }
             None => (
                 LineCol { line: 0, col: 0 },
                 LineCol { line: 0, col: 0 },
+                None,
                 None,
             ),
         };
@@ -45,7 +85,7 @@ impl Record {
             start,
             end,
             line_text,
-            fixable: d.fix.is_some(),
+            fix,
         }
     }
 
@@ -59,7 +99,7 @@ impl Record {
             start: zero,
             end: zero,
             line_text: None,
-            fixable: false,
+            fix: None,
         }
     }
 }

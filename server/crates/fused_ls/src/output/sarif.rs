@@ -20,6 +20,7 @@ pub fn write(out: &mut impl Write, records: &[Record]) -> std::io::Result<()> {
             json!({
                 "id": r.code(),
                 "name": r.name(),
+                "helpUri": r.doc_url(),
                 "shortDescription": { "text": r.summary() },
                 "fullDescription": { "text": r.rationale() },
                 "help": { "text": r.rationale(), "markdown": r.doc_markdown() },
