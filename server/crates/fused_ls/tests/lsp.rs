@@ -726,6 +726,28 @@ fn a_burst_of_a_thousand_changes_ends_with_the_right_diagnostics() {
     assert_eq!(lsp.stop(), Some(0));
 }
 
+/// Each diagnostic links its rule's documentation (`codeDescription.href`), the same URL as the
+/// CLI's JSON `url`.
+#[test]
+fn diagnostics_link_their_rule_documentation_as_the_cli_does() {
+    let udf = "@fused.udf\ndef udf(a, n: int = 1):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let d = lsp.diagnostics(&uri, Some(1));
+    assert_eq!(d.len(), 1, "{d:?}");
+    let out = run(&dir, &["check", "--format", "json", "Pkg.py"]);
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = cli[0]["url"].clone();
+    assert!(
+        url.as_str()
+            .is_some_and(|u| u.contains("rules.md#fused023")),
+        "{cli}"
+    );
+    assert_eq!(d[0]["codeDescription"]["href"], url);
+    assert_eq!(lsp.stop(), Some(0));
+}
+
 #[test]
 fn settings_select_and_ignore_apply_live() {
     let udf = "@fused.udf\ndef udf(a, n: int = 1):\n    return n\n";

@@ -60,6 +60,13 @@ pub fn diagnostic(text: &str, index: &LineIndex, d: &Diagnostic, enc: Encoding) 
         range: range(text, index, &d.range, enc),
         severity: Some(severity(d.severity())),
         code: Some(lsp::NumberOrString::String(d.rule.code().to_string())),
+        // The rule's documentation, the same link as the CLI's JSON `url`.
+        code_description: d
+            .rule
+            .doc_url()
+            .parse::<lsp::Uri>()
+            .ok()
+            .map(|href| lsp::CodeDescription { href }),
         source: Some("fused-ls".into()),
         message: d.message.clone(),
         data: Some(serde_json::json!({ "name": d.rule.name() })),
