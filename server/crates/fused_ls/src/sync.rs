@@ -102,7 +102,15 @@ pub fn run(paths: Vec<PathBuf>, check: bool, diff: bool) -> ExitCode {
                 continue;
             }
         };
-        let old = std::fs::read_to_string(&meta_path).unwrap_or_default();
+        // Only a regular file, capped: a FIFO swapped in since the listing must not block.
+        let old = match fused_fs::read::read_text_capped(&meta_path, fused_fs::MAX_FILE) {
+            Ok(text) => text,
+            Err(_) if !meta_path.exists() => String::new(),
+            Err(e) => {
+                errors.push(format!("cannot read `{}`: {e}", meta_path.display()));
+                continue;
+            }
+        };
         let (new, summary) = match outcome {
             SyncOutcome::Unchanged => continue,
             SyncOutcome::Changed { text, changes } => (text, changes.join("; ")),

@@ -2,13 +2,15 @@
 //!
 //! `server` holds the session and the `LanguageServer` implementation, `handlers` one module per
 //! request, `convert` every conversion between core values and protocol types, `document` the
-//! open documents, `analysis` what `fused-ls check` would print for a file.
+//! open documents, `memory` giving a closed document's memory back, `analysis` what
+//! `fused-ls check` would print for a file.
 
 pub mod analysis;
 pub mod convert;
 pub mod document;
 mod guard;
 pub mod handlers;
+mod memory;
 mod sanitize;
 pub mod server;
 mod stdout;
@@ -18,6 +20,7 @@ use tower_lsp_server::{LspService, Server};
 /// Serves LSP over stdin/stdout until the client sends `exit`. Returns the process exit code:
 /// 0 after `shutdown` then `exit`, 1 when `exit` comes without `shutdown` or the input ends.
 pub fn run_stdio() -> i32 {
+    memory::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(16)

@@ -437,6 +437,8 @@ impl Backend {
                 _ => HashMap::new(),
             };
             (
+                // Taken with the snapshot, dropped last: a close trims once this work ends.
+                crate::memory::InFlight::start(),
                 path,
                 doc.text.clone(),
                 // The document's own line index, for this very text: no rebuild per keystroke.
@@ -460,8 +462,19 @@ impl Backend {
         let client = self.client.clone();
         let backend = self.clone();
         tokio::spawn(async move {
-            let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree) =
-                snapshot;
+            let (
+                _in_flight,
+                path,
+                text,
+                index,
+                stamp,
+                small,
+                overlay,
+                sel,
+                enc,
+                run_error,
+                old_tree,
+            ) = snapshot;
             let dir = path.parent().map(Path::to_path_buf);
             let current = |state: &Arc<Mutex<State>>| {
                 let st = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -588,15 +601,17 @@ impl Backend {
                                 .publish_diagnostics(uri.clone(), Vec::new(), None)
                                 .await;
                         }
-                        if let Some((id, text)) = job {
+                        if let Some(job) = job {
                             // A clean file was read from Ruff's AST: build the tree-sitter
                             // tree now, after the publish; edits typed meanwhile are applied
                             // to it when it lands, and later keystrokes re-parse incrementally.
+                            // A close cancels it (see `Document::start_parse`).
                             tokio::task::spawn_blocking(move || {
-                                let tree = fused_core::python::parse_tree(&text, None);
-                                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                                if let Some(doc) = st.docs.get_mut(&uri) {
-                                    doc.finish_parse(id, tree);
+                                if let Some(tree) = job.run() {
+                                    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                                    if let Some(doc) = st.docs.get_mut(&uri) {
+                                        doc.finish_parse(job.id, tree);
+                                    }
                                 }
                             });
                         }
@@ -948,7 +963,7 @@ impl LanguageServer for Backend {
         };
         // Its text, tree and model are freed here, not after the publish below.
         drop(closed);
-        crate::document::release_memory();
+        crate::memory::after_close();
         self.client
             .publish_diagnostics(uri.clone(), Vec::new(), None)
             .await;
