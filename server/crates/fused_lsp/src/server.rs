@@ -444,6 +444,7 @@ impl Backend {
                 // The document's own line index, for this very text: no rebuild per keystroke.
                 doc.index.clone(),
                 (doc.id, doc.version),
+                doc.turn.clone(),
                 // Inline only while it stays cheap: the size of the file, and how long its
                 // last analysis took (a package may hold a huge sibling).
                 doc.text.len() <= INLINE_ANALYSIS_MAX && !doc.slow_analysis,
@@ -468,6 +469,7 @@ impl Backend {
                 text,
                 index,
                 stamp,
+                turn,
                 small,
                 overlay,
                 sel,
@@ -483,6 +485,9 @@ impl Backend {
             // A burst of changes: only the newest version is analysed. (The stamp is the
             // document's id and version: a reopened document is another one.)
             tokio::task::yield_now().await;
+            // One analysis of a document at a time: changes typed during a slow one (a large
+            // file) wait here, and only the newest goes on.
+            let _turn = turn.lock().await;
             if !current(&state) {
                 return;
             }
