@@ -1341,10 +1341,10 @@ fn proc_mib(pid: u32, field: &str) -> u64 {
 /// after a 10 MB one).
 const CLOSED_LEFTOVER_MIB: u64 = 40;
 
-/// A closed document gives its memory back: a 3.9 MB one-line literal typed in and closed,
-/// once while its background parse runs (it held 586 MiB after the close) and once after its
-/// tree landed (66 MiB: glibc kept the free tops of its thread arenas), leaves the server's
-/// RSS near where it started.
+/// A closed document gives its memory back: a 3.9 MB one-line literal typed in and closed
+/// while its background parse runs (it held 586 MiB after the close), after its tree landed
+/// (66 MiB: glibc kept the free tops of its thread arenas) and during the analysis of a
+/// keystroke, leaves the server's RSS near where it started.
 #[test]
 fn closing_a_large_file_gives_its_memory_back() {
     let literal = format!("DATA = [{}]", "1, ".repeat(1_300_000));
@@ -1354,15 +1354,18 @@ fn closing_a_large_file_gives_its_memory_back() {
     let pid = lsp.child.id();
     let baseline = proc_mib(pid, "VmRSS");
     let col = literal.len() - 1;
-    for (round, tree_landed) in [false, true].into_iter().enumerate() {
+    // Closed: while the background parse runs, after its tree landed, during an analysis.
+    for (round, tree_landed) in [Some(false), Some(true), None].into_iter().enumerate() {
         let uri = lsp.open(&dir.join("Pkg.py"), &udf);
         lsp.diagnostics(&uri, Some(1));
         // The first keystroke's publish starts the background parse of the whole file.
         let mut v = 2;
         lsp.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": v},
             "contentChanges": [{"range": {"start": {"line": 4, "character": col}, "end": {"line": 4, "character": col}}, "text": "2, "}]}));
-        lsp.diagnostics(&uri, Some(v));
-        if tree_landed {
+        if tree_landed.is_some() {
+            lsp.diagnostics(&uri, Some(v));
+        }
+        if tree_landed == Some(true) {
             // Time for the tree to land (≈0.5 s in a debug build), then an incremental
             // keystroke on it.
             std::thread::sleep(Duration::from_secs(3));
@@ -1373,7 +1376,7 @@ fn closing_a_large_file_gives_its_memory_back() {
         }
         let peak = proc_mib(pid, "VmHWM");
         assert!(
-            peak > baseline + 100,
+            round > 0 || peak > baseline + 100,
             "round {round}: the file cost little ({baseline} -> {peak} MiB): the test measures nothing"
         );
         lsp.notify(
@@ -1393,7 +1396,7 @@ fn closing_a_large_file_gives_its_memory_back() {
         }
         assert!(
             rss <= bound,
-            "round {round} (tree landed: {tree_landed}): RSS {rss} MiB after the close, \
+            "round {round} (tree landed: {tree_landed:?}): RSS {rss} MiB after the close, \
              {baseline} MiB before the open, peak {peak} MiB (bound {bound} MiB)"
         );
     }
