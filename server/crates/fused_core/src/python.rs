@@ -14,6 +14,8 @@ use crate::registry::Rule;
 use ruff_python_ast::{Mod, PythonVersion};
 use ruff_python_parser::{Mode, ParseOptions};
 use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tree_sitter::{Parser, Tree};
 
 thread_local! {
@@ -33,6 +35,36 @@ pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
         p.borrow_mut()
             .parse(masked.as_ref(), old)
             .expect("no timeout or cancellation is set")
+    })
+}
+
+/// [`parse_tree`] from scratch that gives up, returning `None`, soon after `cancelled` is set
+/// (tree-sitter checks it every few hundred steps): a background parse whose document was
+/// closed or replaced meanwhile stops instead of finishing a tree nobody will read (for a
+/// 10 MB one-line literal, seconds of work and over a GB of nodes).
+pub fn parse_tree_unless(text: &str, cancelled: &AtomicBool) -> Option<Tree> {
+    let masked = mask_comment_lines(text);
+    let bytes = masked.as_bytes();
+    let mut stop = |_: &tree_sitter::ParseState| {
+        if cancelled.load(Ordering::Relaxed) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    TS_PARSER.with(|p| {
+        let mut p = p.borrow_mut();
+        let tree = p.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut stop)),
+        );
+        if tree.is_none() {
+            // A cancelled parse is kept for resuming; the next parse on this thread is of
+            // another text and must start afresh (and the partial parse's memory is freed).
+            p.reset();
+        }
+        tree
     })
 }
 
@@ -357,6 +389,22 @@ mod tests {
         for t in [doc, single, tricky] {
             assert_eq!(masked(t).len(), t.len(), "same bytes, same length");
         }
+    }
+
+    #[test]
+    fn a_cancelled_parse_stops_and_the_next_one_starts_afresh() {
+        let big = format!("DATA = [{}]\n", "1, ".repeat(200_000));
+        let set = AtomicBool::new(true);
+        assert!(parse_tree_unless(&big, &set).is_none());
+        // The same thread's parser, on another text: a whole tree of that text, not a
+        // resumption of the cancelled one.
+        let small = "x = 1\n";
+        let tree = parse_tree_unless(small, &AtomicBool::new(false)).unwrap();
+        assert_eq!(
+            tree.root_node().to_sexp(),
+            parse_tree(small, None).root_node().to_sexp()
+        );
+        assert_eq!(tree.root_node().end_byte(), small.len());
     }
 
     #[test]

@@ -32,7 +32,9 @@ impl std::fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-fn kind(ft: std::fs::FileType) -> Option<&'static str> {
+/// What a file that is not a regular one is ("a FIFO", "a directory", ...); `None` for a
+/// regular file.
+pub fn kind(ft: std::fs::FileType) -> Option<&'static str> {
     if ft.is_file() {
         None
     } else if ft.is_dir() {

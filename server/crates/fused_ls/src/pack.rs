@@ -12,7 +12,7 @@ use fused_core::check::check_package;
 use fused_core::{Selection, Severity};
 use fused_fs::probe::DiskProbe;
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -125,28 +125,30 @@ fn collect(dir: &Path) -> Result<Inputs, String> {
 }
 
 /// Reads the file that was listed (a link or file swapped in since is refused), never more
-/// than the size limit (counted by bytes read, not by what the file system reports).
+/// than the size limit (counted by bytes read, not by what the file system reports). Opened
+/// without blocking: a FIFO swapped in after the listing would block a plain open until a
+/// writer came; it is refused here as not being the file listed.
 fn read_input(input: &Input) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
     let name = &input.name;
-    let file =
-        std::fs::File::open(&input.real).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&input.real)
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
     if !file
         .metadata()
         .is_ok_and(|m| m.is_file() && (m.dev(), m.ino()) == input.id)
     {
         return Err(format!("cannot read `{name}`: it changed while packing"));
     }
-    let mut data = Vec::new();
-    file.take(fused_fs::MAX_FILE + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
-    if data.len() as u64 > fused_fs::MAX_FILE {
-        return Err(format!(
+    fused_fs::read::read_open_capped(file, fused_fs::MAX_FILE).map_err(|e| match e {
+        fused_fs::read::ReadError::TooLarge(limit) => format!(
             "`{name}` is over the {} MiB limit of a packed file",
-            fused_fs::MAX_FILE >> 20
-        ));
-    }
-    Ok(data)
+            limit >> 20
+        ),
+        e => format!("cannot read `{name}`: {e}"),
+    })
 }
 
 fn zip_inputs(inputs: &Inputs) -> Result<Vec<u8>, String> {
@@ -192,13 +194,25 @@ fn bad_output(out: &Path, inputs: &Inputs) -> Option<String> {
 }
 
 pub fn run(path: &Path, output: Option<PathBuf>, force: bool) -> ExitCode {
-    if !path.join("meta.json").is_file() {
-        eprintln!(
-            "error: `{}` is not a UDF package (no meta.json); `fused-ls sync {}` creates one",
-            path.display(),
-            path.display()
-        );
-        return ExitCode::from(2);
+    // A FIFO or device named meta.json is never opened (a FIFO would block the read).
+    let meta = path.join("meta.json");
+    match std::fs::metadata(&meta).map(|m| fused_fs::read::kind(m.file_type())) {
+        Ok(None) => {}
+        Ok(Some(what)) => {
+            eprintln!(
+                "error: `{}` is {what}, not a regular file; pack reads the package from meta.json",
+                meta.display()
+            );
+            return ExitCode::from(2);
+        }
+        Err(_) => {
+            eprintln!(
+                "error: `{}` is not a UDF package (no meta.json); `fused-ls sync {}` creates one",
+                path.display(),
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
     }
     let inputs = match collect(path) {
         Ok(i) => i,

@@ -1,5 +1,6 @@
 //! `fused-ls sync [PATH...] [--check] [--diff]`: bring meta.json in line with the source.
 
+use fused_core::check::FileContent;
 use fused_core::package::sync::{sync, SyncOutcome};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,12 +60,11 @@ fn meta_file(meta: &Path) -> Option<Result<(), String>> {
         Err(_) => None,
         Ok(m) if m.is_file() => Some(Ok(())),
         Ok(m) => Some(Err(format!(
-            "`{}` is {}, not a file; rename or remove it so sync can write meta.json",
+            "`{}` is {}; rename or remove it so sync can write meta.json",
             meta.display(),
-            if m.is_dir() {
-                "a folder"
-            } else {
-                "not a regular file"
+            match fused_fs::read::kind(m.file_type()) {
+                Some("a directory") | None => "a folder, not a file".to_string(),
+                Some(what) => format!("{what}, not a regular file"),
             }
         ))),
     }
@@ -88,6 +88,26 @@ pub fn run(paths: Vec<PathBuf>, check: bool, diff: bool) -> ExitCode {
                 continue;
             }
         };
+        // A source sync cannot read (a FIFO, a device, a file over the size limit) may be the
+        // UDF or a helper it imports: refuse rather than write meta.json from part of the
+        // package. (A folder only walked into, with no meta.json, is not asked about.)
+        if meta_path.exists() || explicit.contains(&dir) {
+            let unreadable: Vec<String> = pkg
+                .files
+                .iter()
+                .filter_map(|f| match &f.content {
+                    FileContent::Unreadable(why) => Some(format!(
+                        "cannot read `{}`: {why}; nothing was written",
+                        dir.join(&f.name).display()
+                    )),
+                    _ => None,
+                })
+                .collect();
+            if !unreadable.is_empty() {
+                errors.extend(unreadable);
+                continue;
+            }
+        }
         let outcome = match sync(&pkg) {
             Ok(o) => o,
             Err(e) => {
@@ -102,7 +122,15 @@ pub fn run(paths: Vec<PathBuf>, check: bool, diff: bool) -> ExitCode {
                 continue;
             }
         };
-        let old = std::fs::read_to_string(&meta_path).unwrap_or_default();
+        // Only a regular file, capped: a FIFO swapped in since the listing must not block.
+        let old = match fused_fs::read::read_text_capped(&meta_path, fused_fs::MAX_FILE) {
+            Ok(text) => text,
+            Err(_) if !meta_path.exists() => String::new(),
+            Err(e) => {
+                errors.push(format!("cannot read `{}`: {e}", meta_path.display()));
+                continue;
+            }
+        };
         let (new, summary) = match outcome {
             SyncOutcome::Unchanged => continue,
             SyncOutcome::Changed { text, changes } => (text, changes.join("; ")),

@@ -446,3 +446,71 @@ fn run_reads_no_device_or_fifo() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file (a FIFO)"));
 }
+
+/// `sync` and `pack` never open a FIFO (a read would block until a writer came): a FIFO
+/// `meta.json` or `.py` in a package gets a clear error, and nothing is written from it.
+#[test]
+fn sync_and_pack_refuse_fifos_in_a_package() {
+    let t = tempfile::tempdir().unwrap();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    // A FIFO beside the UDF: it could be a helper the UDF imports.
+    let dir = write_package(t.path(), &[]);
+    mkfifo(&dir.join("x.py"));
+    let meta = std::fs::read(dir.join("meta.json")).unwrap();
+    let out = run_bounded(t.path(), &["sync", "Pkg"]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).contains("x.py`: not a regular file (a FIFO); nothing was written"),
+        "{}",
+        err(&out)
+    );
+    assert_eq!(std::fs::read(dir.join("meta.json")).unwrap(), meta);
+    let out = run_bounded(t.path(), &["pack", "Pkg", "-o", "p.zip"]);
+    assert_eq!(out.status.code(), Some(1), "{}", err(&out));
+    assert!(
+        err(&out).contains("x.py: FUSED004 `x.py` could not be read: not a regular file (a FIFO)"),
+        "{}",
+        err(&out)
+    );
+    assert!(!t.path().join("p.zip").exists());
+    // Forced, the FIFO is left out (said so) and the rest is packed.
+    let out = run_bounded(t.path(), &["pack", "Pkg", "-o", "p.zip", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    assert!(err(&out).contains("skipped `x.py`: not a regular file"));
+    let mut zip =
+        zip::ZipArchive::new(std::fs::File::open(t.path().join("p.zip")).unwrap()).unwrap();
+    let names: Vec<String> = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Pkg.py", "README.md", "meta.json"]);
+
+    // A FIFO named meta.json.
+    let q = t.path().join("Q");
+    std::fs::create_dir(&q).unwrap();
+    std::fs::write(q.join("Q.py"), UDF).unwrap();
+    mkfifo(&q.join("meta.json"));
+    for args in [["sync", "Q", "", ""], ["pack", "Q", "-o", "q.zip"]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let out = run_bounded(t.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", err(&out));
+        assert!(
+            err(&out).contains("meta.json` is a FIFO, not a regular file"),
+            "{args:?}: {}",
+            err(&out)
+        );
+    }
+    assert!(!t.path().join("q.zip").exists());
+
+    // A FIFO as the only source: sync creates no meta.json from it.
+    let r = t.path().join("R");
+    std::fs::create_dir(&r).unwrap();
+    mkfifo(&r.join("R.py"));
+    let out = run_bounded(t.path(), &["sync", "R"]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).contains("R.py`: not a regular file (a FIFO)"),
+        "{}",
+        err(&out)
+    );
+    assert!(!r.join("meta.json").exists());
+}

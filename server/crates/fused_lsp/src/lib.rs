@@ -4,13 +4,14 @@
 //! files), `settings` reads the editor's settings, `server` is the `LanguageServer`
 //! implementation (notifications change the session; requests go to `handlers`, one module per
 //! request), `convert` every conversion between core values and protocol types, `document` an
-//! open document, `analysis` what `fused-ls check` would print for a file.
+//! open document, `memory` giving a closed document's memory back, `analysis` what `fused-ls check` would print for a file.
 
 pub mod analysis;
 pub mod convert;
 pub mod document;
 mod guard;
 pub mod handlers;
+mod memory;
 mod sanitize;
 pub mod server;
 pub mod session;
@@ -22,6 +23,7 @@ use tower_lsp_server::{LspService, Server};
 /// Serves LSP over stdin/stdout until the client sends `exit`. Returns the process exit code:
 /// 0 after `shutdown` then `exit`, 1 when `exit` comes without `shutdown` or the input ends.
 pub fn run_stdio() -> i32 {
+    memory::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(16)

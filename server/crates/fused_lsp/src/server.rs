@@ -239,11 +239,14 @@ impl Backend {
                 _ => HashMap::new(),
             };
             (
+                // Taken with the snapshot, dropped last: a close trims once this work ends.
+                crate::memory::InFlight::start(),
                 path,
                 doc.text.clone(),
                 // The document's own line index, for this very text: no rebuild per keystroke.
                 doc.index.clone(),
                 (doc.id, doc.version),
+                doc.turn.clone(),
                 // Inline only while it stays cheap: the size of the file, and how long its
                 // last analysis took (a package may hold a huge sibling).
                 doc.text.len() <= INLINE_ANALYSIS_MAX && !doc.slow_analysis,
@@ -274,8 +277,21 @@ impl Backend {
         let client = self.client.clone();
         let backend = self.clone();
         tokio::spawn(async move {
-            let (path, text, index, stamp, small, overlay, sel, enc, run_error, old_tree, excluded) =
-                snapshot;
+            let (
+                _in_flight,
+                path,
+                text,
+                index,
+                stamp,
+                turn,
+                small,
+                overlay,
+                sel,
+                enc,
+                run_error,
+                old_tree,
+                excluded,
+            ) = snapshot;
             if excluded {
                 // `exclude` in its configuration file: no diagnostics, as `check` skips it.
                 client
@@ -291,6 +307,9 @@ impl Backend {
             // A burst of changes: only the newest version is analysed. (The stamp is the
             // document's id and version: a reopened document is another one.)
             tokio::task::yield_now().await;
+            // One analysis of a document at a time: changes typed during a slow one (a large
+            // file) wait here, and only the newest goes on.
+            let _turn = turn.lock().await;
             if !current(&state) {
                 return;
             }
@@ -409,15 +428,17 @@ impl Backend {
                                 .publish_diagnostics(uri.clone(), Vec::new(), None)
                                 .await;
                         }
-                        if let Some((id, text)) = job {
+                        if let Some(job) = job {
                             // A clean file was read from Ruff's AST: build the tree-sitter
                             // tree now, after the publish; edits typed meanwhile are applied
                             // to it when it lands, and later keystrokes re-parse incrementally.
+                            // A close cancels it (see `Document::start_parse`).
                             tokio::task::spawn_blocking(move || {
-                                let tree = fused_core::python::parse_tree(&text, None);
-                                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-                                if let Some(doc) = st.docs.get_mut(&uri) {
-                                    doc.finish_parse(id, tree);
+                                if let Some(tree) = job.run() {
+                                    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                                    if let Some(doc) = st.docs.get_mut(&uri) {
+                                        doc.finish_parse(job.id, tree);
+                                    }
                                 }
                             });
                         }
@@ -801,7 +822,7 @@ impl LanguageServer for Backend {
         };
         // Its text, tree and model are freed here, not after the publish below.
         drop(closed);
-        crate::document::release_memory();
+        crate::memory::after_close();
         self.client
             .publish_diagnostics(uri.clone(), Vec::new(), None)
             .await;
