@@ -162,9 +162,9 @@ rules! {
     MetaHeaderMissing = "FUSED064", "meta-header-missing", Error, false,
         "A header module's `source_file` is not in the package",
         "Each entry of `udf.headers` (`{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`) becomes an importable module; the SDK fails to load the package when its file is missing.";
-    UtilsNotDeclared = "FUSED065", "utils-not-declared", Warning, true,
+    UtilsNotDeclared = "FUSED065", "utils-not-declared", Error, true,
         "A helper module (`utils.py`) is imported but not declared in `headers`",
-        "The SDK makes helper modules importable only when meta.json lists them in `udf.headers`. A `utils.py` that the UDF (or a header module) imports but that is not declared is not importable, even though it sits next to the file: measured with fused 2.9.5, the run fails with `ModuleNotFoundError` when the import runs, whatever the working directory. (It should become an error once its SDK test lands.) A module file nothing imports is not reported. The fix adds `{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`.";
+        "The SDK makes helper modules importable only when meta.json lists them in `udf.headers`. A `utils.py` that the UDF (or a header module) imports but that is not declared is not importable, even though it sits next to the file: measured with fused 2.9.5, the run fails with `ModuleNotFoundError` when the import runs, whatever the working directory. A module file nothing imports is not reported. The fix adds `{\"module_name\": \"utils\", \"source_file\": \"utils.py\"}`.";
     InlineCodeNoSource = "FUSED066", "inline-code-without-source", Warning, false,
         "meta.json holds the code inline (`code`) with no `source` file",
         "A newer exporter writes the code into meta.json. fused-ls checks that code, but fused 2.9.5 cannot load such a package (`fused.load` raises `KeyError: 'source'`): add a `<name>.py` holding the code and set `source` to it. When a `.py` file beside meta.json already holds the same code, it is checked instead (each diagnostic once) and the message names it.";

@@ -223,6 +223,10 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Meta_Source_Missing",
             "ValueError: Expected a file to be at PosixPath('Meta_Source_Missing_v1.py')",
         )] }),
+        Rule::UtilsNotDeclared => Measured(const { &[run(
+            "fixtures/broken/Utils_Not_Declared",
+            "ModuleNotFoundError: No module named 'utils'",
+        )] }),
         Rule::MetaHeaderMissing => Measured(const { &[load(
             "fixtures/broken/Meta_Header_Missing",
             "ValueError: Expected a file to be at PosixPath('utils.py')",

@@ -146,7 +146,7 @@ pub fn undeclared_modules(
             Diagnostic::new(
                 Rule::UtilsNotDeclared,
                 range.clone(),
-                format!("`{module}.py` is imported but not declared in `headers`, so it is not importable when the package is loaded elsewhere; add it as a header"),
+                format!("`{module}.py` is imported but not declared in `headers`, so the SDK cannot import it (the run fails with ModuleNotFoundError); add it as a header"),
             )
             .with_fix(Fix {
                 title: format!("Declare `{module}.py` in `headers`"),
