@@ -223,7 +223,7 @@ test("a raster Tile UDF is drawn at each tile: the west half blue, the east half
   await page.close();
 });
 
-test("a File UDF is drawn and fitted in view", async () => {
+test("a File UDF is drawn and fitted in view, styled by its fused:vizConfig", async () => {
   const { page, seen } = await open(`${base}Polygon_File/`);
   await page.waitForFunction(() => window.__fusedMap?.state.fileData, null, { timeout: 60000 });
   await page.waitForTimeout(800);
@@ -231,8 +231,18 @@ test("a File UDF is drawn and fitted in view", async () => {
   const [cx, cy] = await project(page, [2.35, 48.85]);
   assert.ok(Math.abs(cx - 500) < 60 && Math.abs(cy - 350) < 60, `the square's centre at ${cx},${cy}`);
   const px = await pixels(page, "polygon-file");
-  assert.ok(orange(px.at(cx + 5, cy + 5)), `centre pixel ${px.at(cx + 5, cy + 5)}`);
-  assert.ok(!orange(px.at(980, 680)), "far corner is background");
+  // meta.json's vizConfig: `getFillColor: "@@=[0, properties.size * 16000, 80, 220]"`, and the
+  // UDF's size is 0.01: green, not the map's default orange.
+  const green = ([r, g, b]) => r < 70 && g > 120 && g < 200 && b > 50 && b < 130;
+  const centre = px.at(cx + 5, cy + 5);
+  assert.ok(green(centre), `centre pixel ${centre}: the vizConfig colour`);
+  assert.ok(!green(px.at(980, 680)) && !orange(px.at(980, 680)), "far corner is background");
+  // Clicking the feature shows its attributes.
+  await page.mouse.click(cx + 5, cy + 5);
+  await page.waitForSelector("#details:not([hidden])", { timeout: 5000 });
+  const details = await page.textContent("#details");
+  assert.match(details, /name\s*"paris"/);
+  assert.match(details, /size\s*0\.01/);
   await page.close();
 });
 
