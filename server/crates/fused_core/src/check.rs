@@ -508,6 +508,14 @@ fn check_package_inner(
             if main.as_deref() == Some(file.name.as_str()) || is_header {
                 rules::imports::check(&analysis.imports, u, &names, &mut reports[i].diagnostics);
             }
+            if is_main {
+                rules::imports::check_relative(
+                    &analysis.imports,
+                    u,
+                    text,
+                    &mut reports[i].diagnostics,
+                );
+            }
         }
         // A file that does not parse may hide its UDF from the tree: then the syntax error is
         // the diagnostic, not "no UDF" or a stale entrypoint.

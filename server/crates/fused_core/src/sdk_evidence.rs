@@ -198,6 +198,10 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
                 "ModuleNotFoundError: No module named 'utils'",
             )]
         }),
+        Rule::RelativeImport => Measured(const { &[run(
+            "fixtures/broken/Relative_Import",
+            "KeyError: \"'__name__' not in globals\"",
+        )] }),
         Rule::MetaInvalidJson => Measured(const { &[
             load(
                 "fixtures/broken/Meta_Invalid_Json",

@@ -1206,7 +1206,7 @@ fn fused055_local_module_unresolved() {
         run("from utils import f\nimport helpers.geo as g", META, &[]),
         vec![pkg("utils"), pkg("helpers.geo")]
     );
-    // Installed libraries, guarded imports and relative ones are never judged.
+    // Installed libraries, guarded imports and relative ones (FUSED056's) are never judged.
     assert!(run("import numpy\nfrom shapely import box\ntry:\n    import utils\nexcept ImportError:\n    utils = None", META, &[]).is_empty());
     // Declared (file present or not: FUSED064 covers a missing file) or present but undeclared
     // (FUSED065's case): not this rule.
@@ -1243,6 +1243,74 @@ fn fused055_local_module_unresolved() {
             ("geo_helpers.py".to_string(), "common".to_string())
         ],
         "the header file's own imports are checked too"
+    );
+}
+
+#[test]
+fn fused056_relative_import() {
+    let declared = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
+    );
+    let run = |src: &str, meta: &str| {
+        let files = [
+            ("meta.json", meta),
+            ("Pkg.py", src),
+            ("README.md", "# Pkg\n"),
+            ("utils.py", "from .other import y\ndef f(): pass\n"),
+        ];
+        let pkg = package(&files);
+        let mut out = Vec::new();
+        for r in check_package(&pkg, &NoProbe, &Selection::default()) {
+            let text = files.iter().find(|(n, _)| *n == r.name).unwrap().1;
+            for d in r
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.rule.code() == "FUSED056")
+            {
+                let fixed = d
+                    .fix
+                    .as_ref()
+                    .map(|f| fused_core::apply_edits(text, &f.edits).0);
+                out.push((r.name.clone(), text[d.range.clone()].to_string(), fixed));
+            }
+        }
+        out
+    };
+    let udf = |body: &str| format!("@fused.udf\ndef udf(n: int = 1):\n{body}\n    return n\n");
+    // Inside the UDF, a declared header: the fix removes the dot.
+    let src = udf("    from .utils import f");
+    let d = run(&src, &declared);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].0, "Pkg.py");
+    assert_eq!(d[0].1, ".utils");
+    assert_eq!(
+        d[0].2.as_deref(),
+        Some(udf("    from utils import f").as_str())
+    );
+    // At the top of the file: reported, no fix (a header is not importable there either).
+    let top = format!("from .utils import f\n{}", udf("    pass"));
+    let d = run(&top, &declared);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].2, None);
+    // `from . import utils`, `from ..x import y`, an undeclared module: reported, no fix.
+    for body in [
+        "    from . import utils",
+        "    from ..x import y",
+        "    from .nope import z",
+    ] {
+        let d = run(&udf(body), &declared);
+        assert_eq!(d.len(), 1, "{body}: {d:?}");
+        assert_eq!(d[0].2, None, "{body}");
+    }
+    assert_eq!(run(&udf("    from . import utils"), &declared)[0].1, ".");
+    // Guarded by a `try`, absolute, or in a header file (unmeasured there): not reported.
+    let guarded = udf("    try:\n        from .utils import f\n    except Exception:\n        from utils import f");
+    assert!(run(&guarded, &declared).is_empty());
+    assert!(run(&udf("    from utils import f"), &declared).is_empty());
+    assert!(
+        run(&udf("    pass"), &declared).is_empty(),
+        "utils.py's own relative import is not judged"
     );
 }
 

@@ -1,4 +1,6 @@
-//! FUSED055: an import of a package-local helper module the SDK cannot resolve.
+//! FUSED055: an import of a package-local helper module the SDK cannot resolve; FUSED056: a
+//! relative import in a package's main file (fused 2.9.5 runs it without a package, so
+//! `from .utils import f` fails with `KeyError: "'__name__' not in globals"`, measured).
 //!
 //! How fused 2.9.5 resolves a package's helper modules (measured: `fused.load(dir)` then
 //! `fused.run(udf, engine="local", cache=False)`, from another working directory and from the
@@ -28,19 +30,25 @@ use std::ops::Range;
 /// Names UDF packages give their helper module.
 const LOCAL_NAMES: &[&str] = &["utils", "util", "helpers", "helper", "common"];
 
-/// One absolute import: the top-level module name and the range of the dotted name.
+/// One import: the top-level module name and the range of the dotted name (for a relative
+/// import, `top` is the module after the dots, maybe empty, and `range` the dots and name).
 #[derive(Debug, Clone)]
 pub struct Import {
     pub top: String,
     pub range: Range<usize>,
     /// Inside a `try` with handlers: the file expects it may fail.
     pub guarded: bool,
+    /// `from .m import x` / `from . import x`: the number of dots, 0 for an absolute import.
+    pub level: u32,
+    /// Inside a function (the UDF's body, typically), not at the top of the file.
+    pub in_function: bool,
 }
 
 pub fn collect(module: &ModModule) -> Vec<Import> {
     let mut c = Collector {
         out: Vec::new(),
         try_depth: 0,
+        fn_depth: 0,
     };
     c.visit_body(&module.body);
     c.out
@@ -49,16 +57,19 @@ pub fn collect(module: &ModModule) -> Vec<Import> {
 struct Collector {
     out: Vec<Import>,
     try_depth: usize,
+    fn_depth: usize,
 }
 
 impl Collector {
-    fn push(&mut self, dotted: &str, range: Range<usize>) {
+    fn push(&mut self, dotted: &str, range: Range<usize>, level: u32) {
         let top = dotted.split('.').next().unwrap_or_default();
-        if !top.is_empty() {
+        if !top.is_empty() || level > 0 {
             self.out.push(Import {
                 top: top.to_string(),
                 range,
                 guarded: self.try_depth > 0,
+                level,
+                in_function: self.fn_depth > 0,
             });
         }
     }
@@ -73,14 +84,27 @@ impl<'a> Visitor<'a> for Collector {
                     self.push(
                         alias.name.as_str(),
                         r.start().to_usize()..r.end().to_usize(),
+                        0,
                     );
                 }
             }
             Stmt::ImportFrom(imp) if imp.level == 0 => {
                 if let Some(m) = &imp.module {
                     let r = m.range();
-                    self.push(m.as_str(), r.start().to_usize()..r.end().to_usize());
+                    self.push(m.as_str(), r.start().to_usize()..r.end().to_usize(), 0);
                 }
+            }
+            Stmt::ImportFrom(imp) => {
+                // From the `from` keyword's end: the dots and the module name, if any.
+                let start = imp.range().start().to_usize() + "from".len();
+                let end = match (&imp.module, imp.names.first()) {
+                    (Some(m), _) => m.range().end().to_usize(),
+                    // `from . import x`: up to the first name (the dots are in between).
+                    (None, Some(first)) => first.range().start().to_usize(),
+                    (None, None) => start,
+                };
+                let module = imp.module.as_ref().map(|m| m.as_str()).unwrap_or_default();
+                self.push(module, start..end, imp.level);
             }
             Stmt::Try(t) if !t.handlers.is_empty() => {
                 self.try_depth += 1;
@@ -93,11 +117,67 @@ impl<'a> Visitor<'a> for Collector {
                 self.visit_body(&t.orelse);
                 self.visit_body(&t.finalbody);
             }
+            Stmt::FunctionDef(_) => {
+                self.fn_depth += 1;
+                walk_stmt(self, stmt);
+                self.fn_depth -= 1;
+            }
             other => walk_stmt(self, other),
         }
     }
 
     fn visit_expr(&mut self, _: &'a Expr) {}
+}
+
+/// FUSED056: the relative imports of a package's main file. `text` is the file's source (the
+/// fix removes the dots when the module is a declared header).
+pub fn check_relative(imports: &[Import], udf: &MetaUdf, text: &str, out: &mut Vec<Diagnostic>) {
+    let declared = |m: &str| {
+        udf.headers
+            .iter()
+            .any(|h| h.module_name.as_ref().is_some_and(|n| n.value == m))
+    };
+    for imp in imports.iter().filter(|i| !i.guarded && i.level > 0) {
+        // The dots and the module name: `.utils`, `..pkg.m`, or `.` alone.
+        let seg = text.get(imp.range.clone()).unwrap_or("");
+        let Some(dot) = seg.find('.').map(|i| imp.range.start + i) else {
+            continue;
+        };
+        let range = if imp.top.is_empty() {
+            dot..dot + imp.level as usize
+        } else {
+            dot..imp.range.end
+        };
+        let written = text.get(range.clone()).unwrap_or("");
+        let m = imp.top.as_str();
+        let mut d = Diagnostic::new(
+            Rule::RelativeImport,
+            range.clone(),
+            format!(
+                "relative import `{written}`: fused 2.9.5 runs the UDF without a package, so it fails (KeyError: '__name__' not in globals); {}",
+                match (declared(m), imp.in_function) {
+                    (true, true) => format!("import the header module absolutely: `{}`", written.trim_start_matches('.')),
+                    // Measured: a header imported at the top of the file is not importable
+                    // when the UDF runs either; inside the UDF it is.
+                    (true, false) => format!("import the header module absolutely inside the UDF function: `{}`", written.trim_start_matches('.')),
+                    _ => "import the module by the `module_name` meta.json declares for it in `headers`, inside the UDF function".to_string(),
+                }
+            ),
+        );
+        if declared(m) && imp.level == 1 && imp.in_function {
+            // `from .utils import f` → `from utils import f`: the header is importable by its
+            // module name, as a top-level module. Only the dot goes.
+            d = d.with_fix(crate::diagnostic::Fix {
+                title: format!("Import `{m}` absolutely"),
+                edits: vec![crate::diagnostic::TextEdit {
+                    range: dot..dot + 1,
+                    new_text: String::new(),
+                }],
+                applicability: crate::diagnostic::Applicability::Safe,
+            });
+        }
+        out.push(d);
+    }
 }
 
 /// The diagnostics for one file's imports, given the package's meta.json `udf` and file names.
@@ -107,7 +187,7 @@ pub fn check(imports: &[Import], udf: &MetaUdf, files: &[&str], out: &mut Vec<Di
             .iter()
             .any(|h| h.module_name.as_ref().is_some_and(|n| n.value == m))
     };
-    for imp in imports.iter().filter(|i| !i.guarded) {
+    for imp in imports.iter().filter(|i| !i.guarded && i.level == 0) {
         let m = imp.top.as_str();
         if declared(m) {
             continue;
