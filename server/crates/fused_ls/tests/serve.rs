@@ -17,6 +17,7 @@ struct Server {
     /// `/<token>/`
     base: String,
     marker: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -35,8 +36,15 @@ impl Server {
             .env("FUSED_SERVE_MARKER", &marker)
             .current_dir(repo_root())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("fused-ls serve starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (err, sink) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -56,6 +64,7 @@ impl Server {
             authority: authority.to_string(),
             base: path.to_string(),
             marker,
+            stderr,
         }
     }
 
@@ -583,7 +592,7 @@ fn a_slow_tile_whose_client_disconnects_is_cancelled_and_its_process_killed() {
     assert!(ms < 1000, "{ms} ms");
     // The worker goes on serving.
     let r = s.get("Points_Tile/run/tiles/13/2411/3080?count=1");
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
 #[test]
@@ -602,6 +611,46 @@ fn a_killed_worker_is_replaced() {
     let after = workers(&s);
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after, before);
+    // An idle worker that dies is replaced without waiting for a request.
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(after[0] as i32, libc::SIGKILL);
+    }
+    assert!(
+        wait_until(30, || {
+            let now = workers(&s);
+            now.len() == 1 && now != after
+        }),
+        "the idle worker was not replaced"
+    );
+    // The server gone (even by SIGKILL), nothing it started is left.
+    let marker = s.marker.clone();
+    drop(s);
+    assert!(
+        wait_until(10, || processes_marked(&marker).is_empty()),
+        "{:?}",
+        processes_marked(&marker)
+    );
+}
+
+#[test]
+fn a_run_past_the_timeout_is_a_504_and_another_host_is_warned_about() {
+    let s = Server::start(
+        &[&fixture("fixtures/serve")],
+        &["--workers", "1", "--timeout", "1", "--host", "0.0.0.0"],
+    );
+    assert!(
+        s.stderr
+            .lock()
+            .unwrap()
+            .contains("warning: listening on 0.0.0.0"),
+        "{}",
+        s.stderr.lock().unwrap()
+    );
+    let r = s.get("Points_Tile/run/tiles/13/2411/3079?pause=30");
+    assert_eq!(r.status, 504, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["error"]["class"], "Timeout");
+    assert_eq!(s.get("Points_Tile/run/tiles/13/2411/3079").status, 200);
 }
 
 #[test]

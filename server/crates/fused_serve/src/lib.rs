@@ -93,6 +93,7 @@ pub fn serve(
         let token = new_token()?;
         let pool = pool::Pool::new(config.python.clone(), config.workers);
         pool.prewarm();
+        pool.watch();
         let app = Arc::new(App {
             token: token.clone(),
             entries,
@@ -104,6 +105,8 @@ pub fn serve(
             hosts: accepted_hosts(addr),
         });
         let host = match addr.ip() {
+            // Every interface: loopback is one of them, and a URL this machine can open.
+            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
             IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
         };

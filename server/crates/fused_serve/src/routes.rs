@@ -2,6 +2,10 @@
 //! `<udf>/run/file`, and the page (the base and `<udf>/`). Anything else is 404, and so is
 //! every URL without the token.
 
+// A handler's early answers (400, 404...) travel as `Err(Response)`: one per request, so the
+// size of the error variant costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 use crate::cache::Cached;
 use crate::catalog::{self, Entry};
 use crate::{page, App};
@@ -502,8 +506,10 @@ fn failed(result: &Value, format: Format, names: &[String]) -> Response {
     let bad_param = e["line"].is_null()
         && message.starts_with("parameter '")
         && message.contains(" cannot take ");
+    // A tile asked of a UDF with no parameter to receive it.
+    let no_receiver = e["line"].is_null() && message.starts_with("a Tile run needs a parameter");
     let status = match class {
-        _ if bad_param => StatusCode::BAD_REQUEST,
+        _ if bad_param || no_receiver => StatusCode::BAD_REQUEST,
         "Timeout" => StatusCode::GATEWAY_TIMEOUT,
         "Cancelled" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
