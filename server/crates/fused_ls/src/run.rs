@@ -418,7 +418,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             .output
             .as_ref()
             .map(|o| std::path::absolute(o).unwrap_or_else(|_| o.clone())),
-        geojson_path: None,
+        features_path: None,
     };
     if !a.no_check {
         let errors = check_errors(&a.path);

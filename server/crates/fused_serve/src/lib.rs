@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod features;
 mod page;
 pub mod pool;
 mod routes;

@@ -422,7 +422,7 @@ async fn execute(
             )
         }
     };
-    let geo_path = out.path().join("result.geojson");
+    let geo_path = out.path().join("features");
     let file_out = match format {
         Format::Csv => Some(out.path().join("result.csv")),
         Format::Parquet => Some(out.path().join("result.parquet")),
@@ -442,7 +442,7 @@ async fn execute(
         tile,
         params,
         output_path: file_out.clone(),
-        geojson_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
+        features_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
     };
     let opts = RunOptions {
         python: app.pool_python(),
@@ -558,33 +558,29 @@ fn success(
             if is_none {
                 return Ok((204, Bytes::new()));
             }
-            let text = match std::fs::read(geo_path) {
-                Ok(t) => t,
-                Err(_) => {
-                    return Err(error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "NotGeoData",
-                        format!(
-                            "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
-                        ),
-                        json!({}),
-                    ))
-                }
-            };
-            let fc: Value = serde_json::from_slice(&text).map_err(|e| {
+            let internal = |e: String| {
                 error(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "BadGeoJson",
-                    e.to_string(),
+                    "BadFeatures",
+                    e,
                     json!({}),
                 )
-            })?;
-            let n = fc["features"].as_array().map_or(0, Vec::len);
-            if n == 0 && tile.is_some() {
+            };
+            let Some(features) = crate::features::read(geo_path).map_err(internal)? else {
+                return Err(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "NotGeoData",
+                    format!(
+                        "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
+                    ),
+                    json!({}),
+                ));
+            };
+            if features.is_empty() && tile.is_some() {
                 return Ok((204, Bytes::new()));
             }
             match (format, tile) {
-                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &fc)
+                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &features)
                     .map(|b| (200, b.into()))
                     .map_err(|e| {
                         error(
@@ -594,7 +590,7 @@ fn success(
                             json!({}),
                         )
                     }),
-                _ => Ok((200, text.into())),
+                _ => Ok((200, crate::features::geojson(&features).into())),
             }
         }
     }
