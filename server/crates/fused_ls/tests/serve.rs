@@ -348,7 +348,7 @@ fn geojson_and_mvt_decode_to_what_the_udf_returned() {
         geo_types::Geometry::MultiPolygon(m) if m.0.len() == 1 => m.0[0].clone(),
         other => panic!("a polygon: {other:?}"),
     };
-    // The box from 1/4 to 3/4 of the tile, in the 4096 grid (y down), without holes.
+    // The box from 1/4 to 3/4 of the tile, in the 4096 grid (y down), with its hole.
     let xs: Vec<f64> = polygon.exterior().coords().map(|c| c.x).collect();
     let min = xs.iter().cloned().fold(f64::MAX, f64::min);
     let max = xs.iter().cloned().fold(f64::MIN, f64::max);
@@ -356,7 +356,23 @@ fn geojson_and_mvt_decode_to_what_the_udf_returned() {
         (min - 1024.0).abs() <= 1.0 && (max - 3072.0).abs() <= 1.0,
         "{xs:?}"
     );
-    assert!(polygon.interiors().is_empty());
+    assert_eq!(polygon.interiors().len(), 1);
+    // A projected result is served in EPSG:4326 all the same.
+    let projected = s
+        .get("Points_Tile/run/tiles/13/2411/3079?format=geojson&count=2&label=x%20y&crs=3857")
+        .json();
+    let c = &projected["features"][0]["geometry"]["coordinates"];
+    assert!((c[0].as_f64().unwrap() - lon).abs() < 2e-7, "{c}");
+    assert!((c[1].as_f64().unwrap() - lat).abs() < 2e-7, "{c}");
+    assert_eq!(projected["features"][3]["geometry"]["type"], "Polygon");
+    assert_eq!(
+        projected["features"][3]["geometry"]["coordinates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "an exterior and a hole"
+    );
 }
 
 #[test]
@@ -377,7 +393,8 @@ fn empty_tiles_are_204_and_bad_requests_say_what_is_wrong() {
         );
         assert!(r.body.is_empty());
     }
-    let params = serde_json::json!(["bounds", "count", "label", "empty", "pause", "pidfile"]);
+    let params =
+        serde_json::json!(["bounds", "count", "label", "empty", "pause", "pidfile", "crs"]);
     let r = s.get("Points_Tile/run/tiles/13/2411/3079?cuont=2");
     assert_eq!(r.status, 400);
     let v = r.json();

@@ -227,32 +227,13 @@ fn list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T))
 }
 
 fn geometry_json(out: &mut String, g: &Geom) {
-    let (kind, coords): (&str, Box<dyn Fn(&mut String)>) = match g {
-        Geom::Point(p) => ("Point", Box::new(move |o| pt(o, *p))),
-        Geom::MultiPoint(ps) => (
-            "MultiPoint",
-            Box::new(move |o| list(o, ps, |o, p| pt(o, *p))),
-        ),
-        Geom::LineString(l) => (
-            "LineString",
-            Box::new(move |o| list(o, l, |o, p| pt(o, *p))),
-        ),
-        Geom::MultiLineString(ls) => (
-            "MultiLineString",
-            Box::new(move |o| list(o, ls, |o, l| list(o, l, |o, p| pt(o, *p)))),
-        ),
-        Geom::Polygon(rs) => (
-            "Polygon",
-            Box::new(move |o| list(o, rs, |o, r| list(o, r, |o, p| pt(o, *p)))),
-        ),
-        Geom::MultiPolygon(ps) => (
-            "MultiPolygon",
-            Box::new(move |o| {
-                list(o, ps, |o, rs| {
-                    list(o, rs, |o, r| list(o, r, |o, p| pt(o, *p)))
-                })
-            }),
-        ),
+    let kind = match g {
+        Geom::Point(_) => "Point",
+        Geom::MultiPoint(_) => "MultiPoint",
+        Geom::LineString(_) => "LineString",
+        Geom::MultiLineString(_) => "MultiLineString",
+        Geom::Polygon(_) => "Polygon",
+        Geom::MultiPolygon(_) => "MultiPolygon",
         Geom::Collection(gs) => {
             out.push_str("{\"type\":\"GeometryCollection\",\"geometries\":");
             list(out, gs, geometry_json);
@@ -263,7 +244,15 @@ fn geometry_json(out: &mut String, g: &Geom) {
     out.push_str("{\"type\":\"");
     out.push_str(kind);
     out.push_str("\",\"coordinates\":");
-    coords(out);
+    let line = |o: &mut String, l: &Vec<Pt>| list(o, l, |o, p| pt(o, *p));
+    let rings = |o: &mut String, rs: &Vec<Vec<Pt>>| list(o, rs, line);
+    match g {
+        Geom::Point(p) => pt(out, *p),
+        Geom::MultiPoint(ps) | Geom::LineString(ps) => line(out, ps),
+        Geom::MultiLineString(ls) | Geom::Polygon(ls) => rings(out, ls),
+        Geom::MultiPolygon(ps) => list(out, ps, rings),
+        Geom::Collection(_) => {}
+    }
     out.push('}');
 }
 
