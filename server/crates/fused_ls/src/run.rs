@@ -292,7 +292,7 @@ fn check_param_names(
 }
 
 /// The error-severity diagnostics of what `path` names, exactly as `fused-ls check` finds them.
-fn check_errors(path: &Path) -> Vec<Record> {
+pub(crate) fn check_errors(path: &Path) -> Vec<Record> {
     let path = path.to_path_buf();
     // As in `check`: deeply nested expressions recurse in the exact parser, so a deep stack.
     let worker = std::thread::Builder::new()

@@ -378,9 +378,20 @@ fn geojson_and_mvt_decode_to_what_the_udf_returned() {
 #[test]
 fn empty_tiles_are_204_and_bad_requests_say_what_is_wrong() {
     let s = Server::start(
-        &[&fixture("fixtures/serve"), &fixture("fixtures/run")],
+        &[
+            &fixture("fixtures/serve"),
+            &fixture("fixtures/run"),
+            &fixture("fixtures/broken/Bad_Engine"),
+        ],
         &["--workers", "1"],
     );
+    // A UDF the SDK would refuse is checked first and not run, as `fused-ls run` does.
+    let r = s.get("Bad_Engine/run/file");
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["error"]["class"], "CheckFailed");
+    assert_eq!(v["error"]["diagnostics"][0]["code"], "FUSED042");
+    assert_eq!(v["elapsed_ms"], 0.0, "the whole run JSON for format=json");
     for format in ["geojson", "mvt"] {
         let r = s.get(&format!(
             "Points_Tile/run/tiles/13/2411/3079?format={format}&empty=true"

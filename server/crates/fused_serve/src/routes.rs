@@ -408,6 +408,17 @@ async fn execute(
         }
         return respond(&c, &etag, true);
     }
+    // As `fused-ls run`: a UDF the SDK would refuse (errors `check` reports) is not run. Only on
+    // a miss: a cached result's files passed already.
+    if let Some(check) = app.check.clone() {
+        let path = entry.origin.path().to_path_buf();
+        let found = tokio::task::spawn_blocking(move || check(&path))
+            .await
+            .unwrap_or_default();
+        if !found.is_empty() {
+            return check_failed(&app, &snap, tile, &params, format, found);
+        }
+    }
     let out = match tempfile::Builder::new()
         .prefix(&fused_run::temp_prefix("run"))
         .tempdir()
@@ -445,7 +456,7 @@ async fn execute(
         features_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
     };
     let opts = RunOptions {
-        python: app.pool_python(),
+        python: app.python.clone(),
         timeout: app.timeout,
         output_cap: 1 << 20,
         memory_limit: app.memory_limit,
@@ -493,6 +504,39 @@ async fn execute(
     };
     app.cache.put(key, cached.clone());
     respond(&cached, &etag, false)
+}
+
+/// A UDF with errors `check` reports: 422 with `error.class` `CheckFailed` and
+/// `error.diagnostics` (the whole run JSON `fused-ls run` prints, for `format=json`).
+fn check_failed(
+    app: &App,
+    snap: &catalog::Snapshot,
+    tile: Option<Tile>,
+    params: &BTreeMap<String, String>,
+    format: Format,
+    diagnostics: Vec<Value>,
+) -> Response {
+    let req = RunRequest {
+        source_path: snap.source.clone(),
+        entrypoint: snap.entrypoint.clone(),
+        package_dir: Some(snap.dir.clone()),
+        headers: vec![],
+        mode: if tile.is_some() {
+            Mode::Tile
+        } else {
+            Mode::File
+        },
+        bounds: tile.map(Tile::bounds),
+        tile,
+        params: params.clone(),
+        output_path: None,
+        features_path: None,
+    };
+    let mut result = fused_run::check_failed_result(&req, &app.python, Value::Array(diagnostics));
+    if format != Format::Json {
+        result = json!({"error": result["error"], "stdout": "", "stderr": ""});
+    }
+    json_response(StatusCode::UNPROCESSABLE_ENTITY, &result)
 }
 
 /// The answer to a run that did not return: the error JSON (the whole run JSON for
@@ -593,11 +637,5 @@ fn success(
                 _ => Ok((200, crate::features::geojson(&features).into())),
             }
         }
-    }
-}
-
-impl App {
-    fn pool_python(&self) -> std::path::PathBuf {
-        self.python.clone()
     }
 }
