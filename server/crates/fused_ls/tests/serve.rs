@@ -306,6 +306,29 @@ fn geojson_and_mvt_decode_to_what_the_udf_returned() {
     );
     assert!((lat - (NYC[1] + NYC[3]) / 2.0).abs() < 1e-7, "{lat}");
 
+    // The same features as `fused-ls run --format json` puts in `result.geojson` (its capped
+    // copy for the editor): ids, properties and coordinates.
+    let python = sdk_python();
+    let ran = run(
+        &repo_root(),
+        &[
+            "run",
+            "--format",
+            "json",
+            "--python",
+            &python,
+            "--tile",
+            "13/2411/3079",
+            "-p",
+            "count=2",
+            "-p",
+            "label=x y",
+            "fixtures/serve/Points_Tile",
+        ],
+    );
+    let ran: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(&ran["result"]["geojson"]["features"], &fc["features"]);
+
     let m = s.get("Points_Tile/run/tiles/13/2411/3079?format=mvt&count=2&label=x%20y");
     assert_eq!(m.status, 200, "{}", String::from_utf8_lossy(&m.body));
     assert_eq!(
