@@ -483,6 +483,15 @@ fn empty_tiles_are_204_and_bad_requests_say_what_is_wrong() {
     let r = s.get("Points_Tile/run/file?format=csv&count=1");
     assert_eq!(r.status, 200);
     let csv = String::from_utf8_lossy(&r.body).into_owned();
+    // Parquet (pandas' writer) and GeoJSON for a file run; GeoJSON of a dict is refused.
+    let r = s.get("Points_Tile/run/file?format=parquet&count=1");
+    assert_eq!(r.status, 200);
+    assert!(r.body.starts_with(b"PAR1") && r.body.ends_with(b"PAR1"));
+    let r = s.get("Points_Tile/run/file?format=geojson&count=1");
+    assert_eq!(r.json()["features"].as_array().unwrap().len(), 3);
+    let r = s.get("Coercion_Table/run/file?format=geojson");
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["class"], "NotGeoData");
     assert!(
         csv.starts_with("kind,n,v,flag,label,geometry\npoint,0,0.5,True,p,POINT"),
         "{csv}"
