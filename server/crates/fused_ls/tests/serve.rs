@@ -756,6 +756,12 @@ fn results_are_cached_until_a_file_of_the_package_changes() {
     assert_eq!(d.json()["features"][0]["properties"]["label"], "p!");
     let e = s.request(&format!("{}{url}", s.base), &[("If-None-Match", &etag)]);
     assert_eq!(e.status, 200, "a stale ETag is not revalidated");
+    // A data file of the package counts too (by size and modification time).
+    std::fs::write(pkg.join("data.csv"), "a\n1\n").unwrap();
+    assert_eq!(s.get(url).header("x-fused-cache"), Some("miss"));
+    assert_eq!(s.get(url).header("x-fused-cache"), Some("hit"));
+    std::fs::write(pkg.join("data.csv"), "a\n1\n2\n").unwrap();
+    assert_eq!(s.get(url).header("x-fused-cache"), Some("miss"));
 }
 
 #[test]
