@@ -1,5 +1,7 @@
 //! The UDFs served: found once at start (the CLI's discovery hands them over), read again on
-//! every request, so an edited file is what runs and what the cache key hashes.
+//! every request, so an edited file is what runs and what the cache key hashes. Re-reading
+//! instead of watching (`notify`): a package is a few small files, and a hash of what is on disk
+//! cannot miss an event (saves by rename, network file systems, inotify's limits).
 
 use fused_core::coercion::{future_treatment, treatment, Treatment};
 use fused_core::model::{ParamKind, Udf};
