@@ -648,8 +648,8 @@ fn a_slow_tile_whose_client_disconnects_is_cancelled_and_its_process_killed() {
     let ms = hung_up.elapsed().as_millis();
     assert!(gone, "the run's process {pid} outlived its client");
     eprintln!("the slow tile's process was gone {ms} ms after its client hung up");
-    // (The goal is 100 ms; the bound leaves room for a loaded machine.)
-    assert!(ms < 1000, "{ms} ms");
+    // (The goal is 100 ms, ≈11 ms measured; the bound leaves room for a loaded machine.)
+    assert!(ms < 500, "{ms} ms");
     // The worker goes on serving.
     let r = s.get("Points_Tile/run/tiles/13/2411/3080?count=1");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
