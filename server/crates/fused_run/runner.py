@@ -820,21 +820,41 @@ def _write_output(value, path, described):
         raise ValueError(f"cannot write {path!r}: use .geojson, .parquet, .csv or .png")
 
 
-def _write_geojson(value, path):
-    """`fused-ls serve`'s GeoJSON (and MVT): every row, in EPSG:4326, written as the run's
-    `result.geojson` is but without its caps. Nothing is written for a result that is not a
-    GeoDataFrame: fused-ls says so."""
+def _write_features(value, path):
+    """`fused-ls serve`'s GeoJSON and vector tiles: every row of a GeoDataFrame (no cap), in
+    EPSG:4326, as two files fused-ls turns into either: `path + ".wkb"`, each geometry as 2-D
+    WKB after its length (a little-endian u32; 0 for a missing geometry), and `path + ".json"`,
+    `{"ids": [...], "properties": [...]}` (pandas' JSON for the other columns, as in
+    `result.geojson`). WKB because it costs a tenth of GeoJSON text to write. Nothing is written
+    for a result that is not a GeoDataFrame: fused-ls says so."""
     if getattr(value, "geometry", None) is None or not hasattr(value, "crs"):
         return
+    import struct
+
+    import numpy as np
+    import pandas as pd
+    import shapely
+
     is_4326 = value.crs is None or str(value.crs).upper() in ("EPSG:4326", "OGC:CRS84")
     base = value if is_4326 else value.to_crs(4326)
-    features = _geojson_features(base)
-    if features is None:
-        text = base.to_json()
-    else:
-        text = '{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    geoms = np.asarray(base.geometry.values, dtype=object)
+    if hasattr(shapely, "to_wkb"):
+        wkbs = shapely.to_wkb(geoms, output_dimension=2, byte_order=1)
+    else:  # shapely 1.x
+        wkbs = [None if g is None else g.wkb for g in geoms]
+    with open(path + ".wkb", "wb") as f:
+        for w in wkbs:
+            f.write(struct.pack("<I", 0 if w is None else len(w)))
+            if w is not None:
+                f.write(w)
+    props = pd.DataFrame(base.drop(columns=[base.geometry.name]))
+    lines = ["{}"] * len(base)
+    if len(props.columns) and len(props):
+        text = props.to_json(orient="records", lines=True, date_format="iso", default_handler=str)
+        lines = text.rstrip("\n").split("\n")
+    ids = [json.dumps(str(i)) for i in base.index]
+    with open(path + ".json", "w", encoding="utf-8") as f:
+        f.write('{"ids": [' + ", ".join(ids) + '], "properties": [' + ", ".join(lines) + "]}")
 
 
 def _capped_text(text):
@@ -920,8 +940,8 @@ def main():
         described = _describe(value, ctx)
         if req.get("output_path"):
             _write_output(value, req["output_path"], described)
-        if req.get("geojson_path"):
-            _write_geojson(value, req["geojson_path"])
+        if req.get("features_path"):
+            _write_features(value, req["features_path"])
         # Only now: a result that cannot be described or written is an error, not `ok`.
         result["ok"] = True
         result["result"] = described

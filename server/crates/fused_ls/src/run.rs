@@ -298,7 +298,7 @@ fn check_param_names(
 }
 
 /// The error-severity diagnostics of what `path` names, exactly as `fused-ls check` finds them.
-fn check_errors(path: &Path) -> Vec<Record> {
+pub(crate) fn check_errors(path: &Path) -> Vec<Record> {
     let path = path.to_path_buf();
     // As in `check`: deeply nested expressions recurse in the exact parser, so a deep stack.
     let worker = std::thread::Builder::new()
@@ -446,7 +446,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             .output
             .as_ref()
             .map(|o| std::path::absolute(o).unwrap_or_else(|_| o.clone())),
-        geojson_path: None,
+        features_path: None,
     };
     if !a.no_check {
         let errors = check_errors(&a.path);

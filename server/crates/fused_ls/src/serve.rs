@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Do not open the page in a browser.
     #[arg(long)]
     pub no_open: bool,
+    /// Run even when `check` finds errors (by default a UDF the SDK would refuse is not run:
+    /// its requests answer 422 with the diagnostics).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
@@ -183,6 +187,15 @@ pub fn run(a: ServeArgs) -> ExitCode {
         timeout,
         cache_bytes: (a.cache_mib.saturating_mul(1 << 20)).min(usize::MAX as u64) as usize,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
+        check: (!a.no_check).then(|| -> fused_serve::Checker {
+            std::sync::Arc::new(|path: &Path| {
+                let records = crate::run::check_errors(path);
+                match crate::output::json::to_value(&records) {
+                    serde_json::Value::Array(v) => v,
+                    _ => Vec::new(),
+                }
+            })
+        }),
     };
     let no_open = a.no_open;
     match fused_serve::serve(config, entries, move |url| {

@@ -45,9 +45,10 @@ pub struct RunRequest {
     /// Parameters as the strings a user typed; coerced by the runner as the SDK does.
     pub params: BTreeMap<String, String>,
     pub output_path: Option<PathBuf>,
-    /// Where to write the whole result as GeoJSON in EPSG:4326 (`fused-ls serve`); nothing is
-    /// written when the result is not a GeoDataFrame.
-    pub geojson_path: Option<PathBuf>,
+    /// Where to write every row of the result, in EPSG:4326, for `fused-ls serve`'s GeoJSON and
+    /// vector tiles: `<path>.wkb` (the geometries) and `<path>.json` (ids and properties); see
+    /// the runner's `_write_features`. Nothing is written when the result is not a GeoDataFrame.
+    pub features_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -376,7 +377,7 @@ fn request_body(req: &RunRequest) -> Value {
         "tile": req.tile.map(|t| json!({"x": t.x, "y": t.y, "z": t.z})),
         "params": req.params,
         "output_path": req.output_path,
-        "geojson_path": req.geojson_path,
+        "features_path": req.features_path,
     })
 }
 

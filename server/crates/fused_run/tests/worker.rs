@@ -21,7 +21,7 @@ fn request(file: &Path, params: &[(&str, &str)]) -> RunRequest {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
         output_path: None,
-        geojson_path: None,
+        features_path: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The UDFs served: found once at start (the CLI's discovery hands them over), read again on
-//! every request, so an edited file is what runs and what the cache key hashes.
+//! every request, so an edited file is what runs and what the cache key hashes. Re-reading
+//! instead of watching (`notify`): a package is a few small files, and a hash of what is on disk
+//! cannot miss an event (saves by rename, network file systems, inotify's limits).
 
 use fused_core::coercion::{future_treatment, treatment, Treatment};
 use fused_core::model::{ParamKind, Udf};
@@ -38,8 +40,9 @@ pub struct Entry {
 
 /// A UDF's files as they are now: what a run uses and what the cache key hashes.
 pub struct Snapshot {
-    /// SHA-256 (hex) over every file of the package: code and meta.json by content, other files
-    /// by name, size and modification time (a data file is not read on every request).
+    /// SHA-256 (hex) over every file of the package: `.py` files and meta.json by content, other
+    /// files (data) by name, size and modification time, so a large data file is not read on
+    /// every request.
     pub hash: String,
     pub source: PathBuf,
     pub entrypoint: Option<String>,
@@ -191,7 +194,7 @@ fn hash_dir(dir: &Path, hasher: &mut Sha256) -> Result<SystemTime, String> {
         latest = latest.max(t);
         hasher.update(name.as_bytes());
         hasher.update([0]);
-        if name.ends_with(".py") || name.ends_with(".json") {
+        if name.ends_with(".py") || name == "meta.json" {
             let bytes = fused_fs::read::read_regular_capped(&path, fused_fs::MAX_FILE)
                 .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
             hasher.update((bytes.len() as u64).to_le_bytes());

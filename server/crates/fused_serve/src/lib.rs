@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod features;
 pub mod map;
 mod page;
 pub mod pool;
@@ -25,6 +26,11 @@ use std::time::Duration;
 
 pub use catalog::{Entry, Origin};
 
+/// The error-level diagnostics `fused-ls check` finds for a served path (a package folder, zip
+/// or `.py`), as `check --format json` records; empty when it has none. The CLI supplies it: the
+/// checking lives there, and a run checks first as `fused-ls run` does.
+pub type Checker = Arc<dyn Fn(&std::path::Path) -> Vec<serde_json::Value> + Send + Sync>;
+
 pub struct Config {
     pub host: IpAddr,
     /// 0: any free port.
@@ -34,6 +40,8 @@ pub struct Config {
     pub timeout: Duration,
     pub cache_bytes: usize,
     pub memory_limit: Option<u64>,
+    /// `None`: run without checking (`--no-check`).
+    pub check: Option<Checker>,
 }
 
 /// What every handler shares.
@@ -47,6 +55,7 @@ pub struct App {
     pub memory_limit: Option<u64>,
     /// The `Host` values accepted: the address served, by number and (for loopback) by name.
     pub hosts: Vec<String>,
+    pub check: Option<Checker>,
 }
 
 /// 128 random bits, hex: the path prefix of every URL of this start.
@@ -94,6 +103,7 @@ pub fn serve(
         let token = new_token()?;
         let pool = pool::Pool::new(config.python.clone(), config.workers);
         pool.prewarm();
+        pool.watch();
         let app = Arc::new(App {
             token: token.clone(),
             entries,
@@ -103,8 +113,11 @@ pub fn serve(
             timeout: config.timeout,
             memory_limit: config.memory_limit,
             hosts: accepted_hosts(addr),
+            check: config.check.clone(),
         });
         let host = match addr.ip() {
+            // Every interface: loopback is one of them, and a URL this machine can open.
+            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
             IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
         };

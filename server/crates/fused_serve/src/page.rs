@@ -117,7 +117,7 @@ pub fn udf(u: &Value) -> String {
         "{HEAD}<p><a href=\"../\">all UDFs</a></p><h1>{}</h1><p>{} UDF, <code>{}</code>, modified {}</p>{}{}",
         esc(name),
         esc(u["mode"].as_str().unwrap_or("?")),
-        esc(&u["path"].as_str().unwrap_or("").to_string()),
+        esc(u["path"].as_str().unwrap_or("")),
         esc(u["last_modified"].as_str().unwrap_or("")),
         params(u),
         endpoints(u, "../")

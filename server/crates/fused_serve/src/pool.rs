@@ -3,7 +3,8 @@
 //! fair), runs on a blocking thread, and is cancelled when its future is dropped: the client
 //! went away, axum dropped the handler, and with it the [`CancelOnDrop`] guard, whose flag the
 //! worker's loop polls every 10 ms before killing the run's session. A dead worker is replaced
-//! before the next run on its slot (and the run it failed is retried once on the new one).
+//! within a second when idle (`watch`), else before the next run on its slot (and a run it
+//! failed under is retried once on the new one).
 
 use fused_run::{RunOptions, RunRequest, Worker};
 use serde_json::Value;
@@ -17,7 +18,6 @@ pub struct Pool {
     python: PathBuf,
     slots: Vec<Mutex<Option<Worker>>>,
     free: Mutex<Vec<usize>>,
-    /// One permit per free slot; a run holds its permit until its slot is back in `free`.
     permits: Arc<Semaphore>,
     /// Workers started after the first ones (replacements), for `/udfs`'s diagnostics and tests.
     pub replaced: AtomicU64,
@@ -71,6 +71,23 @@ impl Pool {
         }
     }
 
+    /// Replaces idle workers that died (killed, out of memory) once a second, so the next
+    /// request does not pay for the imports. A busy slot is skipped: its run replaces it.
+    pub fn watch(self: &Arc<Pool>) {
+        let pool = Arc::downgrade(self);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Some(pool) = pool.upgrade() else { return };
+            for slot in &pool.slots {
+                let Ok(mut w) = slot.try_lock() else { continue };
+                if w.as_mut().is_some_and(|w| !w.alive()) {
+                    pool.replaced.fetch_add(1, Ordering::SeqCst);
+                    *w = Worker::start(&pool.python, READY).ok();
+                }
+            }
+        });
+    }
+
     /// The pids of the live workers (tests find them to kill one).
     pub fn pids(&self) -> Vec<u32> {
         self.slots
@@ -81,9 +98,8 @@ impl Pool {
 
     /// Runs `req` on a free worker; dropping the returned future cancels the run.
     pub async fn run(self: &Arc<Pool>, req: RunRequest, opts: RunOptions) -> Result<Value, String> {
-        // Owned, and moved into the blocking job: a request dropped while its run is still
-        // being cancelled keeps the slot's permit until the slot is free again, so the next
-        // request never finds a permit without a slot.
+        // Owned, and moved into the blocking job: a cancelled request's future is gone at once,
+        // but its worker is free only once the run is killed and the job returns.
         let permit = self
             .permits
             .clone()
@@ -100,8 +116,17 @@ impl Pool {
                 .unwrap_or_else(|p| p.into_inner())
                 .pop()
                 .expect("a permit means a free slot");
+            // (Given back on the way out, even by a panic: a permit must always find a slot.)
+            struct Give<'a>(&'a Pool, usize);
+            impl Drop for Give<'_> {
+                fn drop(&mut self) {
+                    let mut free = self.0.free.lock().unwrap_or_else(|p| p.into_inner());
+                    free.push(self.1);
+                }
+            }
+            let give = Give(&pool, i);
             let out = pool.run_on(i, &req, &opts, &cancel);
-            pool.free.lock().unwrap_or_else(|p| p.into_inner()).push(i);
+            drop(give);
             drop(permit);
             out
         });

@@ -2,6 +2,10 @@
 //! `<udf>/run/file`, and the page (the base and `<udf>/`). Anything else is 404, and so is
 //! every URL without the token.
 
+// A handler's early answers (400, 404...) travel as `Err(Response)`: one per request, so the
+// size of the error variant costs nothing worth boxing for.
+#![allow(clippy::result_large_err)]
+
 use crate::cache::Cached;
 use crate::catalog::{self, Entry};
 use crate::{page, App};
@@ -423,6 +427,17 @@ async fn execute(
         }
         return respond(&c, &etag, true);
     }
+    // As `fused-ls run`: a UDF the SDK would refuse (errors `check` reports) is not run. Only on
+    // a miss: a cached result's files passed already.
+    if let Some(check) = app.check.clone() {
+        let path = entry.origin.path().to_path_buf();
+        let found = tokio::task::spawn_blocking(move || check(&path))
+            .await
+            .unwrap_or_default();
+        if !found.is_empty() {
+            return check_failed(&app, &snap, tile, &params, format, found);
+        }
+    }
     let out = match tempfile::Builder::new()
         .prefix(&fused_run::temp_prefix("run"))
         .tempdir()
@@ -437,7 +452,7 @@ async fn execute(
             )
         }
     };
-    let geo_path = out.path().join("result.geojson");
+    let geo_path = out.path().join("features");
     let file_out = match format {
         Format::Csv => Some(out.path().join("result.csv")),
         Format::Parquet => Some(out.path().join("result.parquet")),
@@ -457,10 +472,10 @@ async fn execute(
         tile,
         params,
         output_path: file_out.clone(),
-        geojson_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
+        features_path: matches!(format, Format::GeoJson | Format::Mvt).then(|| geo_path.clone()),
     };
     let opts = RunOptions {
-        python: app.pool_python(),
+        python: app.python.clone(),
         timeout: app.timeout,
         output_cap: 1 << 20,
         memory_limit: app.memory_limit,
@@ -510,6 +525,39 @@ async fn execute(
     respond(&cached, &etag, false)
 }
 
+/// A UDF with errors `check` reports: 422 with `error.class` `CheckFailed` and
+/// `error.diagnostics` (the whole run JSON `fused-ls run` prints, for `format=json`).
+fn check_failed(
+    app: &App,
+    snap: &catalog::Snapshot,
+    tile: Option<Tile>,
+    params: &BTreeMap<String, String>,
+    format: Format,
+    diagnostics: Vec<Value>,
+) -> Response {
+    let req = RunRequest {
+        source_path: snap.source.clone(),
+        entrypoint: snap.entrypoint.clone(),
+        package_dir: Some(snap.dir.clone()),
+        headers: vec![],
+        mode: if tile.is_some() {
+            Mode::Tile
+        } else {
+            Mode::File
+        },
+        bounds: tile.map(Tile::bounds),
+        tile,
+        params: params.clone(),
+        output_path: None,
+        features_path: None,
+    };
+    let mut result = fused_run::check_failed_result(&req, &app.python, Value::Array(diagnostics));
+    if format != Format::Json {
+        result = json!({"error": result["error"], "stdout": "", "stderr": ""});
+    }
+    json_response(StatusCode::UNPROCESSABLE_ENTITY, &result)
+}
+
 /// The answer to a run that did not return: the error JSON (the whole run JSON for
 /// `format=json`) with a status saying whose fault it was.
 fn failed(result: &Value, format: Format, names: &[String]) -> Response {
@@ -521,8 +569,10 @@ fn failed(result: &Value, format: Format, names: &[String]) -> Response {
     let bad_param = e["line"].is_null()
         && message.starts_with("parameter '")
         && message.contains(" cannot take ");
+    // A tile asked of a UDF with no parameter to receive it.
+    let no_receiver = e["line"].is_null() && message.starts_with("a Tile run needs a parameter");
     let status = match class {
-        _ if bad_param => StatusCode::BAD_REQUEST,
+        _ if bad_param || no_receiver => StatusCode::BAD_REQUEST,
         "Timeout" => StatusCode::GATEWAY_TIMEOUT,
         "Cancelled" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -594,37 +644,43 @@ fn success(
             if is_none {
                 return Ok((204, Bytes::new()));
             }
-            let text = match std::fs::read(geo_path) {
-                Ok(t) => t,
-                // An H3 frame: its hexagons were made by the runner's caller (`result.geojson`).
-                Err(_) if res["h3"].is_object() && res["geojson"].is_object() => {
-                    serde_json::to_vec(&res["geojson"]).unwrap_or_default()
-                }
-                Err(_) => {
-                    return Err(error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "NotGeoData",
-                        format!(
-                            "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
-                        ),
-                        json!({}),
-                    ))
-                }
-            };
-            let fc: Value = serde_json::from_slice(&text).map_err(|e| {
+            // An H3 frame: its hexagons were made by the runner's caller (`result.geojson`,
+            // capped as a run's GeoJSON is); a GeoDataFrame's features come from the file.
+            if format == Format::GeoJson
+                && !geo_path.exists()
+                && res["h3"].is_object()
+                && res["geojson"].is_object()
+            {
+                return Ok((
+                    200,
+                    serde_json::to_vec(&res["geojson"])
+                        .unwrap_or_default()
+                        .into(),
+                ));
+            }
+            let internal = |e: String| {
                 error(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "BadGeoJson",
-                    e.to_string(),
+                    "BadFeatures",
+                    e,
                     json!({}),
                 )
-            })?;
-            let n = fc["features"].as_array().map_or(0, Vec::len);
-            if n == 0 && tile.is_some() {
+            };
+            let Some(features) = crate::features::read(geo_path).map_err(internal)? else {
+                return Err(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "NotGeoData",
+                    format!(
+                        "the UDF returned a `{rtype}`, not a GeoDataFrame: ask for format=json"
+                    ),
+                    json!({}),
+                ));
+            };
+            if features.is_empty() && tile.is_some() {
                 return Ok((204, Bytes::new()));
             }
             match (format, tile) {
-                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &fc)
+                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &features)
                     .map(|b| (200, b.into()))
                     .map_err(|e| {
                         error(
@@ -634,14 +690,8 @@ fn success(
                             json!({}),
                         )
                     }),
-                _ => Ok((200, text.into())),
+                _ => Ok((200, crate::features::geojson(&features).into())),
             }
         }
-    }
-}
-
-impl App {
-    fn pool_python(&self) -> std::path::PathBuf {
-        self.python.clone()
     }
 }

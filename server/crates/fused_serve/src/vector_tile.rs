@@ -1,7 +1,8 @@
-//! A GeoJSON FeatureCollection (EPSG:4326, what the runner writes) as a Mapbox vector tile:
+//! The rows of a GeoDataFrame (EPSG:4326, see `features`) as a Mapbox vector tile:
 //! one layer `udf`, coordinates in the tile's own integer grid (extent 4096, Web Mercator),
 //! properties as attributes. The protobuf encoding is the `mvt` crate's.
 
+use crate::features::{Feature, Geom, Pt};
 use fused_core::tile::Tile;
 use mvt::{GeomEncoder, GeomType};
 use serde_json::Value;
@@ -22,9 +23,11 @@ fn project(tile: Tile, lon: f64, lat: f64) -> (f64, f64) {
     )
 }
 
-fn point(tile: Tile, c: &Value) -> Option<(i64, i64)> {
-    let c = c.as_array()?;
-    let (x, y) = project(tile, c.first()?.as_f64()?, c.get(1)?.as_f64()?);
+fn point(tile: Tile, c: Pt) -> Option<(i64, i64)> {
+    if !(c.0.is_finite() && c.1.is_finite()) {
+        return None;
+    }
+    let (x, y) = project(tile, c.0, c.1);
     // (Far outside the tile only for absurd input: clamp, the encoder works in i32.)
     let lim = 1i64 << 28;
     Some((
@@ -34,9 +37,9 @@ fn point(tile: Tile, c: &Value) -> Option<(i64, i64)> {
 }
 
 /// A line's points in tile pixels, consecutive duplicates (after rounding) dropped.
-fn line(tile: Tile, coords: &Value) -> Vec<(i64, i64)> {
+fn line(tile: Tile, coords: &[Pt]) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
-    for c in coords.as_array().into_iter().flatten() {
+    for &c in coords {
         if let Some(p) = point(tile, c) {
             if out.last() != Some(&p) {
                 out.push(p);
@@ -60,13 +63,16 @@ fn area2(ring: &[(i64, i64)]) -> i64 {
 
 /// A closed ring without its closing point, wound as the specification asks: exterior rings
 /// clockwise on screen (positive area), holes the other way. None when it has no area left.
-fn ring(tile: Tile, coords: &Value, exterior: bool) -> Option<Vec<(i64, i64)>> {
+fn ring(tile: Tile, coords: &[Pt], exterior: bool) -> Option<Vec<(i64, i64)>> {
     let mut r = line(tile, coords);
     if r.len() > 1 && r.first() == r.last() {
         r.pop();
     }
+    if r.len() < 3 {
+        return None;
+    }
     let a = area2(&r);
-    if r.len() < 3 || a == 0 {
+    if a == 0 {
         return None;
     }
     if (a > 0) != exterior {
@@ -82,99 +88,94 @@ fn add(enc: &mut GeomEncoder<f64>, pts: &[(i64, i64)]) -> Result<(), mvt::Error>
     Ok(())
 }
 
-/// The geometry of one GeoJSON geometry object; None for an empty or unsupported one.
-fn geometry(tile: Tile, g: &Value) -> Result<Option<mvt::GeomData>, mvt::Error> {
-    let coords = &g["coordinates"];
-    let polygons = |list: Vec<&Value>| -> Result<Option<mvt::GeomData>, mvt::Error> {
-        let mut enc = GeomEncoder::new(GeomType::Polygon);
-        let mut any = false;
-        for poly in list {
-            let rings = poly.as_array().map(Vec::as_slice).unwrap_or_default();
-            let Some(outer) = rings.first().and_then(|r| ring(tile, r, true)) else {
-                continue;
-            };
-            add(&mut enc, &outer)?;
+fn polygons(tile: Tile, list: &[Vec<Vec<Pt>>]) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    let mut enc = GeomEncoder::new(GeomType::Polygon);
+    let mut any = false;
+    for rings in list {
+        let Some(outer) = rings.first().and_then(|r| ring(tile, r, true)) else {
+            continue;
+        };
+        add(&mut enc, &outer)?;
+        enc.complete_geom()?;
+        for hole in rings[1..].iter().filter_map(|r| ring(tile, r, false)) {
+            add(&mut enc, &hole)?;
             enc.complete_geom()?;
-            for hole in rings[1..].iter().filter_map(|r| ring(tile, r, false)) {
-                add(&mut enc, &hole)?;
-                enc.complete_geom()?;
-            }
-            any = true;
         }
-        if any {
-            enc.encode().map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let lines = |list: Vec<&Value>| -> Result<Option<mvt::GeomData>, mvt::Error> {
-        let mut enc = GeomEncoder::new(GeomType::Linestring);
-        let mut any = false;
-        for l in list {
-            let pts = line(tile, l);
-            if pts.len() >= 2 {
-                add(&mut enc, &pts)?;
-                enc.complete_geom()?;
-                any = true;
-            }
-        }
-        if any {
-            enc.encode().map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    match g["type"].as_str().unwrap_or("") {
-        "Point" | "MultiPoint" => {
-            let pts: Vec<(i64, i64)> = if g["type"] == "Point" {
-                point(tile, coords).into_iter().collect()
-            } else {
-                coords
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| point(tile, c))
-                    .collect()
-            };
-            if pts.is_empty() {
-                return Ok(None);
-            }
-            let mut enc = GeomEncoder::new(GeomType::Point);
-            add(&mut enc, &pts)?;
-            enc.encode().map(Some)
-        }
-        "LineString" => lines(vec![coords]),
-        "MultiLineString" => lines(items(coords)),
-        "Polygon" => polygons(vec![coords]),
-        "MultiPolygon" => polygons(items(coords)),
-        // (A collection's parts are written as separate features by the caller.)
-        _ => Ok(None),
+        any = true;
+    }
+    if any {
+        enc.encode().map(Some)
+    } else {
+        Ok(None)
     }
 }
 
-/// The GeoJSON features as a vector tile of `tile`.
-pub fn encode(tile: Tile, collection: &Value) -> Result<Vec<u8>, String> {
+fn lines(tile: Tile, list: &[Vec<Pt>]) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    let mut enc = GeomEncoder::new(GeomType::Linestring);
+    let mut any = false;
+    for l in list {
+        let pts = line(tile, l);
+        if pts.len() >= 2 {
+            add(&mut enc, &pts)?;
+            enc.complete_geom()?;
+            any = true;
+        }
+    }
+    if any {
+        enc.encode().map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The tile geometry of one geometry; None when nothing of it is left (empty, degenerate).
+fn geometry(tile: Tile, g: &Geom) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    match g {
+        Geom::Point(p) => points(tile, std::slice::from_ref(p)),
+        Geom::MultiPoint(ps) => points(tile, ps),
+        Geom::LineString(l) => lines(tile, std::slice::from_ref(l)),
+        Geom::MultiLineString(ls) => lines(tile, ls),
+        Geom::Polygon(rs) => polygons(tile, std::slice::from_ref(rs)),
+        Geom::MultiPolygon(ps) => polygons(tile, ps),
+        // (A collection's parts are written as separate features by the caller.)
+        Geom::Collection(_) => Ok(None),
+    }
+}
+
+fn points(tile: Tile, ps: &[Pt]) -> Result<Option<mvt::GeomData>, mvt::Error> {
+    let pts: Vec<(i64, i64)> = ps.iter().filter_map(|p| point(tile, *p)).collect();
+    if pts.is_empty() {
+        return Ok(None);
+    }
+    let mut enc = GeomEncoder::new(GeomType::Point);
+    add(&mut enc, &pts)?;
+    enc.encode().map(Some)
+}
+
+/// A geometry's parts that are not collections (a collection's members, flattened).
+fn parts<'a>(g: &'a Geom, out: &mut Vec<&'a Geom>) {
+    match g {
+        Geom::Collection(gs) => gs.iter().for_each(|g| parts(g, out)),
+        g => out.push(g),
+    }
+}
+
+/// The rows as a vector tile of `tile`.
+pub fn encode(tile: Tile, features: &[Feature]) -> Result<Vec<u8>, String> {
     let mut out = mvt::Tile::new(EXTENT);
     let mut layer = out.create_layer("udf");
-    let empty = Vec::new();
-    let features = collection["features"].as_array().unwrap_or(&empty);
     for (i, f) in features.iter().enumerate() {
-        let g = &f["geometry"];
-        let parts: Vec<&Value> = if g["type"] == "GeometryCollection" {
-            g["geometries"]
-                .as_array()
-                .map(|a| a.iter().collect())
-                .unwrap_or_default()
-        } else {
-            vec![g]
-        };
-        for part in parts {
+        let mut geoms = Vec::new();
+        if let Some(g) = &f.geometry {
+            parts(g, &mut geoms);
+        }
+        for part in geoms {
             let Some(data) = geometry(tile, part).map_err(|e| e.to_string())? else {
                 continue;
             };
             let mut feature = layer.into_feature(data);
             feature.set_id(i as u64 + 1);
-            if let Some(props) = f["properties"].as_object() {
+            if let Some(props) = f.properties.as_object() {
                 for (k, v) in props {
                     match v {
                         Value::Null => {}
@@ -201,10 +202,6 @@ pub fn encode(tile: Tile, collection: &Value) -> Result<Vec<u8>, String> {
     out.to_bytes().map_err(|e| e.to_string())
 }
 
-fn items(v: &Value) -> Vec<&Value> {
-    v.as_array().map(|a| a.iter().collect()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,13 +221,13 @@ mod tests {
     fn rings_are_wound_as_the_specification_asks() {
         let t = Tile::new(0, 0, 0).unwrap();
         // Counter-clockwise in lon/lat (RFC 7946) is clockwise on screen: kept as it is.
-        let ccw = serde_json::json!([
-            [-10.0, -10.0],
-            [10.0, -10.0],
-            [10.0, 10.0],
-            [-10.0, 10.0],
-            [-10.0, -10.0]
-        ]);
+        let ccw = [
+            (-10.0, -10.0),
+            (10.0, -10.0),
+            (10.0, 10.0),
+            (-10.0, 10.0),
+            (-10.0, -10.0),
+        ];
         let r = ring(t, &ccw, true).unwrap();
         assert!(area2(&r) > 0);
         assert_eq!(r.len(), 4);

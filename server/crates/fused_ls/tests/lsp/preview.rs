@@ -42,7 +42,7 @@ fn services(root: &Path) -> Vec<u32> {
                 .split(|b| *b == 0)
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
-            args.iter().any(|a| a == "serve") && args.iter().any(|a| *a == want)
+            args.iter().any(|a| a == "serve") && args.contains(&want)
         })
         .filter(|pid| {
             !std::fs::read_to_string(format!("/proc/{pid}/stat"))

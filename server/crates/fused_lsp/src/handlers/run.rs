@@ -145,7 +145,7 @@ fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
         tile: spec.map(|s| s.1),
         params: args.params.clone(),
         output_path: None,
-        geojson_path: None,
+        features_path: None,
     })
 }
 
