@@ -1,0 +1,39 @@
+-- (1) Diagnostics with FUSEDnnn codes on the right lines, in a .py and in meta.json; (6) code
+-- lenses after attach; inlay hints on; the `:Fused` command and its completion exist.
+local T = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'lib.lua'))
+T.main(function()
+  local py, client = T.open(T.ws .. '/broken/Undefined_Name/Undefined_Name.py')
+  T.seen.attached = client ~= nil
+  T.seen.root = client and client.root_dir
+  T.seen.offset_encoding = client and client.offset_encoding
+  T.wait(10000, function()
+    return #vim.diagnostic.get(py) >= 2
+  end, 'diagnostics of Undefined_Name.py')
+  T.seen.py = T.diagnostics(py)
+  T.wait(10000, function()
+    local lenses = vim.lsp.codelens.get(py)
+    return #lenses > 0 and lenses[1].command ~= nil
+  end, 'code lenses')
+  T.seen.lenses = {}
+  for _, l in ipairs(vim.lsp.codelens.get(py)) do
+    table.insert(T.seen.lenses, { line = l.range.start.line + 1, title = l.command and l.command.title, command = l.command and l.command.command })
+  end
+  T.seen.inlay_hints_enabled = vim.lsp.inlay_hint.is_enabled({ bufnr = py })
+  T.seen.fused_command = vim.fn.exists(':Fused') == 2
+  T.seen.completion = vim.fn.getcompletion('Fused ', 'cmdline')
+  T.seen.completion_tile = vim.fn.getcompletion('Fused tile ', 'cmdline')
+
+  local meta = T.open(T.ws .. '/broken/Meta_Invalid_Json/meta.json')
+  T.wait(10000, function()
+    return #vim.diagnostic.get(meta) >= 1
+  end, 'diagnostics of meta.json')
+  T.seen.meta = T.diagnostics(meta)
+  T.seen.meta_filetype = vim.bo[meta].filetype
+
+  -- A JSON file that is not meta.json gets no server.
+  local other = T.ws .. '/other.json'
+  vim.fn.writefile({ '{"a": 1}' }, other)
+  vim.cmd.edit(other)
+  vim.wait(500)
+  T.seen.other_json_clients = #vim.lsp.get_clients({ bufnr = 0, name = 'fused_ls' })
+end)
