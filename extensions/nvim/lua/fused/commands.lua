@@ -52,19 +52,24 @@ function M.run(args, bufnr)
   end
   args = vim.deepcopy(args)
   args.uri = args.uri or vim.uri_from_bufnr(bufnr)
+  -- An empty Lua table encodes as a JSON array; the server wants an object.
+  if type(args.params) ~= 'table' or next(args.params) == nil then
+    args.params = vim.empty_dict()
+  end
   M.last_run = { args = args, bufnr = bufnr }
   if pending then
     -- One run at a time from the editor: a new one replaces the one in flight.
-    pending.client:cancel_request(pending.id)
+    pending.client:notify('window/workDoneProgress/cancel', { token = pending.token })
     pending = nil
   end
   token_seq = token_seq + 1
+  local token = ('fused-nvim-run-%d'):format(token_seq)
   results.running(args.uri, describe(args))
   local this
   local ok, id = client:request('workspace/executeCommand', {
     command = 'fused.run',
     arguments = { args },
-    workDoneToken = ('fused-nvim-run-%d'):format(token_seq),
+    workDoneToken = token,
   }, function(e, result)
     if pending and pending == this then
       pending = nil
@@ -75,23 +80,29 @@ function M.run(args, bufnr)
       end
       return
     end
+    -- The reply of a replaced run is not shown over the newer one's.
+    if token ~= ('fused-nvim-run-%d'):format(token_seq) then
+      return
+    end
     results.show(result, args.uri)
   end, bufnr)
   if ok then
-    this = { client = client, id = id }
+    this = { client = client, id = id, token = token }
     pending = this
   end
 end
 
---- Cancels the run in flight ($/cancelRequest: the server kills the run's process group).
+--- Cancels the run in flight through its progress token (window/workDoneProgress/cancel, the
+--- progress UI's cancel button): the server kills the run's process group and answers the
+--- request with the `Cancelled` result, which the result buffer then shows. ($/cancelRequest
+--- would make Neovim drop that answer.)
 function M.cancel()
   if not pending then
     vim.notify('fused: no run in flight', vim.log.levels.INFO)
     return
   end
-  pending.client:cancel_request(pending.id)
-  pending = nil
-  vim.notify('fused: run cancelled', vim.log.levels.INFO)
+  pending.client:notify('window/workDoneProgress/cancel', { token = pending.token })
+  vim.notify('fused: cancelling the run', vim.log.levels.INFO)
 end
 
 function M.running()

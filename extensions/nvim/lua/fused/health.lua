@@ -35,6 +35,13 @@ local function interpreter(bufnr)
   return 'python3', 'the default (no `python` setting, no .venv found)'
 end
 
+-- What fails without each package (docs/sdk-behaviour.md: what each receiver type is).
+local needs = {
+  geopandas = 'GeoDataFrame results and `Tile`/`TileGDF` receivers need it',
+  shapely = 'geometries and `Bbox` receivers need it',
+  mercantile = '`TileXYZ` receivers need it',
+}
+
 function M.check()
   health.start('fused-ls: Neovim')
   if vim.fn.has('nvim-0.11') == 1 then
@@ -118,7 +125,7 @@ for m in ("geopandas", "shapely", "mercantile", "fused"):
         ('for the real SDK: %s -m pip install fused'):format(exe),
       })
     elseif mod then
-      health.warn(('%s is not importable: Tile runs and GeoDataFrame results need it'):format(mod), {
+      health.warn(('%s is not importable: %s'):format(mod, needs[mod] or 'most UDFs need it'), {
         ('%s -m pip install %s'):format(exe, mod),
       })
     end

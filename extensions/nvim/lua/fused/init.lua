@@ -77,7 +77,9 @@ function M.check_binary(bufnr)
   local cmd, path = M.binary()
   if cmd and not path then
     warned = true
-    vim.notify(
+    -- Scheduled: after the file is shown (its "written" message would hide it), and outside the
+    -- FileType autocommand (an error message there aborts the `:edit` of a script).
+    vim.schedule_wrap(vim.notify)(
       ('fused-ls: `%s` is not executable (not on PATH?), so the language server cannot start.\n'
         .. 'Install it: %s\n'
         .. "or point to it: vim.lsp.config('fused_ls', { cmd = { '/path/to/fused-ls', 'server' } })"):format(

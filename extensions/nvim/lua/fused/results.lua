@@ -351,13 +351,7 @@ function M.show(r, uri)
   M.last = { result = r, uri = uri }
   set_lines(M.lines(r, uri))
   quickfix(r, uri)
-  local err = r.error
-  if not r.ok and type(err) == 'table' and err.class ~= 'Cancelled' then
-    vim.notify(
-      ('fused: %s: %s%s'):format(err.class or 'error', err.message or '', err.line and (' (line ' .. err.line .. ')') or ''),
-      vim.log.levels.ERROR
-    )
-  end
+  -- No message here: the server already says it in one line (window/showMessage).
 end
 
 --- Handler of the server's `fused/runResult` notification.
