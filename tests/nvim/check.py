@@ -95,6 +95,10 @@ info = d.get("info", [])
 check(":Fused info names binary, server and interpreter",
       any(l.startswith("binary:") and l.endswith("/fused-ls") for l in info) and any(l.startswith("server:      fused-ls") for l in info)
       and any(l.startswith("interpreter: ") and "sdk-venv" in l for l in info), info)
+cq = d.get("check_failed_qf", [])
+check("a run stopped by check: its errors in the quickfix list",
+      any("CheckFailed" in l for l in d.get("check_failed", [])) and len(cq) == 1 and cq[0]["file"].endswith("/broken/Bounds_Int/Bounds_Int.py")
+      and cq[0]["lnum"] == 5 and cq[0]["col"] == 17 and cq[0]["text"].startswith("FUSED031"), [d.get("check_failed"), cq])
 check(":Fused cancel stops a looping run (progress ended, Cancelled shown)",
       d.get("running_before_cancel") is True and d.get("running_after_cancel") is False and d.get("progress") == ["begin", "end"]
       and "error  Cancelled: the run was cancelled" in d.get("after_cancel", []) and (d.get("cancel_ms") or 1e9) < 5000,

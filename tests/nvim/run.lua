@@ -80,6 +80,14 @@ T.main(function()
   end
   T.seen.info = require('fused.commands').info(tile)
 
+  -- A run that `check` stops: its errors in the quickfix list.
+  T.open(T.ws .. '/broken/Bounds_Int/Bounds_Int.py')
+  vim.cmd('Fused tile')
+  T.seen.check_failed = wait_result('CheckFailed', 'CheckFailed result')
+  T.seen.check_failed_qf = vim.tbl_map(function(it)
+    return { file = vim.api.nvim_buf_get_name(it.bufnr), lnum = it.lnum, col = it.col, text = it.text }
+  end, vim.fn.getqflist())
+
   -- `:Fused cancel` stops a run that loops (the server kills its process group).
   vim.api.nvim_set_current_buf(failing)
   local progress = {}

@@ -52,10 +52,13 @@ function M.run(args, bufnr)
   end
   args = vim.deepcopy(args)
   args.uri = args.uri or vim.uri_from_bufnr(bufnr)
-  -- An empty Lua table encodes as a JSON array; the server wants an object.
-  if type(args.params) ~= 'table' or next(args.params) == nil then
-    args.params = vim.empty_dict()
+  -- Parameters travel as strings (the server coerces them as the SDK does); an empty Lua
+  -- table would encode as a JSON array where the server wants an object.
+  local params = vim.empty_dict()
+  for k, v in pairs(type(args.params) == 'table' and args.params or {}) do
+    params[k] = type(v) == 'string' and v or (type(v) == 'table' and vim.json.encode(v) or tostring(v))
   end
+  args.params = params
   M.last_run = { args = args, bufnr = bufnr }
   if pending then
     -- One run at a time from the editor: a new one replaces the one in flight.
