@@ -44,7 +44,9 @@ check("diagnostics: meta.json (filetype json) has FUSED060 on line 29 or 30",
 check("diagnostics: no server for a JSON file that is not meta.json", d.get("other_json_clients") == 0, d.get("other_json_clients"))
 titles = sorted(x["title"] for x in d.get("lenses", []))
 check("lenses: ▶ Run and ▶ Run tile after attach", titles == ["▶ Run", "▶ Run tile"], d.get("lenses"))
-check("inlay hints on by default", d.get("inlay_hints_enabled") is True)
+hints = [(h["line"], h["label"].strip()) for h in d.get("hints", [])]
+check("inlay hints on by default, and shown: `tile` on the receiver, `: str` on unannotated parameters",
+      d.get("inlay_hints_enabled") is True and (6, "tile") in hints and (8, ": str") in hints, d.get("hints"))
 check(":Fused exists and completes its subcommands",
       d.get("fused_command") is True and {"run", "tile", "rerun", "preview", "sync", "new", "pack", "info", "cancel"} <= set(d.get("completion", [])),
       d.get("completion"))
@@ -95,6 +97,9 @@ info = d.get("info", [])
 check(":Fused info names binary, server and interpreter",
       any(l.startswith("binary:") and l.endswith("/fused-ls") for l in info) and any(l.startswith("server:      fused-ls") for l in info)
       and any(l.startswith("interpreter: ") and "sdk-venv" in l for l in info), info)
+check("result = { float = true }: a float, the cursor kept; `:Fused result` enters it",
+      d.get("float_relative") == "editor" and d.get("float_focus_kept") is True and d.get("result_cmd_focuses") is True,
+      [d.get("float_relative"), d.get("float_focus_kept"), d.get("result_cmd_focuses")])
 cq = d.get("check_failed_qf", [])
 check("a run stopped by check: its errors in the quickfix list",
       any("CheckFailed" in l for l in d.get("check_failed", [])) and len(cq) == 1 and cq[0]["file"].endswith("/broken/Bounds_Int/Bounds_Int.py")

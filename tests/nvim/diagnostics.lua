@@ -23,6 +23,22 @@ T.main(function()
   T.seen.completion = vim.fn.getcompletion('Fused ', 'cmdline')
   T.seen.completion_tile = vim.fn.getcompletion('Fused tile ', 'cmdline')
 
+  -- Inlay hints arrive (what an unannotated parameter really receives).
+  local up = T.open(T.ws .. '/broken/Unannotated_Param/Unannotated_Param.py')
+  T.wait(10000, function()
+    return #vim.lsp.inlay_hint.get({ bufnr = up }) > 0
+  end, 'inlay hints')
+  T.seen.hints = {}
+  for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = up })) do
+    local label = h.inlay_hint.label
+    if type(label) == 'table' then
+      label = table.concat(vim.tbl_map(function(p)
+        return p.value
+      end, label))
+    end
+    table.insert(T.seen.hints, { line = h.inlay_hint.position.line + 1, label = label })
+  end
+
   local meta = T.open(T.ws .. '/broken/Meta_Invalid_Json/meta.json')
   T.wait(10000, function()
     return #vim.diagnostic.get(meta) >= 1

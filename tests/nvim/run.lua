@@ -80,6 +80,24 @@ T.main(function()
   end
   T.seen.info = require('fused.commands').info(tile)
 
+  -- `result = { float = true }`: the result in a float that does not take the cursor.
+  require('fused').setup({ settings = { python = os.getenv('FUSED_NVIM_PYTHON') }, result = { float = true } })
+  vim.api.nvim_win_close(vim.fn.bufwinid('fused://result'), true)
+  vim.api.nvim_set_current_buf(tile)
+  local before = vim.api.nvim_get_current_win()
+  vim.cmd('Fused tile 13/2411/3079')
+  T.wait(30000, function()
+    local w = vim.fn.bufwinid('fused://result')
+    return w ~= -1 and table.concat(result_lines(), '\n'):find('  ok  in', 1, true) ~= nil
+  end, 'float result')
+  local fw = vim.fn.bufwinid('fused://result')
+  T.seen.float_relative = fw ~= -1 and vim.api.nvim_win_get_config(fw).relative or nil
+  T.seen.float_focus_kept = vim.api.nvim_get_current_win() == before
+  vim.cmd('Fused result')
+  T.seen.result_cmd_focuses = vim.api.nvim_get_current_win() == fw
+  vim.api.nvim_win_close(fw, true)
+  require('fused').setup({ settings = { python = os.getenv('FUSED_NVIM_PYTHON') } })
+
   -- A run that `check` stops: its errors in the quickfix list.
   T.open(T.ws .. '/broken/Bounds_Int/Bounds_Int.py')
   vim.cmd('Fused tile')

@@ -365,7 +365,10 @@ M.subcommands = {
     M.preview(bufnr)
   end,
   result = function()
-    results.open(true)
+    local _, win = results.open(true)
+    if win then
+      vim.api.nvim_set_current_win(win)
+    end
   end,
   sync = function(_, _, bufnr)
     M.sync(bufnr)

@@ -22,6 +22,8 @@ M.defaults = {
     -- ('vertical botright'); false keeps it hidden (`:Fused result` shows it).
     split = 'botright',
     height = 15,
+    -- A floating window (not entered) instead of a split.
+    float = false,
   },
   -- Buffer-local keymaps set on attach, e.g. { run = '<leader>fr', tile = '<leader>ft',
   -- rerun = '<leader>fR', preview = '<leader>fp' }. None by default.

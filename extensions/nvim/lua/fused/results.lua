@@ -272,6 +272,23 @@ function M.open(force)
   if cfg.split == false and not force then
     return buf, nil
   end
+  if cfg.float then
+    -- A float over the editor's lower part, not entered (a run's result should not take the
+    -- cursor); `:Fused result` or <C-w>w reaches it.
+    local width = math.max(40, math.floor(vim.o.columns * 0.8))
+    local height = math.max(5, math.min(cfg.height or 15, vim.o.lines - 4))
+    win = vim.api.nvim_open_win(buf, false, {
+      relative = 'editor',
+      width = width,
+      height = height,
+      row = math.max(0, vim.o.lines - height - 4),
+      col = math.floor((vim.o.columns - width) / 2),
+      border = 'rounded',
+      title = ' fused run ',
+      style = 'minimal',
+    })
+    return buf, win
+  end
   local prev = vim.api.nvim_get_current_win()
   vim.cmd((cfg.split or 'botright') .. ' split')
   win = vim.api.nvim_get_current_win()
