@@ -34,13 +34,15 @@ SDK_BOUNDS = "-74.0478515625, 40.713955826286046, -74.00390625, 40.7472569628042
 # (1) diagnostics, (6) lenses
 d = load("diagnostics")
 check("diagnostics: fused_ls attached with only the plugin and vim.lsp.enable", d.get("attached") is True, d.get("attached"))
-check("diagnostics: root is the package folder (meta.json)", str(d.get("root", "")).endswith("/broken/Undefined_Name"), d.get("root"))
+check("diagnostics: outside a git repository the root is the package folder (meta.json)", str(d.get("root", "")).endswith("/broken/Undefined_Name"), d.get("root"))
 py = [(x["code"], x["lnum"], x["col"]) for x in d.get("py", [])]
 check("diagnostics: Undefined_Name.py has FUSED012 at 9:11 and FUSED014 at 24:12",
       py == [("FUSED012", 9, 11), ("FUSED014", 24, 12)], py)
 meta = [(x["code"], x["lnum"]) for x in d.get("meta", [])]
 check("diagnostics: meta.json (filetype json) has FUSED060 on line 29 or 30",
       d.get("meta_filetype") == "json" and len(meta) == 1 and meta[0][0] == "FUSED060" and meta[0][1] in (29, 30), meta)
+check("two packages in one git repository share one server rooted at the repository",
+      d.get("repo_same_client") is True and str(d.get("repo_root", "")).endswith("/ws/repo"), [d.get("repo_same_client"), d.get("repo_root")])
 check("diagnostics: no server for a JSON file that is not meta.json", d.get("other_json_clients") == 0, d.get("other_json_clients"))
 titles = sorted(x["title"] for x in d.get("lenses", []))
 check("lenses: ▶ Run and ▶ Run tile after attach", titles == ["▶ Run", "▶ Run tile"], d.get("lenses"))

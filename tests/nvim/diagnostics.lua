@@ -46,6 +46,15 @@ T.main(function()
   T.seen.meta = T.diagnostics(meta)
   T.seen.meta_filetype = vim.bo[meta].filetype
 
+  -- Two packages in one repository share one server, rooted at the repository.
+  local repo = T.ws .. '/repo'
+  vim.fn.mkdir(repo .. '/.git', 'p')
+  vim.fn.system({ 'cp', '-r', T.ws .. '/run/Tile_Receivers', T.ws .. '/run/Failing_Udf', repo })
+  local _, c1 = T.open(repo .. '/Tile_Receivers/Tile_Receivers.py')
+  local _, c2 = T.open(repo .. '/Failing_Udf/Failing_Udf.py')
+  T.seen.repo_same_client = c1 ~= nil and c2 ~= nil and c1.id == c2.id
+  T.seen.repo_root = c1 and c1.root_dir
+
   -- A JSON file that is not meta.json gets no server.
   local other = T.ws .. '/other.json'
   vim.fn.writefile({ '{"a": 1}' }, other)

@@ -1,7 +1,11 @@
 -- The fused-ls language server for Neovim 0.11+ (`:h lsp-config`): with this plugin on the
 -- runtimepath, `vim.lsp.enable('fused_ls')` is all a user writes; `vim.lsp.config('fused_ls', {...})`
 -- overrides any field (cmd, settings, init_options, ...).
-local markers = { 'meta.json', '.git' }
+-- The repository first, else the package: Neovim 0.11 tries each marker over all ancestors in
+-- turn, and one server per repository (not per package) shares one warm worker and one live map
+-- listing every UDF, and lets a run find a `.venv` at the repository's root (the server looks for
+-- one up to the workspace folder).
+local markers = { '.git', 'meta.json' }
 
 ---@type vim.lsp.Config
 return {
