@@ -43,6 +43,9 @@ check("diagnostics: meta.json (filetype json) has FUSED060 on line 29 or 30",
       d.get("meta_filetype") == "json" and len(meta) == 1 and meta[0][0] == "FUSED060" and meta[0][1] in (29, 30), meta)
 check("two packages in one git repository share one server rooted at the repository",
       d.get("repo_same_client") is True and str(d.get("repo_root", "")).endswith("/ws/repo"), [d.get("repo_same_client"), d.get("repo_root")])
+check("a run without a python setting uses the .venv at the repository's root",
+      str(d.get("repo_run_python", "")).endswith("/ws/repo/.venv/bin/python") and d.get("repo_run_ok") is True,
+      [d.get("repo_run_python"), d.get("repo_run_ok")])
 check("diagnostics: no server for a JSON file that is not meta.json", d.get("other_json_clients") == 0, d.get("other_json_clients"))
 titles = sorted(x["title"] for x in d.get("lenses", []))
 check("lenses: ▶ Run and ▶ Run tile after attach", titles == ["▶ Run", "▶ Run tile"], d.get("lenses"))

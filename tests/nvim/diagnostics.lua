@@ -54,6 +54,18 @@ T.main(function()
   local _, c2 = T.open(repo .. '/Failing_Udf/Failing_Udf.py')
   T.seen.repo_same_client = c1 ~= nil and c2 ~= nil and c1.id == c2.id
   T.seen.repo_root = c1 and c1.root_dir
+  -- A run (no `python` setting) uses the repository's .venv: a link to the SDK's interpreter.
+  vim.fn.mkdir(repo .. '/.venv/bin', 'p')
+  vim.uv.fs_symlink(assert(os.getenv('FUSED_NVIM_PYTHON')), repo .. '/.venv/bin/python')
+  vim.cmd.edit(repo .. '/Tile_Receivers/Tile_Receivers.py')
+  vim.cmd('Fused tile 13/2411/3079')
+  T.wait(30000, function()
+    local r = require('fused.results').last
+    return r ~= nil and r.result.python ~= nil
+  end, 'run in the repository')
+  local last = require('fused.results').last
+  T.seen.repo_run_python = last and last.result.python
+  T.seen.repo_run_ok = last and last.result.ok
 
   -- A JSON file that is not meta.json gets no server.
   local other = T.ws .. '/other.json'
