@@ -63,13 +63,15 @@ vim.api.nvim_create_autocmd('LspProgress', {
     if not (client and client.name == 'fused_ls' and type(value) == 'table') then
       return
     end
-    if value.kind == 'end' then
-      vim.api.nvim_echo({ { '' } }, false, {})
-    else
-      local text = table.concat(vim.tbl_filter(function(s)
-        return s and s ~= ''
-      end, { value.title, value.message }), ': ')
-      vim.api.nvim_echo({ { 'fused: ' .. text } }, false, {})
+    -- Nothing at the end: the server's one-line outcome (window/showMessage) says it.
+    if value.kind ~= 'end' then
+      local parts = {}
+      for _, s in ipairs({ value.title or '', value.message or '' }) do
+        if s ~= '' then
+          parts[#parts + 1] = s
+        end
+      end
+      vim.api.nvim_echo({ { 'fused: ' .. table.concat(parts, ': ') } }, false, {})
     end
   end,
 })

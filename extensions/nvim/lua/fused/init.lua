@@ -67,7 +67,9 @@ local warned = false
 --- Neovim only logs "cannot start fused_ls ... not executable" to lsp.log: say it where it is seen.
 ---@param bufnr integer
 function M.check_binary(bufnr)
-  if warned or not (vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls')) then
+  local enabled = vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls')
+    or (vim.lsp._enabled_configs or {})['fused_ls'] ~= nil
+  if warned or not enabled then
     return
   end
   if vim.bo[bufnr].buftype ~= '' then
