@@ -7,7 +7,7 @@ local results = require('fused.results')
 
 -- The last run's arguments (for `:Fused rerun` / `:Fused! run`) and the request in flight.
 M.last_run = nil
-local pending = nil -- { client = vim.lsp.Client, id = integer }
+local pending = nil -- { client = vim.lsp.Client, id = integer, token = string }
 local token_seq = 0
 
 local function err(msg)
