@@ -120,7 +120,8 @@ d = load("preview")
 url = d.get("opened") or ""
 check(":Fused preview hands a loopback URL to vim.ui.open", url.startswith("http://127.0.0.1:") and url.endswith("/Points_Tile/"), url)
 check(":Fused preview prints the URL", any(url and url in n["msg"] for n in d.get("notifications", [])), d.get("notifications"))
-check("the URL serves the map page", d.get("page_status") == 200 and d.get("page_is_html") is True, [d.get("page_status"), d.get("page_head")])
+check("the URL serves the UDF's page", d.get("page_status") == 200 and d.get("page_is_html") is True and d.get("page_names_udf") is True,
+      [d.get("page_status"), d.get("page_head")])
 check("the service lists the UDF (udfs) and refuses a request without the token",
       d.get("udfs_status") == 200 and d.get("udfs_has_points") is True and d.get("no_token_status") == 404,
       [d.get("udfs_status"), d.get("no_token_status")])

@@ -23,7 +23,10 @@ T.main(function()
   if opened then
     local page = fetch(opened)
     T.seen.page_status = page.status
-    T.seen.page_is_html = page.body:lower():find('<html', 1, true) ~= nil
+    -- The map page itself when the binary embeds the map's bundle (web/build.sh ran before the
+    -- build, as in run-all.sh), else the page saying how to build it: HTML naming the UDF either way.
+    T.seen.page_is_html = page.body:lower():find('<!doctype html', 1, true) == 1
+    T.seen.page_names_udf = page.body:find('Points_Tile', 1, true) ~= nil
     T.seen.page_head = page.body:sub(1, 300)
     local p = require('fused.commands').last_preview or {}
     T.seen.udf = p.udf
