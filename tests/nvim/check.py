@@ -126,6 +126,11 @@ check("the service lists the UDF (udfs) and refuses a request without the token"
       d.get("udfs_status") == 200 and d.get("udfs_has_points") is True and d.get("no_token_status") == 404,
       [d.get("udfs_status"), d.get("no_token_status")])
 
+notes = d.get("second_notes", [])
+check("a second :Fused preview reuses the service; without a browser it warns and the URL stays printed",
+      d.get("second") == url and any(url in n["msg"] for n in notes) and any(n["level"] == 3 and "could not open a browser" in n["msg"] for n in notes),
+      [d.get("second"), notes])
+
 # (5) checkhealth
 d = load("health")
 rep = "\n".join(d.get("report", []))

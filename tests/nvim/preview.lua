@@ -40,4 +40,18 @@ T.main(function()
       T.seen.no_token_status = port and fetch('http://127.0.0.1:' .. port .. '/udfs').status
     end
   end
+  -- Again, with no browser to open (vim.ui.open finds no opener over SSH): the same service's
+  -- URL, printed, and a warning.
+  local second
+  vim.ui.open = function(url)
+    second = url
+    return nil, 'vim.ui.open: no handler found'
+  end
+  local n = #T.seen.notifications
+  vim.cmd('Fused preview')
+  T.wait(15000, function()
+    return second ~= nil and #T.seen.notifications >= n + 2
+  end, 'second preview')
+  T.seen.second = second
+  T.seen.second_notes = vim.list_slice(T.seen.notifications, n + 1)
 end)

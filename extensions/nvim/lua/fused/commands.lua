@@ -189,9 +189,13 @@ function M.preview(bufnr, on_url)
     if on_url then
       on_url(result)
     else
-      local ok, why = pcall(vim.ui.open, result.url)
-      if not ok then
-        vim.notify('fused: could not open a browser (' .. tostring(why) .. '); open the URL above', vim.log.levels.WARN)
+      -- vim.ui.open returns (nil, message) when it finds no opener (e.g. over SSH).
+      local ok, cmd, why = pcall(vim.ui.open, result.url)
+      if not ok or not cmd then
+        vim.notify(
+          'fused: could not open a browser (' .. tostring(ok and why or cmd) .. '); open the URL above',
+          vim.log.levels.WARN
+        )
       end
     end
   end, bufnr)
