@@ -146,5 +146,7 @@ check("opening a UDF without the binary: vim.notify says so (ERROR) with the ins
       any(n["level"] == 4 and "not executable" in n["msg"] and "pip install fused-ls" in n["msg"] for n in d.get("notifications", [])),
       d.get("notifications"))
 
+check("vim.lsp.config('fused_ls', {cmd = {...}}) starts the server from a binary off PATH", d.get("configured_cmd_attached") is True)
+
 print(f"nvim: {len(failures)} failed" if failures else "nvim: all checks passed")
 sys.exit(1 if failures else 0)

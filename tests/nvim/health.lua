@@ -22,4 +22,12 @@ T.main(function()
     return table.concat(T.lines(hb), '\n'):find('Python for runs', 1, true) ~= nil
   end, 'checkhealth report')
   T.seen.report = T.lines(hb)
+
+  -- The user's `cmd` wins over PATH: pointing at the binary makes the server start.
+  local bin = os.getenv('FUSED_NVIM_BIN')
+  if os.getenv('FUSED_NVIM_NO_BINARY') and bin then
+    vim.lsp.config('fused_ls', { cmd = { bin, 'server' } })
+    local _, client = T.open(T.ws .. '/run/Failing_Udf/Failing_Udf.py')
+    T.seen.configured_cmd_attached = client ~= nil
+  end
 end)

@@ -49,7 +49,7 @@ run run run PATH="$tmp/bin:$clean_path"
 run preview preview PATH="$tmp/bin:$clean_path"
 run health health PATH="$tmp/bin:$clean_path"
 # No fused-ls on PATH, no python setting: checkhealth must name what is missing.
-FUSED_NVIM_PYTHON="" run health_bad health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1
+FUSED_NVIM_PYTHON="" run health_bad health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1 FUSED_NVIM_BIN="$tmp/bin/fused-ls"
 
 status=0
 python3 tests/nvim/check.py "$tmp/out" "$tmp/ws" || status=$?
