@@ -84,6 +84,10 @@ table = d.get("table", [])
 check("a GeoDataFrame: rows as an aligned table",
       "kind     n  v     flag   label" in table and "polygon  4  -1.5  false  p" in table
       and any("5 rows  EPSG:4326" in l for l in table), table)
+raster = d.get("raster", [])
+check("a raster: its size, bands, type and bounds; its repr printed as lines",
+      ("raster  64x64, 4 band(s), uint8, range 0..255, bounds [" + SDK_BOUNDS + "]") in raster
+      and any(l.startswith("array([[[ 30,  60, 220, 255],") for l in raster), raster)
 check("lat lng z is sent as a tile run (tile 12/655/1583)", len(table) > 0 and "tile 12/655/1583" in table[0], table[:1])
 failing = d.get("failing", [])
 check("a failing UDF: class, line and traceback in the result buffer",

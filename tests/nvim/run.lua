@@ -30,6 +30,11 @@ T.main(function()
   T.seen.table = wait_result('Points_Tile.py.- in %d+ ms', 'table result')
   T.seen.windows_after_second = #vim.api.nvim_tabpage_list_wins(0)
 
+  -- A raster: its size, bands, type and bounds (the PNG itself is for the map).
+  T.open(T.ws .. '/serve/Raster_Tile/Raster_Tile.py')
+  vim.cmd('Fused tile 13/2411/3079 size=64')
+  T.seen.raster = wait_result('Raster_Tile.py.- in %d+ ms', 'raster result')
+
   local failing = T.open(T.ws .. '/run/Failing_Udf/Failing_Udf.py')
   vim.cmd('Fused run how=raise')
   T.seen.failing = wait_result('ZeroDivisionError', 'failing result')

@@ -15,7 +15,8 @@ python="$(bash tests/sdk/setup.sh)"
 "$nvim" --version | head -n1
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# FUSED_NVIM_KEEP=1 keeps the folder (observations in out/*.json, nvim's output in out/*.log).
+if [ -n "${FUSED_NVIM_KEEP:-}" ]; then echo "keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
 mkdir -p "$tmp/bin" "$tmp/out" "$tmp/home"
 ln -s "$(realpath "$bin")" "$tmp/bin/fused-ls"
 cp -r fixtures "$tmp/ws"

@@ -203,9 +203,11 @@ function M.lines(r, uri)
         add(('preview (first %d of %d rows)'):format(#rows, res.rows))
       end
       vim.list_extend(out, M.table_lines(rows, res.columns))
+    elseif type(res.value) == 'string' then
+      -- A string (or the repr of a value JSON cannot hold, e.g. an array) as it prints.
+      vim.list_extend(out, split_lines(res.value))
     elseif res.value ~= nil then
-      local text = encode(res.value)
-      vim.list_extend(out, split_lines(text))
+      vim.list_extend(out, split_lines(encode(res.value)))
     end
   end
   local err = r.error
