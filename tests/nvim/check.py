@@ -109,6 +109,8 @@ check(":Fused info names binary, server and interpreter",
 check("result = { float = true }: a float, the cursor kept; `:Fused result` enters it",
       d.get("float_relative") == "editor" and d.get("float_focus_kept") is True and d.get("result_cmd_focuses") is True,
       [d.get("float_relative"), d.get("float_focus_kept"), d.get("result_cmd_focuses")])
+check(":Fused tile from meta.json runs the package's UDF", (d.get("from_meta") or [""])[0].startswith("Tile_Receivers.py  tile 13/2411/3079  ok"),
+      d.get("from_meta"))
 cq = d.get("check_failed_qf", [])
 check("a run stopped by check: its errors in the quickfix list",
       any("CheckFailed" in l for l in d.get("check_failed", [])) and len(cq) == 1 and cq[0]["file"].endswith("/broken/Bounds_Int/Bounds_Int.py")

@@ -103,6 +103,11 @@ T.main(function()
   vim.api.nvim_win_close(fw, true)
   require('fused').setup({ settings = { python = os.getenv('FUSED_NVIM_PYTHON') } })
 
+  -- From meta.json, the package's UDF runs (not meta.json as Python).
+  T.open(T.ws .. '/run/Tile_Receivers/meta.json')
+  vim.cmd('Fused tile')
+  T.seen.from_meta = wait_result('Tile_Receivers.py  tile 13/2411/3079  ok', 'run from meta.json')
+
   -- A run that `check` stops: its errors in the quickfix list.
   T.open(T.ws .. '/broken/Bounds_Int/Bounds_Int.py')
   vim.cmd('Fused tile')

@@ -41,6 +41,26 @@ local function describe(args)
   return 'tile'
 end
 
+--- The UDF file a command acts on: the buffer's, or from a meta.json its step's `source` (else
+--- `<package>/<package>.py`). The server would exec meta.json itself as Python.
+---@param bufnr integer
+---@return string uri
+function M.udf_uri(bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if vim.fs.basename(name) ~= 'meta.json' then
+    return vim.uri_from_bufnr(bufnr)
+  end
+  local dir = vim.fs.dirname(name)
+  local ok, meta = pcall(vim.json.decode, table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n'))
+  local steps = ok and type(meta) == 'table' and type(meta.job_config) == 'table' and meta.job_config.steps
+  local udf = type(steps) == 'table' and type(steps[1]) == 'table' and steps[1].udf
+  local source = type(udf) == 'table' and type(udf.source) == 'string' and udf.source
+  if not source or source == '' or source:find('/', 1, true) then
+    source = vim.fs.basename(dir) .. '.py'
+  end
+  return vim.uri_from_fname(vim.fs.joinpath(dir, source))
+end
+
 --- Sends `fused.run` with `args` ({uri, mode, tile | lat/lng/z | bbox, params}) for `bufnr`.
 ---@param args table
 ---@param bufnr? integer
@@ -51,7 +71,7 @@ function M.run(args, bufnr)
     return
   end
   args = vim.deepcopy(args)
-  args.uri = args.uri or vim.uri_from_bufnr(bufnr)
+  args.uri = args.uri or M.udf_uri(bufnr)
   -- Parameters travel as strings (the server coerces them as the SDK does); an empty Lua
   -- table would encode as a JSON array where the server wants an object.
   local params = vim.empty_dict()
@@ -179,7 +199,7 @@ function M.preview(bufnr, on_url)
   end
   client:request('workspace/executeCommand', {
     command = 'fused.preview',
-    arguments = { { uri = vim.uri_from_bufnr(bufnr), open = false } },
+    arguments = { { uri = M.udf_uri(bufnr), open = false } },
   }, function(e, result)
     if e or type(result) ~= 'table' or not result.url then
       return err('preview failed: ' .. (e and e.message or vim.inspect(result)))
