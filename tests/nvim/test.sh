@@ -39,7 +39,7 @@ run() { # name script [env...]
     FUSED_NVIM_PLUGIN="$repo/extensions/nvim" FUSED_NVIM_WS="$tmp/ws" FUSED_NVIM_OUT="$tmp/out" \
     FUSED_NVIM_TEST="$name" FUSED_NVIM_PYTHON="${FUSED_NVIM_PYTHON-$python}" \
     timeout 120 "$nvim" --headless --clean -u tests/nvim/init.lua -c "luafile tests/nvim/$script.lua" \
-    >"$tmp/out/$name.log" 2>&1 || echo "nvim ($name) exited with $?" >>"$tmp/out/$name.log"
+    </dev/null >"$tmp/out/$name.log" 2>&1 || echo "nvim ($name) exited with $?" >>"$tmp/out/$name.log"
   echo "  $name: $((SECONDS - t0)) s"
 }
 
