@@ -157,8 +157,27 @@ enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+/// From now on, writing to a closed stdout pipe ends the process quietly (SIGPIPE's default),
+/// as for any Unix tool, instead of a panic in `println!`. Only where nothing is left to clean
+/// up: a process with children or temp folders must see the error, not die of the signal.
+pub fn quiet_on_closed_pipe() {
+    // SAFETY: sets the disposition of one signal; no memory is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only print: a closed pipe (`fused-ls rules | head`) ends them quietly.
+    // `run` does the same once its run is over (see `quiet_on_closed_pipe`); `check` handles
+    // a broken pipe itself; the servers never.
+    if matches!(
+        cli.command,
+        Command::Rules { .. } | Command::Rule { .. } | Command::Completions { .. }
+    ) {
+        quiet_on_closed_pipe();
+    }
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Rules { markdown } => {

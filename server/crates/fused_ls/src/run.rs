@@ -475,6 +475,8 @@ pub fn run(a: RunArgs) -> ExitCode {
         Err(e) => return usage(output::escape_line(&e)),
     };
     let ok = result["ok"].as_bool().unwrap_or(false);
+    // The run is over and cleaned up: only printing is left.
+    crate::quiet_on_closed_pipe();
     match a.format {
         RunFormat::Json => println!(
             "{}",
@@ -492,6 +494,7 @@ pub fn run(a: RunArgs) -> ExitCode {
 /// The UDF has errors `check` reports (the SDK would fail at load or run): it is not run.
 fn check_failed(a: &RunArgs, req: &RunRequest, python: &Path, errors: &[Record]) -> ExitCode {
     let result = fused_run::check_failed_result(req, python, output::json::to_value(errors));
+    crate::quiet_on_closed_pipe();
     match a.format {
         RunFormat::Json => println!(
             "{}",

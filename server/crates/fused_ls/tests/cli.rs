@@ -381,3 +381,45 @@ fn rules_and_rule_commands() {
         std::fs::read_to_string(root.join("docs/rules.md")).unwrap()
     );
 }
+
+/// `fused-ls run ... | head -c 10`: the closed pipe ends the command quietly (no panic
+/// message), once the run is over.
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    use std::io::Read;
+    // A run whose JSON result is far more than a pipe holds (the runner's stand-in `fused`
+    // needs no package: any python3 runs it).
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("big.py"),
+        "@fused.udf\ndef udf(n: int = 1):\n    return [\"x\" * 100 for _ in range(5000)]\n",
+    )
+    .unwrap();
+    let mut child = bin()
+        .args(["run", "big.py", "--format", "json", "--python", "python3"])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read a little, then close our end, as `head -c 10` does.
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    // Killed by SIGPIPE (as `cat` is), or done before it noticed.
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.signal() == Some(libc::SIGPIPE) || status.code().is_some(),
+        "{status:?}"
+    );
+}

@@ -1087,6 +1087,61 @@ fn run_lenses_execute_command_result_notification_and_failing_line() {
     assert_eq!(lsp.stop(), Some(0));
 }
 
+/// `$/cancelRequest` of a run (what Neovim sends): the run is killed and its progress still
+/// ends, so no client's progress spins forever.
+#[test]
+fn a_cancel_request_ends_the_runs_progress() {
+    let root = repo_root();
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let failing = root.join("fixtures/run/Failing_Udf/Failing_Udf.py");
+    let furi = lsp.open(&failing, &std::fs::read_to_string(&failing).unwrap());
+    let id = 4343;
+    lsp.send(&json!({"jsonrpc": "2.0", "id": id, "method": "workspace/executeCommand",
+        "params": {"command": "fused.run", "arguments": [{"uri": furi, "params": {"how": "loop"}}], "workDoneToken": "run-2"}}));
+    let is = |m: &Value, kind: &str| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == "run-2"
+            && m["params"]["value"]["kind"] == kind
+    };
+    loop {
+        let m = lsp.recv();
+        if is(&m, "begin") {
+            break;
+        }
+        lsp.backlog.push(m);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    lsp.notify("$/cancelRequest", json!({"id": id}));
+    let started = std::time::Instant::now();
+    loop {
+        let m = lsp.recv();
+        if is(&m, "end") {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no progress end after the cancel"
+        );
+    }
+    assert_eq!(lsp.stop(), Some(0));
+}
+
+/// "Run" asked from meta.json runs the package's UDF (meta.json's `source`), never the JSON.
+#[test]
+fn a_run_asked_from_meta_json_runs_the_packages_udf() {
+    let root = repo_root();
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let meta = root.join("fixtures/run/Tile_Receivers/meta.json");
+    let uri = lsp.open(&meta, &std::fs::read_to_string(&meta).unwrap());
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.run", "arguments": [{"uri": uri, "mode": "tile", "tile": "13/2411/3079"}]}),
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["value"]["bounds"][0], -74.0478515625, "{r}");
+    assert_eq!(lsp.stop(), Some(0));
+}
+
 #[test]
 fn cancelling_a_run_kills_it() {
     let root = repo_root();

@@ -119,7 +119,33 @@ impl Drop for CancelOnDrop {
 
 fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
     let dir = path.parent().ok_or("the file has no folder")?.to_path_buf();
-    let headers = fused_run::header_modules(&dir, fused_run::package_meta(&dir).as_ref());
+    let meta = fused_run::package_meta(&dir);
+    let headers = fused_run::header_modules(&dir, meta.as_ref());
+    // Run from meta.json (or any file of the package that is not Python): the package's UDF,
+    // meta.json's `source`, else `<folder>.py`, as `fused-ls run PKG` resolves it. Never the
+    // JSON itself as Python.
+    let path = if path.extension().is_some_and(|e| e == "py") {
+        path.to_path_buf()
+    } else {
+        let source = match meta.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(src) => dir.join(&src.value),
+            None => dir.join(format!(
+                "{}.py",
+                dir.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            )),
+        };
+        if !source.is_file() {
+            return Err(format!(
+                "`{}` is not a UDF file, and its package has no UDF file at `{}`",
+                path.display(),
+                source.display()
+            ));
+        }
+        source
+    };
+    let path = path.as_path();
     let tile_mode = args.mode.as_deref() == Some("tile");
     let spec = if !tile_mode {
         None
@@ -147,6 +173,38 @@ fn request_for(args: &RunArgs, path: &Path) -> Result<RunRequest, String> {
         output_path: None,
         features_path: None,
     })
+}
+
+/// Ends a run's work-done progress if the request is dropped before it ends it itself.
+struct EndProgressOnDrop {
+    backend: Backend,
+    token: Option<ProgressToken>,
+}
+
+impl Drop for EndProgressOnDrop {
+    fn drop(&mut self) {
+        let Some(token) = self.token.take() else {
+            return;
+        };
+        let backend = self.backend.clone();
+        // Dropped inside the runtime (the request's future): a task can still send.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                backend.untrack_progress(&token);
+                backend
+                    .client()
+                    .send_notification::<notification::Progress>(ProgressParams {
+                        token,
+                        value: ProgressParamsValue::WorkDone(WorkDoneProgress::End(
+                            WorkDoneProgressEnd {
+                                message: Some("cancelled".into()),
+                            },
+                        )),
+                    })
+                    .await;
+            });
+        }
+    }
 }
 
 /// Runs on the warm worker when it is free (starting or replacing it as needed), else in a fresh
@@ -191,6 +249,15 @@ impl Backend {
         let path =
             uri_path(&args.uri).ok_or_else(|| invalid("fused.run needs a file: URI".into()))?;
         let req = request_for(&args, &path).map_err(invalid)?;
+        // From here on, the UDF's file (meta.json's `source` when the run was asked from it).
+        let path = req.source_path.clone();
+        let source_uri = if path.extension().is_some_and(|e| e == "py")
+            && uri_path(&args.uri).as_deref() != Some(path.as_path())
+        {
+            Uri::from_file_path(&path).unwrap_or_else(|| args.uri.clone())
+        } else {
+            args.uri.clone()
+        };
         let (python, timeout, memory_mib) = {
             let st = self.lock();
             // An explicit run: an interpreter found in the workspace may start now (discovery
@@ -243,6 +310,12 @@ impl Backend {
             ),
             None => None,
         };
+        // A `$/cancelRequest` drops this future before the code below ends the progress: the
+        // guard then ends it (and forgets its token), so no client spins forever.
+        let mut progress_guard = EndProgressOnDrop {
+            backend: self.clone(),
+            token: progress.as_ref().and(token.clone()),
+        };
         let opts = RunOptions {
             python,
             timeout,
@@ -272,6 +345,7 @@ impl Backend {
         if let Some(p) = progress {
             p.finish().await;
         }
+        progress_guard.token = None;
         if let Some(t) = &token {
             self.untrack_progress(t);
         }
@@ -329,7 +403,8 @@ impl Backend {
                 .as_u64()
                 .map(|l| (l.saturating_sub(1) as u32, summary.clone()))
         };
-        self.set_run_error(&args.uri, failed_line);
+        // The failing line is a line of the UDF's file, wherever the run was asked from.
+        self.set_run_error(&source_uri, failed_line);
         self.client()
             .send_notification::<RunResult>(json!({"uri": args.uri, "result": result}))
             .await;
