@@ -97,12 +97,6 @@ impl Session {
         fused_fs::config::selection_for(cfg, &over, path)
     }
 
-    /// Whether `path` is excluded by its configuration file (`exclude`): the editor then shows
-    /// no diagnostics for it, as `fused-ls check` skips it.
-    pub fn excluded(&self, path: &Path) -> bool {
-        matches!(self.config_for(path), Ok(Some(c)) if c.excludes(path))
-    }
-
     /// The interpreter a run of a UDF in `dir` uses and whether the user named it in the editor:
     /// the `python` setting and the configuration file's `python` (in the order of
     /// `configurationPreference`), else a `.venv`/`venv` in the workspace at or above `dir`,
