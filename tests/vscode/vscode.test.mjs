@@ -59,7 +59,9 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // FUSED_KEEP_TMP=1 keeps the user-data folders (their logs/ hold every output channel).
+  if (process.env.FUSED_KEEP_TMP) console.log(`kept ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 function csEnv(name) {
@@ -86,6 +88,7 @@ async function startCodeServer(name, folder, { trusted = true, settings = {} } =
   const userData = path.join(tmp, `data-${name}`);
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
   const all = { ...SETTINGS, ...settings };
+  if (process.env.FUSED_TRACE) all["fused.trace.server"] = "verbose";
   if (!trusted) Object.assign(all, { "security.workspace.trust.enabled": true, "security.workspace.trust.startupPrompt": "never" });
   fs.writeFileSync(path.join(userData, "User/settings.json"), JSON.stringify(all, null, 2));
   const port = await freePort();
@@ -123,7 +126,7 @@ function workspace(name, packages) {
 }
 
 async function openPage(server) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
@@ -154,13 +157,16 @@ async function palette(page, title) {
   await page.keyboard.press("Enter");
 }
 
-/** The Output panel's visible text (the channel the extension showed). */
+/** The whole text of the Output panel's channel (the one the extension showed), through the
+ * clipboard: the DOM holds only the visible lines. */
 async function outputText(page) {
-  return page.evaluate(() => {
-    const lines = [...document.querySelectorAll(".part.panel .view-lines > .view-line")];
-    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
-    return lines.map((l) => l.textContent.replace(/\u00a0/g, " ")).join("\n");
-  });
+  // Focus the channel's editor by a click on one of its lines (the panel has other editors, such
+  // as filter boxes); none yet: nothing shown.
+  const clicked = await page.locator(".part.panel .view-lines > .view-line").last().click({ timeout: 2000 }).then(() => true, () => false);
+  if (!clicked) return "";
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Control+C");
+  return page.evaluate(() => navigator.clipboard.readText());
 }
 
 async function waitFor(what, fn, timeout = 30_000) {
@@ -170,12 +176,12 @@ async function waitFor(what, fn, timeout = 30_000) {
     last = await fn();
     if (last) return last;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "serve/Polygon_File"]);
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "serve/Polygon_File", "serve/Points_Tile"]);
   const server = await startCodeServer("trusted", dir);
   t.after(() => server.stop());
   const page = await openPage(server);
@@ -189,7 +195,7 @@ test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview",
     // (a) The server's error, squiggled and listed with its code in the Problems panel.
     await page.locator(".editor-instance .squiggly-error").first().waitFor({ timeout: 30_000 });
     const firstSquiggle = Date.now() - started;
-    await page.keyboard.press("Control+Shift+M");
+    await palette(page, "View: Focus Problems");
     const problem = page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).first();
     await problem.waitFor();
     const problemText = await problem.textContent();
@@ -234,19 +240,55 @@ test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview",
     assert.match(out, /crs: EPSG:4326/);
     await shot(page, "4-run-result");
 
-    // (d) Preview on Map: a webview beside the code framing `fused-ls serve`'s live map.
+    // (c2) The server's "▶ Run tile" code lens (the language client runs fused.run through the
+    // extension's middleware): the tile result, 5 rows, in the same channel.
+    await quickOpen(page, "Points_Tile.py");
+    await page.locator(".codelens-decoration a", { hasText: "Run tile" }).first().click();
+    await waitFor("the lens's tile run in the output", async () => {
+      const text = await outputText(page);
+      return /Points_Tile\.py: tile run [^\n]* ok/.test(text) && /rows: 5/.test(text) ? text : null;
+    }, 60_000);
+
+    // (c3) "Run as Tile...": an input box that validates z/x/y and remembers the last value.
+    await page.locator(".editor-instance .view-lines").first().click();
+    await palette(page, "Fused: Run as Tile");
+    const input = page.locator(".quick-input-widget input");
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Fused: Run as Tile" }).waitFor();
+    await page.keyboard.type("13/9999/3079");
+    await page.locator(".quick-input-widget", { hasText: "x and y must be 0–8191" }).waitFor();
+    await input.fill("13/2411/3079");
+    await page.keyboard.press("Enter");
+    await waitFor("the typed tile's run in the output", async () => {
+      const text = await outputText(page);
+      return /Points_Tile\.py: tile run 13\/2411\/3079 ok/.test(text) ? text : null;
+    }, 60_000);
+    await shot(page, "4b-run-tile");
+
+    // Copy Debug Info: the running binary is the one bundled in the .vsix.
+    await palette(page, "Fused: Copy Debug Info");
+    await page.locator(".notifications-toasts", { hasText: "debug info copied" }).first().waitFor();
+    const info = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(info, /binary: \S+\/bundled\/fused-ls \(bundled\)/);
+    assert.match(info, /server: fused-ls \d/);
+    assert.match(info, /workspace trusted: true/);
+
+    // (d) Preview on Map (the Tile UDF in the active editor): a webview beside the code framing
+    // `fused-ls serve`'s live map, whose visible tiles run in the map's own service.
     await page.locator(".editor-instance .view-lines").first().click();
     await palette(page, "Fused: Preview on Map");
-    await page.locator(".tab", { hasText: "Map: Polygon_File" }).waitFor();
+    await page.locator(".tab", { hasText: "Map: Points_Tile" }).waitFor();
     const mapFrame = await waitFor("the map page's frame", async () =>
-      page.frames().find((f) => /\/Polygon_File\/$/.test(f.url())), 30_000);
-    // The File UDF ran in the map's own service and its result is drawn (the map page's state).
-    await mapFrame.waitForFunction(() => window.__fusedMap?.state.fileData, null, { timeout: 60_000 });
-    const run = await mapFrame.evaluate(() => window.__fusedMap.state.fileResult);
-    assert.equal(run?.result?.rows, 1, `the map's run of the UDF: ${JSON.stringify(run)?.slice(0, 300)}`);
-    await page.waitForTimeout(800);
+      page.frames().find((f) => /\/Points_Tile\/$/.test(f.url())), 30_000);
+    await waitFor("the map's tiles loaded", async () => {
+      const text = await mapFrame.locator("#status").textContent().catch(() => "");
+      return /tiles loaded/.test(text ?? "") ? text : null;
+    }, 60_000);
+    const tiles = await mapFrame.evaluate(() =>
+      performance.getEntriesByType("resource").filter((e) => /\/run\/tiles\//.test(e.name)).length);
+    assert.ok(tiles > 0, "the map requested its visible tiles");
+    await page.waitForTimeout(500);
     await shot(page, "5-map-preview");
-    console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}`);
+    console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
     console.log("console errors:", page.consoleErrors.slice(0, 20));
@@ -256,7 +298,7 @@ test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview",
   }
 });
 
-test("untrusted workspace: diagnostics shown, Run UDF refused with a message", async (t) => {
+test("untrusted workspace: diagnostics shown, runs refused (command and lens); fused.ignore applies live", async (t) => {
   const dir = workspace("untrusted", ["broken/Bad_Cache_Max_Age"]);
   const server = await startCodeServer("untrusted", dir, { trusted: false });
   t.after(() => server.stop());
@@ -266,10 +308,60 @@ test("untrusted workspace: diagnostics shown, Run UDF refused with a message", a
     await quickOpen(page, "Bad_Cache_Max_Age.py");
     await page.locator(".editor-instance .squiggly-error").first().waitFor({ timeout: 30_000 });
     await palette(page, "Fused: Run UDF");
-    await page.locator(".notifications-toasts", { hasText: "not trusted" }).first().waitFor({ timeout: 15_000 });
+    const refusal = page.locator(".notifications-toasts .notification-list-item", { hasText: "not trusted" });
+    await refusal.first().waitFor({ timeout: 15_000 });
     await shot(page, "6-untrusted-refused");
+    // Dismiss it, then the lens: refused the same way, and nothing ran.
+    await palette(page, "Notifications: Clear All Notifications");
+    await refusal.first().waitFor({ state: "hidden" });
+    await page.locator(".codelens-decoration a", { hasText: "Run" }).first().click();
+    await refusal.first().waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator(".notifications-toasts", { hasText: "run ok" }).count(), 0);
+
+    // fused.ignore set in the user settings.json, edited in the editor as a user would (pasted
+    // and saved): the client tells the server, which pulls the `fused` section again, and
+    // FUSED041 goes away without a reload.
+    await page.locator(".editor-instance .view-lines").first().click();
+    await palette(page, "View: Focus Problems");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).first().waitFor();
+    const settings = JSON.parse(fs.readFileSync(path.join(server.userData, "User/settings.json"), "utf8"));
+    await palette(page, "Preferences: Open User Settings (JSON)");
+    // VS Code 1.139 opens it in a modal editor, focused.
+    await page.locator(".view-line", { hasText: "workbench.startupEditor" }).first().waitFor();
+    await page.evaluate((text) => navigator.clipboard.writeText(text), JSON.stringify({ ...settings, "fused.ignore": ["FUSED041"] }, null, 2));
+    await page.keyboard.press("Control+A");
+    await page.keyboard.press("Control+V");
+    await page.keyboard.press("Control+S");
+    await waitFor("settings.json saved", () => fs.readFileSync(path.join(server.userData, "User/settings.json"), "utf8").includes("FUSED041"));
+    await waitFor("FUSED041 gone after fused.ignore", async () =>
+      (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).count()) === 0 &&
+      (await page.locator(".editor-instance .squiggly-error").count()) === 0, 20_000);
+    await page.keyboard.press("Control+W");
+    await page.locator(".view-line", { hasText: "workbench.startupEditor" }).first().waitFor({ state: "hidden" });
+    await shot(page, "7-ignore-applied");
   } catch (e) {
     await shot(page, "failure-untrusted").catch(() => {});
+    throw e;
+  } finally {
+    await page.context().close();
+  }
+});
+
+test("a fused.path that names nothing: an error notification with the fix", async (t) => {
+  const dir = workspace("missing", ["broken/Bad_Cache_Max_Age"]);
+  const server = await startCodeServer("missing", dir, { settings: { "fused.path": "/nonexistent/fused-ls" } });
+  t.after(() => server.stop());
+  const page = await openPage(server);
+  try {
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "Bad_Cache_Max_Age" }).waitFor({ timeout: 60_000 });
+    await quickOpen(page, "Bad_Cache_Max_Age.py");
+    const toast = page.locator(".notifications-toasts .notification-list-item", { hasText: "fused.path is set to" });
+    await toast.first().waitFor({ timeout: 20_000 });
+    assert.match(await toast.first().textContent(), /not an executable file/);
+    await page.locator(".notifications-toasts a, .notifications-toasts .monaco-button", { hasText: "Open Settings" }).first().waitFor();
+    await shot(page, "8-missing-binary");
+  } catch (e) {
+    await shot(page, "failure-missing").catch(() => {});
     throw e;
   } finally {
     await page.context().close();

@@ -38,7 +38,7 @@ const MAX_CELL = 40;
 
 export function formatRunResult(file: string, r: RunResult): string {
   const out: string[] = [];
-  const where = r.mode === "tile" ? `tile run${r.tile ? ` ${JSON.stringify(r.tile)}` : ""}` : "file run";
+  const where = r.mode === "tile" ? `tile run${r.tile ? ` ${tileText(r.tile)}` : ""}` : "file run";
   const time = r.elapsed_ms !== undefined ? ` in ${Math.round(r.elapsed_ms)} ms` : "";
   if (r.ok) {
     out.push(`${file}: ${where} ok${time}`);
@@ -68,6 +68,14 @@ export function formatRunResult(file: string, r: RunResult): string {
   if (r.stderr) out.push("  stderr:", ...r.stderr.trimEnd().split("\n").map((l) => `    ${l}`));
   if (r.python) out.push(`  python: ${r.python}`);
   return out.join("\n");
+}
+
+/** The result's tile (`{x, y, z}` in the run contract) as z/x/y. */
+function tileText(t: unknown): string {
+  if (typeof t === "string") return t;
+  const o = t as { x?: unknown; y?: unknown; z?: unknown };
+  if (o && typeof o === "object" && o.z !== undefined) return `${o.z}/${o.x}/${o.y}`;
+  return JSON.stringify(t);
 }
 
 /** The preview rows as an aligned text table (at most MAX_ROWS rows, cells cut at MAX_CELL). */

@@ -38,14 +38,14 @@ test("long cells are cut and extra rows counted", () => {
 
 test("a failed run: class, message, line, check diagnostics, traceback", () => {
   const text = formatRunResult("F/F.py", {
-    ok: false, mode: "tile", tile: "13/1/2",
+    ok: false, mode: "tile", tile: { x: 1, y: 2, z: 13 },
     error: {
       class: "CheckFailed", message: "found 1 error", line: null,
       diagnostics: [{ path: "F/F.py", code: "FUSED050", message: "missing", line: 39, column: 27 }],
       traceback: "Traceback...\nValueError: x\n",
     },
   });
-  assert.match(text, /^F\/F\.py: tile run "13\/1\/2" failed: CheckFailed: found 1 error/);
+  assert.match(text, /^F\/F\.py: tile run 13\/1\/2 failed: CheckFailed: found 1 error/);
   assert.match(text, /F\/F\.py:39:27: FUSED050 missing/);
   assert.match(text, /ValueError: x/);
 });
