@@ -4,7 +4,8 @@
 # fetches the crates, and the SDK and parity tests create (once, cached) a virtualenv with the
 # real Fused SDK through tests/sdk/setup.sh; the wheel test installs maturin into a cached venv
 # (tests/wheel/test.sh); the map's test installs Chromium and the map's npm packages
-# (tests/web/test.sh). Later suites (editors) add their installs here.
+# (tests/web/test.sh); the VS Code test installs Node 24, code-server and the extension's npm
+# packages (tests/vscode/test.sh, all cached in ~/.cache/fused-ls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +37,17 @@ if [ "$status" = 0 ]; then
   echo "== web: the map in Chromium"
   bash tests/web/test.sh || web_status=$?
 fi
+# The VS Code extension packaged (.vsix with target/debug/fused-ls) and driven in code-server in
+# Chromium (screenshots kept in target/test-artifacts/vscode).
+vscode_status=0
+if [ "$status" = 0 ]; then
+  echo "== vscode: the extension in code-server"
+  bash tests/vscode/test.sh || vscode_status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last for doc-tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 [ "$status" = 0 ] && [ "$wheel_status" != 0 ] && { echo "wheel round trip failed"; status=$wheel_status; }
 [ "$status" = 0 ] && [ "$web_status" != 0 ] && { echo "map test failed"; status=$web_status; }
+[ "$status" = 0 ] && [ "$vscode_status" != 0 ] && { echo "VS Code test failed"; status=$vscode_status; }
 exit "$status"

@@ -18,14 +18,17 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 { read -r node_dir; read -r code_server; } < <(bash tests/vscode/setup.sh)
 bash tests/sdk/setup.sh >/dev/null
+export FUSED_LS_SDK_PYTHON="${FUSED_LS_SDK_PYTHON:-${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}/sdk-venv/bin/python}"
 bin="${FUSED_LS_BIN:-$root/target/debug/fused-ls}"
 if [ ! -x "$bin" ]; then
   echo "vscode: no $bin: build it first (cargo build -p fused_ls) or set FUSED_LS_BIN" >&2
   exit 1
 fi
 vsix="$(FUSED_LS_BIN="$bin" bash extensions/vscode/scripts/package.sh)"
-# The extension's own logic (argument building, binary lookup, result text, the webview's HTML).
-(cd extensions/vscode && "$node_dir/bin/node" --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --test "test/*.test.ts")
+# The extension's types (tsc), then its own logic (argument building, binary lookup, result
+# text, the webview's HTML) with Node's test runner.
+(cd extensions/vscode && "$node_dir/bin/node" node_modules/typescript/bin/tsc --noEmit -p . &&
+  "$node_dir/bin/node" --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --test "test/*.test.ts")
 rm -rf target/test-artifacts/vscode
 mkdir -p target/test-artifacts/vscode
 FUSED_VSIX="$vsix" FUSED_CODE_SERVER="$code_server" FUSED_NODE="$node_dir/bin/node" \

@@ -118,6 +118,22 @@ async function startCodeServer(name, folder, { trusted = true, settings = {} } =
   };
 }
 
+/** Pids of the `fused-ls server` processes started from the installed extension (not the map
+ * service, `fused-ls serve`, which the server starts). */
+function serverPids() {
+  const pids = [];
+  for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let argv;
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (argv[0].startsWith(extensionsDir) && argv[0].endsWith("/bundled/fused-ls") && argv[1] === "server") pids.push(Number(pid));
+  }
+  return pids;
+}
+
 /** A workspace folder holding copies of these fixture packages. */
 function workspace(name, packages) {
   const dir = path.join(tmp, `ws-${name}`);
@@ -180,9 +196,11 @@ async function waitFor(what, fn, timeout = 30_000) {
   }
 }
 
-test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "serve/Polygon_File", "serve/Points_Tile"]);
-  const server = await startCodeServer("trusted", dir);
+test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile"]);
+  const server = await startCodeServer("trusted", dir, {
+    settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
+  });
   t.after(() => server.stop());
   const page = await openPage(server);
   const started = Date.now();
@@ -227,6 +245,17 @@ test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview",
     await waitFor("the fix on disk", () => fs.readFileSync(file, "utf8").includes('cache_max_age="10m"'));
     await waitFor("FUSED041 gone from Problems", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).count()) === 0);
     await shot(page, "3-fixed");
+
+    // (b2) Fix-all on save (`source.fixAll.fused` in editor.codeActionsOnSave): FUSED043's safe
+    // fix (`instance_type=` → `engine=`) is applied when the file is saved.
+    await quickOpen(page, "Instance_Type.py");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).first().waitFor();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Control+S");
+    const fixedOnSave = path.join(dir, "Instance_Type/Instance_Type.py");
+    await waitFor("the fix-all applied on save", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
+    await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
 
     // (c) Fused: Run UDF on a File UDF: the result in the "Fused Runs" output channel.
     await quickOpen(page, "Polygon_File.py");
@@ -288,6 +317,23 @@ test("diagnostics in the Problems panel, a quick fix, Run UDF, the map preview",
     assert.ok(tiles > 0, "the map requested its visible tiles");
     await page.waitForTimeout(500);
     await shot(page, "5-map-preview");
+
+    // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"
+    // starts a new one too; diagnostics come back each time.
+    const [first] = await waitFor("the server process", () => serverPids().length === 1 && serverPids());
+    process.kill(first, "SIGKILL");
+    const [second] = await waitFor("a restarted server", () => serverPids().filter((p) => p !== first).length === 1 && serverPids());
+    await quickOpen(page, "Bad_Cache_Max_Age.py");
+    await page.locator(".editor-instance .view-lines").first().click();
+    await palette(page, "Fused: Restart Server");
+    await waitFor("the server started by Restart Server", () =>
+      serverPids().filter((p) => p !== first && p !== second).length === 1 && serverPids());
+    // A fresh error typed into the file is reported by the new server.
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("x = undefined_name_after_restart\n");
+    await palette(page, "View: Focus Problems");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "undefined_name_after_restart" }).first().waitFor({ timeout: 30_000 });
+    await shot(page, "5b-after-restarts");
     console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
