@@ -159,17 +159,26 @@ async function quickOpen(page, file) {
   await page.keyboard.press("Control+P");
   await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
   await page.keyboard.type(file);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: file }).first().waitFor();
+  // The focused row, the one Enter opens: "recently opened" lists the file before the filter applies.
+  await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: file }).first().waitFor();
   await page.keyboard.press("Enter");
   await page.locator(".tab.active", { hasText: file }).waitFor();
-  await page.locator(".editor-instance .view-lines").first().click();
+  await focusEditor(page);
+}
+
+/** Focus the first editor group's editor with a click on its first line, right of the text (a
+ * click on `.view-lines` would scroll the editor to that element's centre; a code lens row sits
+ * further down). */
+async function focusEditor(page) {
+  const box = await page.locator(".part.editor .editor-instance .monaco-editor").first().boundingBox();
+  await page.mouse.click(box.x + box.width * 0.7, box.y + 8);
 }
 
 async function palette(page, title) {
   await page.keyboard.press("Control+Shift+P");
   await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
   await page.keyboard.type(title);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor();
+  await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: title }).first().waitFor();
   await page.keyboard.press("Enter");
 }
 
@@ -204,12 +213,14 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
   t.after(() => server.stop());
   const page = await openPage(server);
   const started = Date.now();
+  let step = "workbench";
   try {
     await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "Bad_Cache_Max_Age" }).waitFor({ timeout: 60_000 });
     const file = path.join(dir, "Bad_Cache_Max_Age/Bad_Cache_Max_Age.py");
     await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "Bad_Cache_Max_Age" }).click();
     await quickOpen(page, "Bad_Cache_Max_Age.py");
 
+    step = "a: problems";
     // (a) The server's error, squiggled and listed with its code in the Problems panel.
     await page.locator(".editor-instance .squiggly-error").first().waitFor({ timeout: 30_000 });
     const firstSquiggle = Date.now() - started;
@@ -223,8 +234,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.locator(".part.statusbar", { hasText: "fused-ls" }).first().waitFor();
     await shot(page, "1-problems");
 
+    step = "b: quick fix";
     // (b) The quick fix rewrites "10 minutes" to "10m" (saved, then read from disk).
-    await page.locator(".editor-instance .view-lines").first().click();
+    await focusEditor(page);
     await page.keyboard.press("Control+G");
     await page.keyboard.type("4:30");
     await page.keyboard.press("Enter");
@@ -246,6 +258,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await waitFor("FUSED041 gone from Problems", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).count()) === 0);
     await shot(page, "3-fixed");
 
+    step = "b2: fix on save";
     // (b2) Fix-all on save (`source.fixAll.fused` in editor.codeActionsOnSave): FUSED043's safe
     // fix (`instance_type=` → `engine=`) is applied when the file is saved.
     await quickOpen(page, "Instance_Type.py");
@@ -257,6 +270,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await waitFor("the fix-all applied on save", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
     await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
 
+    step = "c: run udf";
     // (c) Fused: Run UDF on a File UDF: the result in the "Fused Runs" output channel.
     await quickOpen(page, "Polygon_File.py");
     await palette(page, "Fused: Run UDF");
@@ -269,6 +283,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(out, /crs: EPSG:4326/);
     await shot(page, "4-run-result");
 
+    step = "c2: lens run";
     // (c2) The server's "▶ Run tile" code lens (the language client runs fused.run through the
     // extension's middleware): the tile result, 5 rows, in the same channel.
     await quickOpen(page, "Points_Tile.py");
@@ -278,8 +293,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       return /Points_Tile\.py: tile run [^\n]* ok/.test(text) && /rows: 5/.test(text) ? text : null;
     }, 60_000);
 
+    step = "c3: run as tile";
     // (c3) "Run as Tile...": an input box that validates z/x/y and remembers the last value.
-    await page.locator(".editor-instance .view-lines").first().click();
+    await focusEditor(page);
     await palette(page, "Fused: Run as Tile");
     const input = page.locator(".quick-input-widget input");
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Fused: Run as Tile" }).waitFor();
@@ -293,6 +309,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }, 60_000);
     await shot(page, "4b-run-tile");
 
+    step = "debug info";
     // Copy Debug Info: the running binary is the one bundled in the .vsix.
     await palette(page, "Fused: Copy Debug Info");
     await page.locator(".notifications-toasts", { hasText: "debug info copied" }).first().waitFor();
@@ -301,9 +318,28 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(info, /server: fused-ls \d/);
     assert.match(info, /workspace trusted: true/);
 
+    step = "restarts";
+    // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"
+    // starts a new one too; diagnostics come back each time.
+    const [first] = await waitFor("the server process", () => serverPids().length === 1 && serverPids());
+    process.kill(first, "SIGKILL");
+    const [second] = await waitFor("a restarted server", () => serverPids().filter((p) => p !== first).length === 1 && serverPids());
+    await quickOpen(page, "Bad_Cache_Max_Age.py");
+    await focusEditor(page);
+    await palette(page, "Fused: Restart Server");
+    await waitFor("the server started by Restart Server", () =>
+      serverPids().filter((p) => p !== first && p !== second).length === 1 && serverPids());
+    // A fresh error typed into the file is reported by the new server.
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("x = undefined_name_after_restart\n");
+    await palette(page, "View: Focus Problems");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "undefined_name_after_restart" }).first().waitFor({ timeout: 30_000 });
+    await shot(page, "4c-after-restarts");
+
+    step = "d: map preview";
     // (d) Preview on Map (the Tile UDF in the active editor): a webview beside the code framing
     // `fused-ls serve`'s live map, whose visible tiles run in the map's own service.
-    await page.locator(".editor-instance .view-lines").first().click();
+    await quickOpen(page, "Points_Tile.py");
     await palette(page, "Fused: Preview on Map");
     await page.locator(".tab", { hasText: "Map: Points_Tile" }).waitFor();
     const mapFrame = await waitFor("the map page's frame", async () =>
@@ -318,25 +354,10 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.waitForTimeout(500);
     await shot(page, "5-map-preview");
 
-    // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"
-    // starts a new one too; diagnostics come back each time.
-    const [first] = await waitFor("the server process", () => serverPids().length === 1 && serverPids());
-    process.kill(first, "SIGKILL");
-    const [second] = await waitFor("a restarted server", () => serverPids().filter((p) => p !== first).length === 1 && serverPids());
-    await quickOpen(page, "Bad_Cache_Max_Age.py");
-    await page.locator(".editor-instance .view-lines").first().click();
-    await palette(page, "Fused: Restart Server");
-    await waitFor("the server started by Restart Server", () =>
-      serverPids().filter((p) => p !== first && p !== second).length === 1 && serverPids());
-    // A fresh error typed into the file is reported by the new server.
-    await page.keyboard.press("Control+End");
-    await page.keyboard.type("x = undefined_name_after_restart\n");
-    await palette(page, "View: Focus Problems");
-    await page.locator(".markers-panel .monaco-list-row", { hasText: "undefined_name_after_restart" }).first().waitFor({ timeout: 30_000 });
-    await shot(page, "5b-after-restarts");
     console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
+    console.log(`failed at step ${step}`);
     console.log("console errors:", page.consoleErrors.slice(0, 20));
     throw e;
   } finally {
@@ -367,7 +388,7 @@ test("untrusted workspace: diagnostics shown, runs refused (command and lens); f
     // fused.ignore set in the user settings.json, edited in the editor as a user would (pasted
     // and saved): the client tells the server, which pulls the `fused` section again, and
     // FUSED041 goes away without a reload.
-    await page.locator(".editor-instance .view-lines").first().click();
+    await focusEditor(page);
     await palette(page, "View: Focus Problems");
     await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).first().waitFor();
     const settings = JSON.parse(fs.readFileSync(path.join(server.userData, "User/settings.json"), "utf8"));
