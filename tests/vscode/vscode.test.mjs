@@ -206,7 +206,7 @@ async function waitFor(what, fn, timeout = 30_000) {
 }
 
 test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile"]);
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile"]);
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
   });
@@ -240,9 +240,14 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.keyboard.press("Control+G");
     await page.keyboard.type("4:30");
     await page.keyboard.press("Enter");
-    await page.keyboard.press("Control+.");
     const rows = page.locator(".action-widget .monaco-list-row.action");
-    await rows.first().waitFor();
+    // Control+. right after Go to Line is sometimes dropped (the quick input still closing): retry.
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press("Control+.");
+      const shown = await rows.first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+      if (shown) break;
+      if (attempt === 3) throw new Error("the quick fix menu did not open");
+    }
     const titles = await rows.allTextContents();
     const index = titles.findIndex((r) => r.includes('"10m"'));
     assert.ok(index >= 0, `a quick fix to "10m" among ${JSON.stringify(titles)}`);
@@ -308,6 +313,24 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       return /Points_Tile\.py: tile run 13\/2411\/3079 ok/.test(text) ? text : null;
     }, 60_000);
     await shot(page, "4b-run-tile");
+
+    step = "c4: failing run";
+    // (c4) A UDF that raises: class, message and line in the output, and the server's run
+    // diagnostic at that line in the Problems panel.
+    await quickOpen(page, "Errors_Tile.py");
+    await palette(page, "Fused: Run UDF");
+    const failed = await waitFor("the failed run in the output", async () => {
+      const text = await outputText(page);
+      return /Errors_Tile\.py: file run failed[^\n]*ValueError: no data west of -74\.02/.test(text) ? text : null;
+    }, 60_000);
+    assert.match(failed, /at line 13/);
+    assert.match(failed, /Errors_Tile\.py", line 13, in udf/);
+    await focusEditor(page);
+    await palette(page, "View: Focus Problems");
+    const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();
+    await runProblem.waitFor();
+    assert.match(await runProblem.textContent(), /Ln 13/);
+    await shot(page, "4d-failed-run");
 
     step = "debug info";
     // Copy Debug Info: the running binary is the one bundled in the .vsix.

@@ -202,10 +202,14 @@ function trustedFor(what: string): boolean {
   return false;
 }
 
-/** The active editor when it holds a Python file, else a message and undefined. */
+/** The editor of the UDF to act on: the active editor when it holds a Python file, else a visible
+ * one that does (focus may be in the Output panel or a webview beside the code); else a message. */
 function udfEditor(): vscode.TextEditor | undefined {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor || editor.document.languageId !== "python" || editor.document.uri.scheme !== "file") {
+  const isUdf = (e: vscode.TextEditor | undefined) =>
+    !!e && e.document.languageId === "python" && e.document.uri.scheme === "file";
+  const active = vscode.window.activeTextEditor;
+  const editor = isUdf(active) ? active : vscode.window.visibleTextEditors.find(isUdf);
+  if (!editor) {
     void vscode.window.showWarningMessage("Fused: open a UDF's .py file first.");
     return undefined;
   }
@@ -261,7 +265,7 @@ async function runTileCommand(): Promise<void> {
   if ("error" in spec) return;
   await context.workspaceState.update(LAST_TILE_KEY, spec);
   log.appendLine(`run as tile: ${describeSpec(spec)}`);
-  await runActive(spec.kind === "default" ? { kind: "default" } : spec);
+  await runWith(runArgs(editor.document.uri.toString(), spec));
 }
 
 async function rerun(): Promise<void> {
