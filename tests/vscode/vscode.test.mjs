@@ -194,6 +194,19 @@ async function outputText(page) {
   return page.evaluate(() => navigator.clipboard.readText());
 }
 
+/** Control+S until `done()` holds on disk. Right after a quick fix closes its menu the first
+ * Control+S is sometimes not taken (1 run in about 6, with a save participant configured); a
+ * user would press it again, and so does this, at most 3 times. */
+async function saveUntil(page, what, done) {
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press("Control+S");
+    const ok = await waitFor(what, done, 5000).then(() => true, () => false);
+    if (ok) return;
+    if (attempt === 3) throw new Error(`timed out waiting for ${what} (3 saves)`);
+    console.log(`${what}: Control+S again (attempt ${attempt + 1})`);
+  }
+}
+
 async function waitFor(what, fn, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -206,7 +219,8 @@ async function waitFor(what, fn, timeout = 30_000) {
 }
 
 test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile"]);
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile",
+    "broken/Entrypoint_Renamed"]);
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
   });
@@ -258,8 +272,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }
     await page.keyboard.press("Enter");
     await page.locator(".action-widget").first().waitFor({ state: "hidden" });
-    await page.keyboard.press("Control+S");
-    await waitFor("the fix on disk", () => fs.readFileSync(file, "utf8").includes('cache_max_age="10m"'));
+    await saveUntil(page, "the fix on disk", () => fs.readFileSync(file, "utf8").includes('cache_max_age="10m"'));
     await waitFor("FUSED041 gone from Problems", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED041" }).count()) === 0);
     await shot(page, "3-fixed");
 
@@ -270,9 +283,8 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).first().waitFor();
     await page.keyboard.press("Control+End");
     await page.keyboard.press("Enter");
-    await page.keyboard.press("Control+S");
     const fixedOnSave = path.join(dir, "Instance_Type/Instance_Type.py");
-    await waitFor("the fix-all applied on save", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
+    await saveUntil(page, "the fix-all applied on save", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
     await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
 
     step = "c: run udf";
@@ -331,6 +343,18 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await runProblem.waitFor();
     assert.match(await runProblem.textContent(), /Ln 13/);
     await shot(page, "4d-failed-run");
+
+    step = "c5: sync and pack";
+    // (c5) Sync meta.json (the server's source action, applied and saved) and Pack to Zip.
+    await quickOpen(page, "Entrypoint_Renamed.py");
+    await palette(page, "Fused: Sync meta.json");
+    const meta = path.join(dir, "Entrypoint_Renamed/meta.json");
+    await waitFor("meta.json synced on disk", () => /"entrypoint":\s*"udf_v2"/.test(fs.readFileSync(meta, "utf8")));
+    await focusEditor(page);
+    await palette(page, "Fused: Pack to Zip");
+    await page.locator(".notifications-toasts", { hasText: "packed Entrypoint_Renamed" }).first().waitFor();
+    const zip = fs.readFileSync(path.join(dir, "Entrypoint_Renamed.zip"));
+    assert.equal(zip.subarray(0, 2).toString(), "PK");
 
     step = "debug info";
     // Copy Debug Info: the running binary is the one bundled in the .vsix.

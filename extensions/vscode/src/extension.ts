@@ -51,6 +51,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   register("fused.runTile", () => runTileCommand());
   register("fused.rerun", () => rerun());
   register("fused.previewMap", () => previewMap());
+  register("fused.syncMeta", () => syncMeta());
+  register("fused.pack", () => pack());
   register("fused.restartServer", () => restart());
   register("fused.showLogs", () => log.show(true));
   register("fused.copyDebugInfo", () => copyDebugInfo());
@@ -327,6 +329,64 @@ async function previewMap(): Promise<void> {
   mapPanel.title = title;
   mapPanel.webview.html = previewHtml(url, nonce(), title, note);
   mapPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
+/** The server's "Sync meta.json with the source" source action (a WorkspaceEdit on meta.json),
+ * applied, then meta.json saved (as `fused-ls sync` writes it) unless it already held unsaved
+ * edits of the user's. Asked for and applied here rather than through
+ * `editor.action.sourceAction`, whose promise settles before the edit lands. */
+async function syncMeta(): Promise<void> {
+  const editor = udfEditor();
+  if (!editor) return;
+  const doc = editor.document;
+  const actions =
+    (await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      "vscode.executeCodeActionProvider",
+      doc.uri,
+      new vscode.Range(0, 0, 0, 0),
+      "source.fused.syncMeta",
+    )) ?? [];
+  const action = actions.find((a) => a.kind && vscode.CodeActionKind.Source.append("fused.syncMeta").contains(a.kind));
+  if (!action?.edit) {
+    void vscode.window.showInformationMessage(`Fused: meta.json of ${path.basename(path.dirname(doc.uri.fsPath))} is in sync.`);
+    return;
+  }
+  const metaUri = vscode.Uri.joinPath(doc.uri, "..", "meta.json");
+  const wasDirty = vscode.workspace.textDocuments.find((d) => d.uri.toString() === metaUri.toString())?.isDirty ?? false;
+  if (!(await vscode.workspace.applyEdit(action.edit))) {
+    void vscode.window.showErrorMessage("Fused: the meta.json edit could not be applied.");
+    return;
+  }
+  const meta = vscode.workspace.textDocuments.find((d) => d.uri.toString() === metaUri.toString());
+  if (meta?.isDirty && !wasDirty) await meta.save();
+  void vscode.window.showInformationMessage(`Fused: ${action.title}: done.`);
+}
+
+/** `fused-ls pack` on the active UDF's package: `<name>.zip` beside the package folder. Reads
+ * files only (no code runs), so it works in an untrusted workspace too. */
+async function pack(force = false): Promise<void> {
+  const editor = udfEditor();
+  if (!editor || !serverPath) return;
+  const pkg = path.dirname(editor.document.uri.fsPath);
+  const out = path.join(path.dirname(pkg), `${path.basename(pkg)}.zip`);
+  const args = ["pack", pkg, "-o", out, ...(force ? ["--force"] : [])];
+  const result = await new Promise<{ ok: boolean; text: string }>((resolve) =>
+    execFile(serverPath!.path, args, { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ ok: !err, text: (stderr || stdout || (err ? err.message : "")).trim() }),
+    ),
+  );
+  log.appendLine(`fused-ls ${args.join(" ")}\n${result.text}`);
+  if (result.ok) {
+    void vscode.window.showInformationMessage(`Fused: packed ${path.basename(pkg)} into ${out}`);
+    return;
+  }
+  const pick = await vscode.window.showErrorMessage(
+    `Fused: pack failed: ${result.text.split("\n").slice(0, 3).join(" ")}`,
+    ...(force ? [] : ["Pack Anyway"]),
+    "Show Logs",
+  );
+  if (pick === "Pack Anyway") await pack(true);
+  if (pick === "Show Logs") log.show();
 }
 
 function nonce(): string {
