@@ -356,6 +356,21 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     const zip = fs.readFileSync(path.join(dir, "Entrypoint_Renamed.zip"));
     assert.equal(zip.subarray(0, 2).toString(), "PK");
 
+    step = "c6: new package";
+    // (c6) New UDF Package: name, mode; the package is created beside the active one and opened.
+    await palette(page, "Fused: New UDF Package");
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "New UDF Package" }).waitFor();
+    await page.keyboard.type("My_Tiles");
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Tile with utils.py" }).waitFor();
+    await page.keyboard.type("Tile");
+    await page.locator(".quick-input-list .monaco-list-row.focused", { hasText: /^Tilereceives/ }).waitFor();
+    await page.keyboard.press("Enter");
+    await page.locator(".tab.active", { hasText: "My_Tiles.py" }).waitFor();
+    const created = fs.readFileSync(path.join(dir, "My_Tiles/My_Tiles.py"), "utf8");
+    assert.match(created, /bounds: fused\.types\.Bounds/);
+    assert.ok(fs.existsSync(path.join(dir, "My_Tiles/meta.json")) && !fs.existsSync(path.join(dir, "My_Tiles/utils.py")));
+
     step = "debug info";
     // Copy Debug Info: the running binary is the one bundled in the .vsix.
     await palette(page, "Fused: Copy Debug Info");

@@ -53,6 +53,7 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   register("fused.previewMap", () => previewMap());
   register("fused.syncMeta", () => syncMeta());
   register("fused.pack", () => pack());
+  register("fused.newPackage", () => newPackage());
   register("fused.restartServer", () => restart());
   register("fused.showLogs", () => log.show(true));
   register("fused.copyDebugInfo", () => copyDebugInfo());
@@ -360,6 +361,51 @@ async function syncMeta(): Promise<void> {
   const meta = vscode.workspace.textDocuments.find((d) => d.uri.toString() === metaUri.toString());
   if (meta?.isDirty && !wasDirty) await meta.save();
   void vscode.window.showInformationMessage(`Fused: ${action.title}: done.`);
+}
+
+/** `fused-ls new`: a package (name, File or Tile, utils.py or not) in the folder of the active
+ * UDF's package, else the first workspace folder; its `.py` opened. Writes files only. */
+async function newPackage(): Promise<void> {
+  if (!serverPath) return;
+  const active = vscode.window.activeTextEditor?.document;
+  const parent =
+    active?.uri.scheme === "file" && active.languageId === "python"
+      ? path.dirname(path.dirname(active.uri.fsPath))
+      : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!parent) {
+    void vscode.window.showWarningMessage("Fused: open a folder first.");
+    return;
+  }
+  const name = await vscode.window.showInputBox({
+    title: "Fused: New UDF Package",
+    prompt: `The package's name (its folder and <name>.py), created in ${parent}`,
+    validateInput: (v) =>
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(v.trim()) ? undefined : "a Python identifier: letters, digits, _",
+  });
+  if (!name) return;
+  const kind = await vscode.window.showQuickPick(
+    [
+      { label: "File", description: "returns a table or a value", args: [] as string[] },
+      { label: "Tile", description: "receives `bounds: fused.types.Bounds`", args: ["--tile"] },
+      { label: "Tile with utils.py", description: "and a utils.py header module", args: ["--tile", "--utils"] },
+      { label: "File with utils.py", description: "and a utils.py header module", args: ["--utils"] },
+    ],
+    { title: "Fused: New UDF Package", placeHolder: "The UDF's mode" },
+  );
+  if (!kind) return;
+  const args = ["new", name.trim(), parent, ...kind.args];
+  const result = await new Promise<{ ok: boolean; text: string }>((resolve) =>
+    execFile(serverPath!.path, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ ok: !err, text: (stderr || stdout || (err ? err.message : "")).trim() }),
+    ),
+  );
+  log.appendLine(`fused-ls ${args.join(" ")}\n${result.text}`);
+  if (!result.ok) {
+    void vscode.window.showErrorMessage(`Fused: new package failed: ${result.text.split("\n")[0]}`);
+    return;
+  }
+  const py = vscode.Uri.file(path.join(parent, name.trim(), `${name.trim()}.py`));
+  await vscode.window.showTextDocument(py);
 }
 
 /** `fused-ls pack` on the active UDF's package: `<name>.zip` beside the package folder. Reads
