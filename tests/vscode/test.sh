@@ -27,8 +27,7 @@ fi
 vsix="$(FUSED_LS_BIN="$bin" bash extensions/vscode/scripts/package.sh)"
 # The extension's types (tsc), then its own logic (argument building, binary lookup, result
 # text, the webview's HTML) with Node's test runner.
-(cd extensions/vscode && "$node_dir/bin/node" node_modules/typescript/bin/tsc --noEmit -p . &&
-  "$node_dir/bin/node" --disable-warning=MODULE_TYPELESS_PACKAGE_JSON --test "test/*.test.ts")
+bash extensions/vscode/scripts/unit.sh
 rm -rf target/test-artifacts/vscode
 mkdir -p target/test-artifacts/vscode
 FUSED_VSIX="$vsix" FUSED_CODE_SERVER="$code_server" FUSED_NODE="$node_dir/bin/node" \
