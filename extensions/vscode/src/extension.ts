@@ -96,9 +96,11 @@ async function start(): Promise<void> {
     serverPath = undefined;
     setStatus("missing");
     log.appendLine(resolved.message);
-    const pick = await vscode.window.showErrorMessage(resolved.message, "Open Settings", "Show Logs");
-    if (pick === "Open Settings") await vscode.commands.executeCommand("workbench.action.openSettings", "fused.path");
-    if (pick === "Show Logs") log.show();
+    // Not awaited: activation must not wait for the user to dismiss the message.
+    void vscode.window.showErrorMessage(resolved.message, "Open Settings", "Show Logs").then((pick) => {
+      if (pick === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "fused.path");
+      if (pick === "Show Logs") log.show();
+    });
     return;
   }
   serverPath = { path: resolved.path, source: resolved.source };
