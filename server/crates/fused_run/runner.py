@@ -681,6 +681,9 @@ def _describe(result, ctx=None):
             out["crs"] = str(result.crs) if result.crs is not None else None
             # (NaN for an empty frame: null, as JSON has no NaN.)
             out["total_bounds"] = [float(v) if v == v else None for v in result.total_bounds]
+            if ctx.get("brief"):
+                # The caller takes the rows from `features_path`; the rest is its business.
+                return out
             preview = preview.drop(columns=[result.geometry.name])
             # GeoJSON for a map, capped in features and in bytes: it travels to the editor.
             n = min(len(result), GEOJSON_MAX_FEATURES)
@@ -936,7 +939,10 @@ def main():
                 raise TypeError("a Tile run needs a parameter to receive the tile (`bounds`)")
             kwargs[receiver] = _tile_value(hints.get(receiver, _EMPTY), req["bounds"], req["tile"])
         value = func(**kwargs)
-        ctx = {"bounds": req.get("bounds"), "side": os.path.splitext(result_path)[0], "output": req.get("output_path")}
+        # `features_path` (fused-ls serve's GeoJSON/MVT): the rows are written there, so the
+        # description's own capped GeoJSON and preview would be thrown away: skip them (brief).
+        ctx = {"bounds": req.get("bounds"), "side": os.path.splitext(result_path)[0], "output": req.get("output_path"),
+               "brief": bool(req.get("features_path"))}
         described = _describe(value, ctx)
         if req.get("output_path"):
             _write_output(value, req["output_path"], described)
