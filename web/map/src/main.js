@@ -22,6 +22,8 @@ const state = {
   // Bumped to reload every tile (a parameter changed, the UDF was saved).
   generation: 0,
   overlay: true,
+  // Counts redraws (the labels' update trigger).
+  redraws: 0,
   // What each tile's request gave: `z/x/y` → {ms, cache, error, bbox}.
   tiles: new Map(),
   fileResult: null,
@@ -219,7 +221,8 @@ function gridLayers() {
         getAlignmentBaseline: "top",
         getPixelOffset: [4, 4],
         characterSet: "auto",
-        updateTriggers: { getText: Math.random() },
+        // Tiles' timings change in place: recompute the labels on every redraw.
+        updateTriggers: { getText: state.redraws, getColor: state.redraws },
       })
     );
   }
@@ -259,6 +262,7 @@ let viewState = { longitude: -73.99, latitude: 40.72, zoom: 13 };
 
 function redraw() {
   if (!deck) return;
+  state.redraws += 1;
   // The errored tiles' tint under the result; the grid and its labels over it, so a raster
   // never hides which tile is which.
   const grid = gridLayers();
