@@ -220,6 +220,10 @@ function gridLayers() {
         getTextAnchor: "start",
         getAlignmentBaseline: "top",
         getPixelOffset: [4, 4],
+        // Readable over any raster or feature.
+        background: true,
+        getBackgroundColor: [255, 255, 255, 200],
+        backgroundPadding: [2, 1],
         characterSet: "auto",
         // Tiles' timings change in place: recompute the labels on every redraw.
         updateTriggers: { getText: state.redraws, getColor: state.redraws },
