@@ -207,6 +207,16 @@ async function saveUntil(page, what, done) {
   }
 }
 
+/** The result panel's page (a webview: an iframe inside code-server's webview iframe) whose text
+ * matches `re`, with that text; null when none does yet. A new run replaces the page's frame. */
+async function resultFrame(page, re) {
+  for (const frame of page.frames()) {
+    const text = await frame.evaluate(() => (document.getElementById("fused-title") ? document.body.innerText : "")).catch(() => "");
+    if (text && re.test(text)) return { frame, text };
+  }
+  return null;
+}
+
 async function waitFor(what, fn, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -298,6 +308,16 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(out, /type: geopandas\.geodataframe\.GeoDataFrame/);
     assert.match(out, /rows: 1/);
     assert.match(out, /crs: EPSG:4326/);
+    // The result panel beside the code: summary and the preview rows as a table.
+    await page.locator(".tab", { hasText: "Result: Polygon_File" }).waitFor();
+    const panel = await waitFor("the result panel", () => resultFrame(page, /Polygon_File\.py: file run ok/), 30_000);
+    assert.match(panel.text, /type\s+geopandas\.geodataframe\.GeoDataFrame/);
+    assert.match(panel.text, /rows\s+1\n/);
+    assert.match(panel.text, /CRS\s+EPSG:4326/);
+    assert.match(panel.text, /bounds\s+\[[-\d.]+, [-\d.]+, [-\d.]+, [-\d.]+\]/);
+    assert.match(panel.text, /UDF time\s+\d+ ms/);
+    const cells = await panel.frame.locator("#fused-rows td").allTextContents();
+    assert.ok(cells.includes("paris"), `a table cell "paris" among ${JSON.stringify(cells)}`);
     await shot(page, "4-run-result");
 
     step = "c2: lens run";
@@ -337,6 +357,19 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }, 60_000);
     assert.match(failed, /at line 13/);
     assert.match(failed, /Errors_Tile\.py", line 13, in udf/);
+    // The result panel: the class and message, and the traceback's UDF frame as a link that
+    // moves the editor's cursor to line 13 (from line 1).
+    const errPanel = await waitFor("the failed run in the result panel", () =>
+      resultFrame(page, /Errors_Tile\.py: file run failed[\s\S]*ValueError: no data west of -74\.02/), 30_000);
+    await focusEditor(page);
+    await page.keyboard.press("Control+Home");
+    await page.locator(".statusbar-item", { hasText: /Ln 1, Col 1/ }).first().waitFor();
+    const link = errPanel.frame.locator('#fused-traceback a.fused-line[data-line="13"]');
+    assert.equal(await link.count(), 1, "one link: the UDF's frame, not the runner's");
+    await link.click();
+    await page.locator(".statusbar-item", { hasText: /Ln 13, Col/ }).first().waitFor({ timeout: 10_000 });
+    assert.match(await page.locator(".tab.active", { hasText: "Errors_Tile.py" }).first().textContent(), /Errors_Tile/);
+    await shot(page, "4e-result-panel-error");
     await focusEditor(page);
     await palette(page, "View: Focus Problems");
     const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();

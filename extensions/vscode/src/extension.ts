@@ -18,6 +18,7 @@ import { EXE, resolveServerPath } from "./serverPath";
 import { describeSpec, parseTileSpec, runArgs, RunArgs, specText, TileSpec } from "./runArgs";
 import { formatRunResult, RunResult } from "./resultText";
 import { previewHtml } from "./previewHtml";
+import { resultHtml } from "./resultHtml";
 
 let client: LanguageClient | undefined;
 let serverPath: { path: string; source: string } | undefined;
@@ -27,6 +28,9 @@ let status: vscode.StatusBarItem;
 let context: vscode.ExtensionContext;
 let lastRun: RunArgs | undefined;
 let mapPanel: vscode.WebviewPanel | undefined;
+let resultPanel: vscode.WebviewPanel | undefined;
+/** The UDF the result panel shows a run of: where its line links go. */
+let resultUri: vscode.Uri | undefined;
 let activeRuns = 0;
 let serverState = "stopped";
 
@@ -289,9 +293,53 @@ function showResult(msg: { uri: string; result: RunResult }): void {
       return msg.uri;
     }
   })();
-  runs.appendLine(`[${new Date().toLocaleTimeString()}] ${formatRunResult(file, msg.result)}`);
+  const when = new Date().toLocaleTimeString();
+  runs.appendLine(`[${when}] ${formatRunResult(file, msg.result)}`);
   runs.appendLine("");
   runs.show(true);
+  showResultPanel(msg, file, when);
+}
+
+/** The result panel beside the code (one, reused): summary, rows, raster, output, error. */
+function showResultPanel(msg: { uri: string; result: RunResult }, file: string, when: string): void {
+  let uri: vscode.Uri;
+  try {
+    uri = vscode.Uri.parse(msg.uri);
+  } catch {
+    return;
+  }
+  resultUri = uri;
+  const title = `Result: ${path.basename(uri.fsPath, ".py")}`;
+  if (!resultPanel) {
+    resultPanel = vscode.window.createWebviewPanel(
+      "fused.result",
+      title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // The page's one nonce'd script turns a click on a line link into a message; nothing else.
+      { enableScripts: true, localResourceRoots: [] },
+    );
+    resultPanel.onDidDispose(() => (resultPanel = undefined));
+    resultPanel.webview.onDidReceiveMessage((m: { type?: string; line?: unknown }) => {
+      if (m?.type === "open" && typeof m.line === "number" && resultUri) void openAtLine(resultUri, m.line);
+    });
+  }
+  resultPanel.title = title;
+  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when);
+  if (!resultPanel.visible) resultPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
+/** Open the UDF at a 1-based line, in the editor group that shows it already, else the first. */
+async function openAtLine(uri: vscode.Uri, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const at = Math.max(0, Math.min(line - 1, doc.lineCount - 1));
+  const text = doc.lineAt(at);
+  const range = new vscode.Range(at, text.firstNonWhitespaceCharacterIndex, at, text.firstNonWhitespaceCharacterIndex);
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  await vscode.window.showTextDocument(doc, {
+    viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One,
+    selection: range,
+    preserveFocus: false,
+  });
 }
 
 async function previewMap(): Promise<void> {
