@@ -370,6 +370,22 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.locator(".statusbar-item", { hasText: /Ln 13, Col/ }).first().waitFor({ timeout: 10_000 });
     assert.match(await page.locator(".tab.active", { hasText: "Errors_Tile.py" }).first().textContent(), /Errors_Tile/);
     await shot(page, "4e-result-panel-error");
+
+    step = "c4b: runs view";
+    // The "Fused Runs" view (Explorer): this window's runs, newest first; a click on one runs it
+    // again with the same arguments, and its result replaces the panel's.
+    await palette(page, "Focus on Fused Runs View");
+    const runRows = page.locator(".monaco-list-row").filter({ hasText: / · (ok|error)/ });
+    await waitFor("4 runs listed", async () => (await runRows.count()) === 4);
+    const listed = await runRows.allTextContents();
+    assert.match(listed[0], /Errors_Tile.*file · error/);
+    assert.ok(listed.some((r) => /Points_Tile.*tile 13\/2411\/3079 · ok/.test(r)), `the typed tile run among ${JSON.stringify(listed)}`);
+    assert.match(listed[3], /Polygon_File.*file · ok · \d+ ms/);
+    await runRows.filter({ hasText: "Polygon_File" }).first().click();
+    await waitFor("the re-run listed", async () => (await runRows.count()) === 5);
+    assert.match(await runRows.first().textContent(), /Polygon_File.*file · ok/);
+    await waitFor("the re-run in the result panel", () => resultFrame(page, /Polygon_File\.py: file run ok/), 30_000);
+    await shot(page, "4f-runs-view");
     await focusEditor(page);
     await palette(page, "View: Focus Problems");
     const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();

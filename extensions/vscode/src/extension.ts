@@ -19,6 +19,7 @@ import { describeSpec, parseTileSpec, runArgs, RunArgs, specText, TileSpec } fro
 import { formatRunResult, RunResult } from "./resultText";
 import { previewHtml } from "./previewHtml";
 import { resultHtml } from "./resultHtml";
+import { RunHistory } from "./runHistory";
 
 let client: LanguageClient | undefined;
 let serverPath: { path: string; source: string } | undefined;
@@ -31,6 +32,10 @@ let mapPanel: vscode.WebviewPanel | undefined;
 let resultPanel: vscode.WebviewPanel | undefined;
 /** The UDF the result panel shows a run of: where its line links go. */
 let resultUri: vscode.Uri | undefined;
+const history = new RunHistory();
+/** The arguments of the last run asked for, per UDF: the result notification carries the URI,
+ * not how the run was asked for, and the Runs view re-runs with these. */
+const askedArgs = new Map<string, RunArgs>();
 let activeRuns = 0;
 let serverState = "stopped";
 
@@ -54,6 +59,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   register("fused.runUdf", () => runActive(undefined));
   register("fused.runTile", () => runTileCommand());
   register("fused.rerun", () => rerun());
+  register("fused.rerunFromHistory", (args) => runWith(args as RunArgs));
+  ctx.subscriptions.push(vscode.window.registerTreeDataProvider("fused.runs", history));
   register("fused.previewMap", () => previewMap());
   register("fused.syncMeta", () => syncMeta());
   register("fused.pack", () => pack());
@@ -128,7 +135,11 @@ async function start(): Promise<void> {
         if (EXECUTING.has(command) && !trustedFor(command === "fused.run" ? "run a UDF" : "preview a UDF on the map")) {
           return undefined;
         }
-        if (command === "fused.run") return withRunning(() => next(command, args));
+        if (command === "fused.run") {
+          const a = args[0] as RunArgs | undefined;
+          if (a?.uri) askedArgs.set(a.uri, a);
+          return withRunning(() => next(command, args));
+        }
         return next(command, args);
       },
     },
@@ -238,6 +249,7 @@ function serverCommand(command: string, arg: unknown): Promise<unknown> {
 async function runWith(args: RunArgs): Promise<void> {
   if (!trustedFor("run a UDF")) return;
   lastRun = args;
+  askedArgs.set(args.uri, args);
   // The server runs the file on disk (after checking it), as `fused-ls run` does.
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
   if (doc?.isDirty) await doc.save();
@@ -297,6 +309,7 @@ function showResult(msg: { uri: string; result: RunResult }): void {
   runs.appendLine(`[${when}] ${formatRunResult(file, msg.result)}`);
   runs.appendLine("");
   runs.show(true);
+  history.add(askedArgs.get(msg.uri) ?? { uri: msg.uri, mode: msg.result.mode === "tile" ? "tile" : "file" }, msg.result, when);
   showResultPanel(msg, file, when);
 }
 
