@@ -1,6 +1,7 @@
 // The VS Code side of fused-ls: starts `fused-ls server` with vscode-languageclient (diagnostics,
 // quick fixes, hover, completion, inlay hints and code lenses come from the server as they are),
-// and adds what the server cannot do alone: commands that run a UDF and show the result, the map
+// and adds what the server cannot do alone: commands that run a UDF and show the result (the
+// result panel, the Runs view, the "Fused Runs" output channel), the map
 // preview panel, a status bar item, workspace-trust gating, logs and debug info.
 import * as vscode from "vscode";
 import * as fs from "node:fs";
