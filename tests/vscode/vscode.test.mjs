@@ -229,7 +229,7 @@ async function waitFor(what, fn, timeout = 30_000) {
 }
 
 test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile",
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile", "serve/Raster_Tile",
     "broken/Entrypoint_Renamed"]);
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
@@ -386,6 +386,20 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(await runRows.first().textContent(), /Polygon_File.*file · ok/);
     await waitFor("the re-run in the result panel", () => resultFrame(page, /Polygon_File\.py: file run ok/), 30_000);
     await shot(page, "4f-runs-view");
+
+    step = "c4c: raster result";
+    // A Tile UDF returning an array (its lens): the panel shows the run's PNG as a data: image
+    // (the CSP's img-src), decoded at the runner's 256×256.
+    await quickOpen(page, "Raster_Tile.py");
+    await page.locator(".codelens-decoration a", { hasText: "Run tile" }).first().click();
+    const rasterPanel = await waitFor("the raster in the result panel", () => resultFrame(page, /Raster_Tile\.py: tile run [^\n]* ok/), 60_000);
+    assert.match(rasterPanel.text, /raster\s+256×256 at \[/);
+    const size = await waitFor("the PNG decoded", () => rasterPanel.frame.evaluate(() => {
+      const img = document.getElementById("fused-raster");
+      return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;
+    }));
+    assert.deepEqual(size, [256, 256]);
+    await shot(page, "4g-raster-result");
     await focusEditor(page);
     await palette(page, "View: Focus Problems");
     const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();

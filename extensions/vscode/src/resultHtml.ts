@@ -41,7 +41,8 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
     const png = res.raster?.png_base64;
     if (png && /^[A-Za-z0-9+/=\s]+$/.test(png)) body.push(`<img id="fused-raster" alt="raster" src="data:image/png;base64,${png.replace(/\s/g, "")}">`);
     if (res.preview?.length) body.push(table(res.preview, res.rows ?? undefined));
-    else if (res.value !== undefined) body.push(`<pre id="fused-value">${esc(JSON.stringify(res.value, null, 2) ?? "")}</pre>`);
+    // An array's value is its repr: the PNG shows it better.
+    else if (res.value !== undefined && !png) body.push(`<pre id="fused-value">${esc(JSON.stringify(res.value, null, 2) ?? "")}</pre>`);
   } else if (r.error?.traceback) {
     body.push(`<h2>Traceback</h2><pre id="fused-traceback">${traceback(r.error.traceback, udfPath)}</pre>`);
   }
@@ -60,7 +61,7 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
   h2 { font-size: 1em; margin-top: 1.2em; }
   table { border-collapse: collapse; margin: 6px 0; }
   th, td { text-align: left; padding: 2px 8px; border: 1px solid var(--vscode-panel-border, #8884); vertical-align: top; }
-  #fused-summary th { font-weight: normal; opacity: .8; }
+  #fused-summary th { font-weight: normal; opacity: .8; white-space: nowrap; }
   #fused-rows th { background: var(--vscode-editorWidget-background); }
   pre { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 6px; }
   a { color: var(--vscode-textLink-foreground); cursor: pointer; }

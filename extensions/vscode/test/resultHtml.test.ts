@@ -35,8 +35,9 @@ test("an error: class, message, and the UDF's traceback frames as line links (no
 
 test("a raster: its PNG as a data: image; a value without rows as JSON", () => {
   const png = "iVBORw0KGgo=";
-  const html = resultHtml("R/R.py", "/w/R/R.py", { ok: true, result: { type: "numpy.ndarray", raster: { width: 2, height: 2, bounds: [0, 0, 1, 1], png_base64: png } } }, "n", "t");
+  const html = resultHtml("R/R.py", "/w/R/R.py", { ok: true, result: { type: "numpy.ndarray", raster: { width: 2, height: 2, bounds: [0, 0, 1, 1], png_base64: png }, value: "array([[...]])" } }, "n", "t");
   assert.match(html, /<img id="fused-raster" alt="raster" src="data:image\/png;base64,iVBORw0KGgo=">/);
+  assert.doesNotMatch(html, /fused-value/, "an array's repr is not shown beside its PNG");
   const v = resultHtml("V/V.py", "/w/V/V.py", { ok: true, result: { type: "dict", value: { a: "<b>" } } }, "n", "t");
   assert.match(v, /<pre id="fused-value">\{\n  &quot;a&quot;: &quot;&lt;b&gt;&quot;\n\}<\/pre>/);
 });
