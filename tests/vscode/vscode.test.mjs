@@ -229,7 +229,8 @@ async function waitFor(what, fn, timeout = 30_000) {
 }
 
 test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile", "serve/Raster_Tile",
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile", "serve/Raster_Tile", "run/Failing_Udf",
+    "run/Tile_Receivers",
     "broken/Entrypoint_Renamed"]);
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
@@ -400,6 +401,17 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }));
     assert.deepEqual(size, [256, 256]);
     await shot(page, "4g-raster-result");
+
+    step = "c4d: stdout of a failed run";
+    // fixtures/run/Failing_Udf (how="raise" by default; with Tile_Receivers, which it loads in
+    // another branch, or the check refuses the run): prints, then divides by zero at line 14;
+    // the panel shows the class, the line link and what the UDF printed.
+    await quickOpen(page, "Failing_Udf.py");
+    await palette(page, "Fused: Run UDF");
+    const zero = await waitFor("the ZeroDivisionError in the result panel", () =>
+      resultFrame(page, /Failing_Udf\.py: file run failed[\s\S]*ZeroDivisionError: division by zero/), 60_000);
+    assert.equal(await zero.frame.locator("#fused-stdout").textContent(), "about to raise\n");
+    assert.equal(await zero.frame.locator('#fused-traceback a.fused-line[data-line="14"]').count(), 1);
     await focusEditor(page);
     await palette(page, "View: Focus Problems");
     const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();
