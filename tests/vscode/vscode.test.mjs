@@ -207,6 +207,16 @@ async function saveUntil(page, what, done) {
   }
 }
 
+/** The result panel's page (a webview: an iframe inside code-server's webview iframe) whose text
+ * matches `re`, with that text; null when none does yet. A new run replaces the page's frame. */
+async function resultFrame(page, re) {
+  for (const frame of page.frames()) {
+    const text = await frame.evaluate(() => (document.getElementById("fused-title") ? document.body.innerText : "")).catch(() => "");
+    if (text && re.test(text)) return { frame, text };
+  }
+  return null;
+}
+
 async function waitFor(what, fn, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -219,7 +229,8 @@ async function waitFor(what, fn, timeout = 30_000) {
 }
 
 test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the map preview, restarts", async (t) => {
-  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile",
+  const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile", "serve/Raster_Tile", "run/Failing_Udf",
+    "run/Tile_Receivers",
     "broken/Entrypoint_Renamed"]);
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
@@ -298,6 +309,16 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(out, /type: geopandas\.geodataframe\.GeoDataFrame/);
     assert.match(out, /rows: 1/);
     assert.match(out, /crs: EPSG:4326/);
+    // The result panel beside the code: summary and the preview rows as a table.
+    await page.locator(".tab", { hasText: "Result: Polygon_File" }).waitFor();
+    const panel = await waitFor("the result panel", () => resultFrame(page, /Polygon_File\.py: file run ok/), 30_000);
+    assert.match(panel.text, /type\s+geopandas\.geodataframe\.GeoDataFrame/);
+    assert.match(panel.text, /rows\s+1\n/);
+    assert.match(panel.text, /CRS\s+EPSG:4326/);
+    assert.match(panel.text, /bounds\s+\[[-\d.]+, [-\d.]+, [-\d.]+, [-\d.]+\]/);
+    assert.match(panel.text, /UDF time\s+\d+ ms/);
+    const cells = await panel.frame.locator("#fused-rows td").allTextContents();
+    assert.ok(cells.includes("paris"), `a table cell "paris" among ${JSON.stringify(cells)}`);
     await shot(page, "4-run-result");
 
     step = "c2: lens run";
@@ -337,6 +358,60 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }, 60_000);
     assert.match(failed, /at line 13/);
     assert.match(failed, /Errors_Tile\.py", line 13, in udf/);
+    // The result panel: the class and message, and the traceback's UDF frame as a link that
+    // moves the editor's cursor to line 13 (from line 1).
+    const errPanel = await waitFor("the failed run in the result panel", () =>
+      resultFrame(page, /Errors_Tile\.py: file run failed[\s\S]*ValueError: no data west of -74\.02/), 30_000);
+    await focusEditor(page);
+    await page.keyboard.press("Control+Home");
+    await page.locator(".statusbar-item", { hasText: /Ln 1, Col 1/ }).first().waitFor();
+    const link = errPanel.frame.locator('#fused-traceback a.fused-line[data-line="13"]');
+    assert.equal(await link.count(), 1, "one link: the UDF's frame, not the runner's");
+    await link.click();
+    await page.locator(".statusbar-item", { hasText: /Ln 13, Col/ }).first().waitFor({ timeout: 10_000 });
+    assert.match(await page.locator(".tab.active", { hasText: "Errors_Tile.py" }).first().textContent(), /Errors_Tile/);
+    await shot(page, "4e-result-panel-error");
+
+    step = "c4b: runs view";
+    // The "Fused Runs" view (Explorer): this window's runs, newest first; a click on one runs it
+    // again with the same arguments, and its result replaces the panel's.
+    await palette(page, "Focus on Fused Runs View");
+    const runRows = page.locator(".monaco-list-row").filter({ hasText: / · (ok|error)/ });
+    await waitFor("4 runs listed", async () => (await runRows.count()) === 4);
+    const listed = await runRows.allTextContents();
+    assert.match(listed[0], /Errors_Tile.*file · error/);
+    assert.ok(listed.some((r) => /Points_Tile.*tile 13\/2411\/3079 · ok/.test(r)), `the typed tile run among ${JSON.stringify(listed)}`);
+    assert.match(listed[3], /Polygon_File.*file · ok · \d+ ms/);
+    await runRows.filter({ hasText: "Polygon_File" }).first().click();
+    await waitFor("the re-run listed", async () => (await runRows.count()) === 5);
+    assert.match(await runRows.first().textContent(), /Polygon_File.*file · ok/);
+    await waitFor("the re-run in the result panel", () => resultFrame(page, /Polygon_File\.py: file run ok/), 30_000);
+    await shot(page, "4f-runs-view");
+
+    step = "c4c: raster result";
+    // A Tile UDF returning an array (its lens): the panel shows the run's PNG as a data: image
+    // (the CSP's img-src), decoded at the runner's 256×256.
+    await quickOpen(page, "Raster_Tile.py");
+    await page.locator(".codelens-decoration a", { hasText: "Run tile" }).first().click();
+    const rasterPanel = await waitFor("the raster in the result panel", () => resultFrame(page, /Raster_Tile\.py: tile run [^\n]* ok/), 60_000);
+    assert.match(rasterPanel.text, /raster\s+256×256 at \[/);
+    const size = await waitFor("the PNG decoded", () => rasterPanel.frame.evaluate(() => {
+      const img = document.getElementById("fused-raster");
+      return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;
+    }));
+    assert.deepEqual(size, [256, 256]);
+    await shot(page, "4g-raster-result");
+
+    step = "c4d: stdout of a failed run";
+    // fixtures/run/Failing_Udf (how="raise" by default; with Tile_Receivers, which it loads in
+    // another branch, or the check refuses the run): prints, then divides by zero at line 14;
+    // the panel shows the class, the line link and what the UDF printed.
+    await quickOpen(page, "Failing_Udf.py");
+    await palette(page, "Fused: Run UDF");
+    const zero = await waitFor("the ZeroDivisionError in the result panel", () =>
+      resultFrame(page, /Failing_Udf\.py: file run failed[\s\S]*ZeroDivisionError: division by zero/), 60_000);
+    assert.equal(await zero.frame.locator("#fused-stdout").textContent(), "about to raise\n");
+    assert.equal(await zero.frame.locator('#fused-traceback a.fused-line[data-line="14"]').count(), 1);
     await focusEditor(page);
     await palette(page, "View: Focus Problems");
     const runProblem = page.locator(".markers-panel .monaco-list-row", { hasText: "no data west" }).first();

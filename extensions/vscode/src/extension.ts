@@ -1,6 +1,7 @@
 // The VS Code side of fused-ls: starts `fused-ls server` with vscode-languageclient (diagnostics,
 // quick fixes, hover, completion, inlay hints and code lenses come from the server as they are),
-// and adds what the server cannot do alone: commands that run a UDF and show the result, the map
+// and adds what the server cannot do alone: commands that run a UDF and show the result (the
+// result panel, the Runs view, the "Fused Runs" output channel), the map
 // preview panel, a status bar item, workspace-trust gating, logs and debug info.
 import * as vscode from "vscode";
 import * as fs from "node:fs";
@@ -18,6 +19,8 @@ import { EXE, resolveServerPath } from "./serverPath";
 import { describeSpec, parseTileSpec, runArgs, RunArgs, specText, TileSpec } from "./runArgs";
 import { formatRunResult, RunResult } from "./resultText";
 import { previewHtml } from "./previewHtml";
+import { resultHtml } from "./resultHtml";
+import { RunHistory } from "./runHistory";
 
 let client: LanguageClient | undefined;
 let serverPath: { path: string; source: string } | undefined;
@@ -27,6 +30,13 @@ let status: vscode.StatusBarItem;
 let context: vscode.ExtensionContext;
 let lastRun: RunArgs | undefined;
 let mapPanel: vscode.WebviewPanel | undefined;
+let resultPanel: vscode.WebviewPanel | undefined;
+/** The UDF the result panel shows a run of: where its line links go. */
+let resultUri: vscode.Uri | undefined;
+const history = new RunHistory();
+/** The arguments of the last run asked for, per UDF: the result notification carries the URI,
+ * not how the run was asked for, and the Runs view re-runs with these. */
+const askedArgs = new Map<string, RunArgs>();
 let activeRuns = 0;
 let serverState = "stopped";
 
@@ -50,6 +60,8 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   register("fused.runUdf", () => runActive(undefined));
   register("fused.runTile", () => runTileCommand());
   register("fused.rerun", () => rerun());
+  register("fused.rerunFromHistory", (args) => runWith(args as RunArgs));
+  ctx.subscriptions.push(vscode.window.registerTreeDataProvider("fused.runs", history));
   register("fused.previewMap", () => previewMap());
   register("fused.syncMeta", () => syncMeta());
   register("fused.pack", () => pack());
@@ -124,7 +136,11 @@ async function start(): Promise<void> {
         if (EXECUTING.has(command) && !trustedFor(command === "fused.run" ? "run a UDF" : "preview a UDF on the map")) {
           return undefined;
         }
-        if (command === "fused.run") return withRunning(() => next(command, args));
+        if (command === "fused.run") {
+          const a = args[0] as RunArgs | undefined;
+          if (a?.uri) askedArgs.set(a.uri, a);
+          return withRunning(() => next(command, args));
+        }
         return next(command, args);
       },
     },
@@ -234,6 +250,7 @@ function serverCommand(command: string, arg: unknown): Promise<unknown> {
 async function runWith(args: RunArgs): Promise<void> {
   if (!trustedFor("run a UDF")) return;
   lastRun = args;
+  askedArgs.set(args.uri, args);
   // The server runs the file on disk (after checking it), as `fused-ls run` does.
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
   if (doc?.isDirty) await doc.save();
@@ -289,9 +306,54 @@ function showResult(msg: { uri: string; result: RunResult }): void {
       return msg.uri;
     }
   })();
-  runs.appendLine(`[${new Date().toLocaleTimeString()}] ${formatRunResult(file, msg.result)}`);
+  const when = new Date().toLocaleTimeString();
+  runs.appendLine(`[${when}] ${formatRunResult(file, msg.result)}`);
   runs.appendLine("");
   runs.show(true);
+  history.add(askedArgs.get(msg.uri) ?? { uri: msg.uri, mode: msg.result.mode === "tile" ? "tile" : "file" }, msg.result, when);
+  showResultPanel(msg, file, when);
+}
+
+/** The result panel beside the code (one, reused): summary, rows, raster, output, error. */
+function showResultPanel(msg: { uri: string; result: RunResult }, file: string, when: string): void {
+  let uri: vscode.Uri;
+  try {
+    uri = vscode.Uri.parse(msg.uri);
+  } catch {
+    return;
+  }
+  resultUri = uri;
+  const title = `Result: ${path.basename(uri.fsPath, ".py")}`;
+  if (!resultPanel) {
+    resultPanel = vscode.window.createWebviewPanel(
+      "fused.result",
+      title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // The page's one nonce'd script turns a click on a line link into a message; nothing else.
+      { enableScripts: true, localResourceRoots: [] },
+    );
+    resultPanel.onDidDispose(() => (resultPanel = undefined));
+    resultPanel.webview.onDidReceiveMessage((m: { type?: string; line?: unknown }) => {
+      if (m?.type === "open" && typeof m.line === "number" && resultUri) void openAtLine(resultUri, m.line);
+    });
+  }
+  resultPanel.title = title;
+  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when);
+  if (!resultPanel.visible) resultPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
+/** Open the UDF at a 1-based line, in the editor group that shows it already, else the first. */
+async function openAtLine(uri: vscode.Uri, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const at = Math.max(0, Math.min(line - 1, doc.lineCount - 1));
+  const text = doc.lineAt(at);
+  const range = new vscode.Range(at, text.firstNonWhitespaceCharacterIndex, at, text.firstNonWhitespaceCharacterIndex);
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  await vscode.window.showTextDocument(doc, {
+    viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One,
+    selection: range,
+    preserveFocus: false,
+  });
 }
 
 async function previewMap(): Promise<void> {

@@ -21,7 +21,7 @@ export type RunResult = {
     geojson?: { features?: unknown[] } | null;
     geojson_truncated?: boolean;
     preview?: Record<string, unknown>[] | null;
-    raster?: { width?: number; height?: number; bounds?: number[] } | null;
+    raster?: { width?: number; height?: number; bounds?: number[]; png_base64?: string } | null;
     value?: unknown;
   } | null;
   error?: {
