@@ -2,7 +2,6 @@
 
 use crate::output::{self, Record};
 use fused_core::tile::{self, Bounds, Tile};
-use fused_core::zip_package::{read_zip, ZipLimits};
 use fused_run::{find_python, Mode, RunOptions, RunRequest};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -114,22 +113,7 @@ fn resolve(path: &Path, keep: &mut Option<tempfile::TempDir>) -> Result<Resolved
     let dir = if path.extension().is_some_and(|e| e == "zip") {
         let bytes = fused_fs::read::read_regular_capped(&path, fused_fs::MAX_ZIP)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let zp = read_zip(&bytes, &stem, ZipLimits::default())
-            .map_err(|e| format!("`{}` is not a usable package zip: {e}", path.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&fused_run::temp_prefix("zip"))
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        for f in &zp.package.files {
-            // Names come from the checked zip: no separators, no `..`.
-            if let Some(text) = f.content.text() {
-                std::fs::write(tmp.path().join(&f.name), text).map_err(|e| e.to_string())?;
-            }
-        }
+        let tmp = fused_run::unpack_zip(&bytes, &path)?;
         let d = tmp.path().to_path_buf();
         *keep = Some(tmp);
         d

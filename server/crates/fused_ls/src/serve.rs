@@ -72,11 +72,7 @@ fn entries(paths: &[PathBuf]) -> (Vec<Entry>, Vec<String>) {
         let (name, origin) = match item {
             Item::Package(d) => {
                 let d = abs(&d);
-                let name = fused_run::package_meta(&d)
-                    .and_then(|m| m.name.map(|n| n.value))
-                    .filter(|n| !n.is_empty() && !n.contains('/'))
-                    .unwrap_or_else(|| stem(&d));
-                (name, Origin::Package(d))
+                (fused_run::package_name(&d), Origin::Package(d))
             }
             Item::Zip(z) => (stem(&z), Origin::Zip(abs(&z))),
             Item::Loose(f) => {

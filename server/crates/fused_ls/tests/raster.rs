@@ -67,18 +67,6 @@ fn pixels(img: &(u32, u32, Vec<u8>)) -> Vec<[u8; 4]> {
     img.2.chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()
 }
 
-fn assert_bounds(got: &Value, want: [f64; 4]) {
-    let got: Vec<f64> = got
-        .as_array()
-        .unwrap_or_else(|| panic!("no bounds: {got}"))
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() < 1e-9, "{got:?} != {want:?}");
-    }
-}
-
 #[test]
 fn grayscale_arrays_are_drawn_with_their_range_and_nan_or_masked_pixels_transparent() {
     let py = sdk_python();

@@ -104,18 +104,6 @@ fn coercion_follows_the_sdk_table() {
     );
 }
 
-fn close(v: &Value, want: [f64; 4]) {
-    let got: Vec<f64> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() < 1e-9, "{got:?} != {want:?}");
-    }
-}
-
 #[test]
 fn every_tile_spec_gives_the_sdk_bounds() {
     let nyc = [
@@ -127,8 +115,8 @@ fn every_tile_spec_gives_the_sdk_bounds() {
     let (code, r) = run_json(&["fixtures/run/Tile_Receivers", "--tile", "13/2411/3079"]);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(r["mode"], "tile");
-    close(&r["result"]["value"]["bounds"], nyc);
-    close(&r["bounds"], nyc);
+    assert_bounds(&r["result"]["value"]["bounds"], nyc);
+    assert_bounds(&r["bounds"], nyc);
     // The UDF's own x, y, z are not filled by a tile run.
     assert_eq!(
         (
@@ -146,7 +134,7 @@ fn every_tile_spec_gives_the_sdk_bounds() {
         "--z",
         "13",
     ]);
-    close(
+    assert_bounds(
         &r["result"]["value"]["bounds"],
         [
             -122.0361328125,
@@ -164,12 +152,12 @@ fn every_tile_spec_gives_the_sdk_bounds() {
         "--bbox",
         "-77.34375,38.41055,-77.167968,38.54816",
     ]);
-    close(
+    assert_bounds(
         &r["result"]["value"]["bounds"],
         [-77.34375, 38.41055, -77.167968, 38.54816],
     );
     let (_, r) = run_json(&["fixtures/run/Tile_Receivers", "--wkt", "POLYGON((-77.16796 38.54816, -77.16796 38.41055, -77.34375 38.41055, -77.34375 38.54816, -77.16796 38.54816))"]);
-    close(
+    assert_bounds(
         &r["result"]["value"]["bounds"],
         [-77.34375, 38.41055, -77.16796, 38.54816],
     );
@@ -181,7 +169,7 @@ fn every_tile_spec_gives_the_sdk_bounds() {
         "--geojson",
         gj.to_str().unwrap(),
     ]);
-    close(
+    assert_bounds(
         &r["result"]["value"]["bounds"],
         [
             -77.34375,
@@ -214,7 +202,7 @@ fn the_tile_receiver_follows_the_sdk_rule() {
         .unwrap();
         let (code, r) = run_json(&[f.to_str().unwrap(), "--tile", "0/0/0"]);
         assert_eq!(code, Some(0), "{r}");
-        close(
+        assert_bounds(
             &r["result"]["value"],
             [-180.0, -85.0511287798066, 180.0, 85.0511287798066],
         );

@@ -167,19 +167,6 @@ const NYC: [f64; 4] = [
     40.74725696280421,
 ];
 
-fn close(v: &Value, want: [f64; 4]) {
-    let got: Vec<f64> = v
-        .as_array()
-        .unwrap_or_else(|| panic!("not a list: {v}"))
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    assert_eq!(got.len(), 4, "{got:?}");
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() < 1e-9, "{got:?} != {want:?}");
-    }
-}
-
 #[test]
 fn tiles_get_the_sdk_bounds_and_query_strings_are_coerced_as_the_sdk_does() {
     let s = Server::start(&[&fixture("fixtures/run")], &["--workers", "1"]);
@@ -187,8 +174,8 @@ fn tiles_get_the_sdk_bounds_and_query_strings_are_coerced_as_the_sdk_does() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
     assert_eq!(v["mode"], "tile");
-    close(&v["bounds"], NYC);
-    close(&v["result"]["value"]["bounds"], NYC);
+    assert_bounds(&v["bounds"], NYC);
+    assert_bounds(&v["result"]["value"]["bounds"], NYC);
     assert_eq!(
         v["tile"],
         serde_json::json!({"x": 2411, "y": 3079, "z": 13})

@@ -136,6 +136,53 @@ pub fn package_meta(dir: &Path) -> Option<fused_core::meta::MetaUdf> {
     }
 }
 
+/// The name a package is served and previewed under: meta.json's `name` (when it is a usable
+/// path segment), else the folder's.
+pub fn package_name(dir: &Path) -> String {
+    package_meta(dir)
+        .and_then(|m| m.name.map(|n| n.value))
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+        .unwrap_or_else(|| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+}
+
+/// A UDF's name as one URL path segment (percent-encoded beyond the unreserved characters), as
+/// `serve`'s URLs and the editor's preview link name it.
+pub fn url_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A zipped package (`bytes`, read from `zip`) checked and written out to a fresh temp folder,
+/// to be run from there. Only what the zip reader accepted is written: no separators, no `..`.
+pub fn unpack_zip(bytes: &[u8], zip: &Path) -> Result<tempfile::TempDir, String> {
+    let stem = zip
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let zp = fused_core::zip_package::read_zip(bytes, &stem, Default::default())
+        .map_err(|e| format!("`{}` is not a usable package zip: {e}", zip.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix("zip"))
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    for f in &zp.package.files {
+        if let Some(text) = f.content.text() {
+            std::fs::write(tmp.path().join(&f.name), text).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(tmp)
+}
+
 /// The helper modules meta.json declares whose files exist: `(module name, file)`.
 pub fn header_modules(
     dir: &Path,

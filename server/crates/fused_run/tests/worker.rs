@@ -41,6 +41,19 @@ fn sdk_python() -> std::path::PathBuf {
     String::from_utf8(out.stdout).unwrap().trim().into()
 }
 
+/// A warm worker on the SDK venv's interpreter and the options of its runs.
+fn sdk_worker() -> (Worker, RunOptions) {
+    let python = sdk_python();
+    let opts = RunOptions {
+        python: python.clone(),
+        timeout: Duration::from_secs(60),
+        output_cap: 1 << 20,
+        memory_limit: None,
+    };
+    let w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
+    (w, opts)
+}
+
 /// Each run is forked from the same worker, yet draws new random numbers, as a new process
 /// would: a UDF sampling points must not get the same sample on every warm run. (The stdlib's
 /// `random` reseeds itself after a fork; numpy, imported by the worker, does not.)
@@ -53,14 +66,7 @@ fn every_run_draws_new_random_numbers() {
         "import random\nimport numpy as np\n\n@fused.udf\ndef udf():\n    return [random.random(), float(np.random.random())]\n",
     )
     .unwrap();
-    let python = sdk_python();
-    let opts = RunOptions {
-        python: python.clone(),
-        timeout: Duration::from_secs(60),
-        output_cap: 1 << 20,
-        memory_limit: None,
-    };
-    let mut w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
+    let (mut w, opts) = sdk_worker();
     let no = AtomicBool::new(false);
     let draws: Vec<Vec<f64>> = (0..3)
         .map(|_| {
@@ -334,14 +340,7 @@ fn a_warm_run_returns_a_raster_png() {
         "import numpy as np\n\n@fused.udf\ndef udf(bounds=None):\n    return np.arange(6, dtype=np.uint8).reshape(2, 3) * 50\n",
     )
     .unwrap();
-    let python = sdk_python();
-    let opts = RunOptions {
-        python: python.clone(),
-        timeout: Duration::from_secs(60),
-        output_cap: 1 << 20,
-        memory_limit: None,
-    };
-    let mut w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
+    let (mut w, opts) = sdk_worker();
     let no = AtomicBool::new(false);
     let tile = fused_core::tile::Tile::parse("13/2411/3079").unwrap();
     let mut req = request(&f, &[]);

@@ -145,22 +145,7 @@ impl Entry {
                 return Ok((dir.path().to_path_buf(), dir.clone(), mtime(zip)));
             }
         }
-        let stem = zip
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let zp = fused_core::zip_package::read_zip(&bytes, &stem, Default::default())
-            .map_err(|e| format!("`{}` is not a usable package zip: {e}", zip.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&fused_run::temp_prefix("zip"))
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        for f in &zp.package.files {
-            // Names come from the checked zip: no separators, no `..`.
-            if let Some(text) = f.content.text() {
-                std::fs::write(tmp.path().join(&f.name), text).map_err(|e| e.to_string())?;
-            }
-        }
+        let tmp = fused_run::unpack_zip(&bytes, zip)?;
         let tmp = Arc::new(tmp);
         *slot = Some((digest, tmp.clone()));
         Ok((tmp.path().to_path_buf(), tmp, mtime(zip)))

@@ -41,18 +41,6 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// A path segment for a UDF name in a link.
-fn seg(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Shown when this build has no map bundle.
 const NO_MAP: &str = "<p>This build of fused-ls has no map: run <code>bash web/build.sh</code> in \
 the fused-ls checkout (it bundles the map from npm packages), then build fused-ls again.</p>";
@@ -62,7 +50,7 @@ const HEAD: &str = "<!doctype html><meta charset=utf-8><title>fused-ls serve</ti
 td,th{text-align:left;padding:.2em .6em;vertical-align:top}</style>";
 
 fn endpoints(u: &Value, prefix: &str) -> String {
-    let name = seg(u["name"].as_str().unwrap_or(""));
+    let name = fused_run::url_segment(u["name"].as_str().unwrap_or(""));
     let tile = format!("{prefix}{name}/run/tiles/13/2411/3079?format=geojson");
     let file = format!("{prefix}{name}/run/file?format=json");
     format!(
@@ -102,7 +90,7 @@ These are the endpoints (relative to this page). The list as JSON: <a href=\"udf
         let name = u["name"].as_str().unwrap_or("");
         out.push_str(&format!(
             "<h2><a href=\"{}/\">{}</a> <small>({} UDF)</small></h2>",
-            esc(&seg(name)),
+            esc(&fused_run::url_segment(name)),
             esc(name),
             esc(u["mode"].as_str().unwrap_or("?"))
         ));

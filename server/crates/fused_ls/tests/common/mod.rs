@@ -87,3 +87,17 @@ pub fn sdk_python() -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Asserts that `v` is a list of 4 numbers each within 1e-9 of `want` (bounds).
+pub fn assert_bounds(v: &serde_json::Value, want: [f64; 4]) {
+    let got: Vec<f64> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{got:?} != {want:?}");
+    }
+}

@@ -66,30 +66,14 @@ impl Preview {
     }
 }
 
-/// The name `fused-ls serve` gives the UDF of `file`: a package's meta.json `name` (else its
-/// folder's), a loose file's stem.
+/// The name `fused-ls serve` gives the UDF of `file`: its package's (`fused_run::package_name`),
+/// a loose file's stem.
 fn udf_name(file: &Path) -> Option<String> {
     let dir = file.parent()?;
-    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned());
     if dir.join("meta.json").is_file() {
-        return fused_run::package_meta(dir)
-            .and_then(|m| m.name.map(|n| n.value))
-            .filter(|n| !n.is_empty() && !n.contains('/'))
-            .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()));
+        return Some(fused_run::package_name(dir));
     }
-    stem(file)
-}
-
-/// A path segment for a UDF name.
-fn segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    file.file_stem().map(|s| s.to_string_lossy().into_owned())
 }
 
 /// Starts `fused-ls serve ROOT --port 0 --no-open ...` and returns its base URL and pid.
@@ -211,7 +195,7 @@ impl Backend {
             data: None,
         })?;
         let base = started;
-        let url = format!("{base}{}/", segment(&name));
+        let url = format!("{base}{}/", fused_run::url_segment(&name));
         if args.open && can_show {
             let client = self.client().clone();
             let target = url.clone();
