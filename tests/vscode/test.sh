@@ -9,13 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-if [ ! -x /usr/bin/chromium ]; then
-  echo "vscode: installing Debian's chromium (once per machine)" >&2
-  as_root=""
-  [ "$(id -u)" = 0 ] || as_root="sudo"
-  $as_root apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >&2
-fi
+bash scripts/ensure-chromium.sh
 { read -r node_dir; read -r code_server; } < <(bash tests/vscode/setup.sh)
 bash tests/sdk/setup.sh >/dev/null
 export FUSED_LS_SDK_PYTHON="${FUSED_LS_SDK_PYTHON:-${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}/sdk-venv/bin/python}"

@@ -7,13 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-if [ ! -x /usr/bin/chromium ]; then
-  echo "web: installing Debian's chromium (once per machine)" >&2
-  as_root=""
-  [ "$(id -u)" = 0 ] || as_root="sudo"
-  $as_root apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends chromium >&2
-fi
+bash scripts/ensure-chromium.sh
 bash web/build.sh >/dev/null
 bash tests/sdk/setup.sh >/dev/null
 ln -sfn "$(readlink web/map/node_modules)" tests/web/node_modules
