@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use catalog::{Entry, Origin};
+pub use catalog::{Catalog, Discover, Entry, Origin};
 
 /// The error-level diagnostics `fused-ls check` finds for a served path (a package folder, zip
 /// or `.py`), as `check --format json` records; empty when it has none. The CLI supplies it: the
@@ -47,7 +47,7 @@ pub struct Config {
 /// What every handler shares.
 pub struct App {
     pub token: String,
-    pub entries: Vec<Entry>,
+    pub catalog: Catalog,
     pub pool: Arc<pool::Pool>,
     pub python: PathBuf,
     pub cache: cache::Cache,
@@ -83,11 +83,81 @@ fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
     out
 }
 
-/// Binds, prints the base URL on the first line of stdout, and serves until killed.
-/// `on_ready` gets the URL (the CLI opens a browser with it).
+/// A service running on the caller's tokio runtime (the language server's `fused.preview`).
+/// Dropping it stops it: the listener closes; runs in flight are cancelled with their requests.
+pub struct Service {
+    /// `http://127.0.0.1:PORT/<token>/`.
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Service {
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds and starts serving on the current tokio runtime; returns once the port is open. The
+/// workers are the caller's (`pool`): the language server puts its own warm worker in it.
+pub async fn start(
+    config: Config,
+    catalog: Catalog,
+    pool: Arc<pool::Pool>,
+) -> Result<Service, String> {
+    let listener = tokio::net::TcpListener::bind((config.host, config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let token = new_token()?;
+    pool.prewarm();
+    pool.watch();
+    let app = Arc::new(App {
+        token: token.clone(),
+        catalog,
+        pool,
+        python: config.python.clone(),
+        cache: cache::Cache::new(config.cache_bytes),
+        timeout: config.timeout,
+        memory_limit: config.memory_limit,
+        hosts: accepted_hosts(addr),
+        check: config.check.clone(),
+    });
+    let host = match addr.ip() {
+        // Every interface: loopback is one of them, and a URL this machine can open.
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let base = format!("http://{host}:{}/{token}/", addr.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, routes::router(app))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Service {
+        base,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// `fused-ls serve`: binds, prints the base URL on the first line of stdout, and serves until
+/// killed. `on_ready` gets the URL (the CLI opens a browser with it).
 pub fn serve(
     config: Config,
-    entries: Vec<Entry>,
+    catalog: Catalog,
     on_ready: impl FnOnce(&str) + Send + 'static,
 ) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -96,41 +166,17 @@ pub fn serve(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((config.host, config.port))
-            .await
-            .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let token = new_token()?;
         let pool = pool::Pool::new(config.python.clone(), config.workers);
-        pool.prewarm();
-        pool.watch();
-        let app = Arc::new(App {
-            token: token.clone(),
-            entries,
-            pool,
-            python: config.python.clone(),
-            cache: cache::Cache::new(config.cache_bytes),
-            timeout: config.timeout,
-            memory_limit: config.memory_limit,
-            hosts: accepted_hosts(addr),
-            check: config.check.clone(),
-        });
-        let host = match addr.ip() {
-            // Every interface: loopback is one of them, and a URL this machine can open.
-            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        };
-        let url = format!("http://{host}:{}/{token}/", addr.port());
+        let mut service = start(config, catalog, pool).await?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{url}");
+            let _ = writeln!(out, "{}", service.base);
             let _ = out.flush();
         }
-        on_ready(&url);
-        axum::serve(listener, routes::router(app))
+        on_ready(&service.base);
+        (&mut service.task)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("the service stopped: {e}"))
     })
 }
