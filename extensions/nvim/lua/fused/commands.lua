@@ -21,7 +21,7 @@ local function need_client(bufnr)
     if cmd and not path then
       err(('`%s` is not executable (not on PATH?). Install it: %s'):format(cmd, fused.install_hint))
     else
-      err('fused-ls is not attached to this buffer (`:checkhealth fused`; the plugin needs `vim.lsp.enable("fused_ls")`)')
+      err('fused-ls is not attached to this buffer (`:checkhealth fused`; on 0.11 the plugin needs `vim.lsp.enable("fused_ls")`)')
     end
   end
   return client
