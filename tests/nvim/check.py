@@ -31,31 +31,39 @@ def load(name):
 
 SDK_BOUNDS = "-74.0478515625, 40.713955826286046, -74.00390625, 40.74725696280421"
 
-# (1) diagnostics, (6) lenses
-d = load("diagnostics")
-check("diagnostics: fused_ls attached with only the plugin and vim.lsp.enable", d.get("attached") is True, d.get("attached"))
-check("diagnostics: outside a git repository the root is the package folder (meta.json)", str(d.get("root", "")).endswith("/broken/Undefined_Name"), d.get("root"))
-py = [(x["code"], x["lnum"], x["col"]) for x in d.get("py", [])]
-check("diagnostics: Undefined_Name.py has FUSED012 at 9:11 and FUSED014 at 24:12",
-      py == [("FUSED012", 9, 11), ("FUSED014", 24, 12)], py)
-meta = [(x["code"], x["lnum"]) for x in d.get("meta", [])]
-check("diagnostics: meta.json (filetype json) has FUSED060 on line 29 or 30",
-      d.get("meta_filetype") == "json" and len(meta) == 1 and meta[0][0] == "FUSED060" and meta[0][1] in (29, 30), meta)
-check("two packages in one git repository share one server rooted at the repository",
-      d.get("repo_same_client") is True and str(d.get("repo_root", "")).endswith("/ws/repo"), [d.get("repo_same_client"), d.get("repo_root")])
-check("a run without a python setting uses the .venv at the repository's root",
-      str(d.get("repo_run_python", "")).endswith("/ws/repo/.venv/bin/python") and d.get("repo_run_ok") is True,
-      [d.get("repo_run_python"), d.get("repo_run_ok")])
-check("diagnostics: no server for a JSON file that is not meta.json", d.get("other_json_clients") == 0, d.get("other_json_clients"))
-titles = sorted(x["title"] for x in d.get("lenses", []))
-check("lenses: ▶ Run and ▶ Run tile after attach", titles == ["▶ Run", "▶ Run tile"], d.get("lenses"))
-hints = [(h["line"], h["label"].strip()) for h in d.get("hints", [])]
-check("inlay hints on by default, and shown: `tile` on the receiver, `: str` on unannotated parameters",
-      d.get("inlay_hints_enabled") is True and (6, "tile") in hints and (8, ": str") in hints, d.get("hints"))
-check(":Fused exists and completes its subcommands",
-      d.get("fused_command") is True and {"run", "tile", "rerun", "preview", "sync", "new", "pack", "info", "cancel"} <= set(d.get("completion", [])),
-      d.get("completion"))
-check(":Fused tile completes a tile and bbox", d.get("completion_tile") == ["13/2411/3079", "bbox"], d.get("completion_tile"))
+# (1) diagnostics, (6) lenses: with vim.lsp.enable, and again through the fallback start of
+# Neovim < 0.11 forced on 0.11 (the plugin starts the server itself from lsp/fused_ls.lua).
+def diagnostics_checks(name, p):
+    d = load(name)
+    check(p + "diagnostics: fused_ls attached with only the plugin and vim.lsp.enable", d.get("attached") is True, d.get("attached"))
+    check(p + "diagnostics: outside a git repository the root is the package folder (meta.json)", str(d.get("root", "")).endswith("/broken/Undefined_Name"), d.get("root"))
+    py = [(x["code"], x["lnum"], x["col"]) for x in d.get("py", [])]
+    check(p + "diagnostics: Undefined_Name.py has FUSED012 at 9:11 and FUSED014 at 24:12",
+          py == [("FUSED012", 9, 11), ("FUSED014", 24, 12)], py)
+    meta = [(x["code"], x["lnum"]) for x in d.get("meta", [])]
+    check(p + "diagnostics: meta.json (filetype json) has FUSED060 on line 29 or 30",
+          d.get("meta_filetype") == "json" and len(meta) == 1 and meta[0][0] == "FUSED060" and meta[0][1] in (29, 30), meta)
+    check(p + "two packages in one git repository share one server rooted at the repository",
+          d.get("repo_same_client") is True and str(d.get("repo_root", "")).endswith("/ws/repo"), [d.get("repo_same_client"), d.get("repo_root")])
+    check(p + "a run without a python setting uses the .venv at the repository's root",
+          str(d.get("repo_run_python", "")).endswith("/ws/repo/.venv/bin/python") and d.get("repo_run_ok") is True,
+          [d.get("repo_run_python"), d.get("repo_run_ok")])
+    check(p + "diagnostics: no server for a JSON file that is not meta.json", d.get("other_json_clients") == 0, d.get("other_json_clients"))
+    titles = sorted(x["title"] for x in d.get("lenses", []))
+    check(p + "lenses: ▶ Run and ▶ Run tile after attach", titles == ["▶ Run", "▶ Run tile"], d.get("lenses"))
+    hints = [(h["line"], h["label"].strip()) for h in d.get("hints", [])]
+    check(p + "inlay hints on by default, and shown: `tile` on the receiver, `: str` on unannotated parameters",
+          d.get("inlay_hints_enabled") is True and (6, "tile") in hints and (8, ": str") in hints, d.get("hints"))
+    check(p + ":Fused exists and completes its subcommands",
+          d.get("fused_command") is True and {"run", "tile", "rerun", "preview", "sync", "new", "pack", "info", "cancel"} <= set(d.get("completion", [])),
+          d.get("completion"))
+    check(p + "the server was started by " + ("the plugin (vim.lsp.enable not called)" if p else "vim.lsp.enable"),
+          d.get("lsp_enabled") is (not p), d.get("lsp_enabled"))
+    check(p + ":Fused tile completes a tile and bbox", d.get("completion_tile") == ["13/2411/3079", "bbox"], d.get("completion_tile"))
+
+
+diagnostics_checks("diagnostics", "")
+diagnostics_checks("diagnostics_fallback", "[fallback start] ")
 
 # (2) code actions
 d = load("actions")
@@ -153,6 +161,38 @@ check("opening a UDF without the binary: vim.notify says so (ERROR) with the ins
       d.get("notifications"))
 
 check("vim.lsp.config('fused_ls', {cmd = {...}}) starts the server from a binary off PATH", d.get("configured_cmd_attached") is True)
+
+# The fallback start's :checkhealth (forced on 0.11): nothing missing, the start named.
+d = load("health_fallback")
+rep = "\n".join(d.get("report", []))
+check("[fallback start] :checkhealth fused: all OK, says the plugin starts the server (vim.lsp.start)",
+      "ERROR" not in rep and "WARNING" not in rep and "OK Neovim 0.11" in rep
+      and "the plugin starts the server itself on FileType python/json (vim.lsp.start" in rep and "server running" in rep,
+      d.get("report"))
+
+# The floor: Debian's Neovim 0.7.2.
+if os.environ.get("FUSED_NVIM_FLOOR", "1") == "0":
+    print("SKIP  Neovim 0.7.2 floor (FUSED_NVIM_FLOOR=0)")
+else:
+    d = load("floor")
+    check("[0.7.2] the real Neovim 0.7.2 ran, without vim.lsp.start", d.get("version") == "0.7.2" and d.get("has_lsp_start") is False,
+          [d.get("version"), d.get("has_lsp_start")])
+    py = [(x["code"], x["lnum"], x["col"]) for x in d.get("py", [])]
+    check("[0.7.2] the plugin alone starts the server: Undefined_Name.py has FUSED012 at 9:11 and FUSED014 at 24:12",
+          d.get("attached") is True and py == [("FUSED012", 9, 11), ("FUSED014", 24, 12)], py)
+    meta = [(x["code"], x["lnum"]) for x in d.get("meta", [])]
+    check("[0.7.2] meta.json (filetype json) has FUSED060 on line 29 or 30",
+          d.get("meta_filetype") == "json" and len(meta) == 1 and meta[0][0] == "FUSED060" and meta[0][1] in (29, 30), meta)
+    check("[0.7.2] the root is the package folder; one client per root, reused",
+          str(d.get("root", "")).endswith("/broken/Undefined_Name") and d.get("two_roots_two_clients") is True
+          and d.get("same_root_same_client") is True and d.get("clients") == 2,
+          [d.get("root"), d.get("two_roots_two_clients"), d.get("same_root_same_client"), d.get("clients")])
+    rep = "\n".join(d.get("report", []))
+    check("[0.7.2] :checkhealth fused names what 0.7 lacks and how the server starts",
+          "WARNING: Neovim 0.7.2" in rep and "missing before 0.11: `:Fused`" in rep and "missing before 0.10: inlay hints" in rep
+          and "(vim.lsp.start_client, the config of lsp/fused_ls.lua)" in rep and "OK: server running" in rep, d.get("report"))
+    check("[0.7.2] :Fused says it needs 0.11",
+          any(n["level"] == 3 and "needs Neovim 0.11+" in n["msg"] for n in d.get("notifications", [])), d.get("notifications"))
 
 print(f"nvim: {len(failures)} failed" if failures else "nvim: all checks passed")
 sys.exit(1 if failures else 0)
