@@ -35,7 +35,7 @@ SDK_BOUNDS = "-74.0478515625, 40.713955826286046, -74.00390625, 40.7472569628042
 # Neovim < 0.11 forced on 0.11 (the plugin starts the server itself from lsp/fused_ls.lua).
 def diagnostics_checks(name, p):
     d = load(name)
-    check(p + "diagnostics: fused_ls attached with only the plugin and vim.lsp.enable", d.get("attached") is True, d.get("attached"))
+    check(p + "diagnostics: fused_ls attached with only the plugin and " + ("nothing else" if p else "vim.lsp.enable"), d.get("attached") is True, d.get("attached"))
     check(p + "diagnostics: outside a git repository the root is the package folder (meta.json)", str(d.get("root", "")).endswith("/broken/Undefined_Name"), d.get("root"))
     py = [(x["code"], x["lnum"], x["col"]) for x in d.get("py", [])]
     check(p + "diagnostics: Undefined_Name.py has FUSED012 at 9:11 and FUSED014 at 24:12",
@@ -59,7 +59,7 @@ def diagnostics_checks(name, p):
           d.get("completion"))
     check(p + "the server was started by " + ("the plugin (vim.lsp.enable not called)" if p else "vim.lsp.enable"),
           d.get("lsp_enabled") is (not p), d.get("lsp_enabled"))
-    check(p + ":Fused tile completes a tile and bbox", d.get("completion_tile") == ["13/2411/3079", "bbox"], d.get("completion_tile"))
+    check(p + ":Fused tile completes a tile and bbox", (d.get("completion_tile") or [])[:2] == ["13/2411/3079", "bbox"], d.get("completion_tile"))
 
 
 diagnostics_checks("diagnostics", "")
@@ -98,6 +98,8 @@ check("a raster: its size, bands, type and bounds; its repr printed as lines",
       and any(l.startswith("array([[[ 30,  60, 220, 255],") for l in raster), raster)
 check("lat lng z is sent as a tile run (tile 12/655/1583)", len(table) > 0 and "tile 12/655/1583" in table[0], table[:1])
 failing = d.get("failing", [])
+check(":Fused run how=raise seconds=2.5 passes both parameters",
+      "params  how=raise seconds=2.5" in failing and "about to raise" in failing, failing)
 check("a failing UDF: class, line and traceback in the result buffer",
       "error  ZeroDivisionError: division by zero" in failing and "line   14" in failing and "    ratio = 1 / 0" in failing
       and "about to raise" in failing, failing)
@@ -105,7 +107,7 @@ qf = d.get("qf", [])
 check("a failing UDF: its line in the quickfix list",
       len(qf) == 1 and qf[0]["file"].endswith("/run/Failing_Udf/Failing_Udf.py") and qf[0]["lnum"] == 14 and "ZeroDivisionError" in qf[0]["text"]
       and d.get("qf_title") == "fused run", qf)
-check(":Fused! run repeats the last run", "params  how=raise" in d.get("rerun", []) and "error  ZeroDivisionError: division by zero" in d.get("rerun", []),
+check(":Fused! run repeats the last run", "params  how=raise seconds=2.5" in d.get("rerun", []) and "error  ZeroDivisionError: division by zero" in d.get("rerun", []),
       d.get("rerun"))
 check("the ▶ Run tile lens runs through the plugin", (d.get("lens_run") or [""])[0].startswith("Tile_Receivers.py  tile 13/2411/3079  ok"),
       d.get("lens_run"))
@@ -128,6 +130,32 @@ check(":Fused cancel stops a looping run (progress ended, Cancelled shown)",
       and "error  Cancelled: the run was cancelled" in d.get("after_cancel", []) and (d.get("cancel_ms") or 1e9) < 5000,
       [d.get("progress"), d.get("after_cancel"), d.get("cancel_ms")])
 check("the cancelled run's child process is gone", d.get("child_pid") and d.get("child_alive") is False, [d.get("child_pid"), d.get("child_alive")])
+
+check("parameter completion: `:Fused run <Tab>` offers name= for each UDF parameter, from the server",
+      d.get("complete_run") == ["how=", "seconds="] and d.get("complete_tile_run") == ["bounds=", "x=", "y=", "z=", "label="],
+      [d.get("complete_run"), d.get("complete_tile_run")])
+check("parameter completion: given names are not offered again; a prefix filters; nothing after `=`",
+      d.get("complete_run_given") == ["seconds="] and d.get("complete_run_prefix") == ["seconds="] and d.get("complete_run_value") == [],
+      [d.get("complete_run_given"), d.get("complete_run_prefix"), d.get("complete_run_value")])
+check("parameter completion: `:Fused tile` leaves out the tile receiver (bounds), after the tile suggestions",
+      d.get("complete_tile") == ["x=", "y=", "z=", "label="]
+      and d.get("complete_tile_first") == ["13/2411/3079", "bbox", "x=", "y=", "z=", "label="],
+      [d.get("complete_tile"), d.get("complete_tile_first")])
+coercion = ["count", "ratio", "enabled", "ids", "options", "pair", "floats", "names", "stream", "token", "when", "at",
+            "maybe", "either", "mode", "label"]
+check("parameter completion: a signature over many lines, with brackets and strings in annotations",
+      d.get("complete_coercion") == [n + "=" for n in coercion], d.get("complete_coercion"))
+ctrlc = d.get("ctrlc_result", [])
+check("<C-c> in the result buffer cancels the run in flight",
+      d.get("ctrlc_in_result_buffer") is True and d.get("ctrlc_running_before") is True and d.get("ctrlc_running_after") is False
+      and "error  Cancelled: the run was cancelled" in ctrlc, [d.get("ctrlc_in_result_buffer"), d.get("ctrlc_running_before"), ctrlc])
+km = d.get("keymaps", {})
+check("setup({ keymaps = ... }) maps each action buffer-locally, described",
+      sorted(km) == ["cancel", "preview", "rerun", "run", "tile"] and all(v.get("buffer") == 1 and v.get("desc") == "Fused " + k for k, v in km.items()),
+      km)
+check("a keymap runs its action (run: the UDF's File run in the result buffer); buffers attached before setup() get them too",
+      (d.get("keymap_run") or [""])[0].startswith("Coercion_Table.py  file  ok") and d.get("keymap_buffer") is True
+      and d.get("keymap_on_earlier_buffer") is True, [d.get("keymap_run"), d.get("keymap_on_earlier_buffer")])
 
 # (4) preview
 d = load("preview")

@@ -53,10 +53,15 @@ function M.setup(opts)
       vim.lsp.config('fused_ls', M.config.lsp)
     end
   end
-  -- Running servers get the new settings at once.
+  -- Running servers get the new settings at once, their buffers the keymaps.
   for _, client in ipairs(compat.get_clients('fused_ls')) do
     client.settings = { fused = settings }
     compat.notify(client, 'workspace/didChangeConfiguration', { settings = { fused = settings } })
+    if compat.full then
+      for bufnr in pairs(client.attached_buffers or {}) do
+        M.set_keymaps(bufnr)
+      end
+    end
   end
 end
 
@@ -165,6 +170,11 @@ function M.on_attach(client, bufnr)
       end
     end,
   })
+  M.set_keymaps(bufnr)
+end
+
+--- The buffer-local keymaps of `config.keymaps` ({ action = lhs }).
+function M.set_keymaps(bufnr)
   local commands = require('fused.commands')
   for action, lhs in pairs(M.config.keymaps or {}) do
     if lhs and commands.keymap_actions[action] then
