@@ -190,6 +190,24 @@ check("opening a UDF without the binary: vim.notify says so (ERROR) with the ins
 
 check("vim.lsp.config('fused_ls', {cmd = {...}}) starts the server from a binary off PATH", d.get("configured_cmd_attached") is True)
 
+# The nvim-lint recipe (README), through a re-implementation of nvim-lint's for_sarif.
+d = load("sarif")
+diags = [(x["lnum"], x["col"], x["end_col"], x["code"], x["severity"], x["source"]) for x in d.get("diagnostics", [])]
+check("nvim-lint recipe: fused-ls check --format sarif <file> from another directory, exit 1 on errors",
+      d.get("recipe_found") is True and d.get("cmd", [])[:4] == ["fused-ls", "check", "--format", "sarif"]
+      and str(d.get("cmd", [""])[-1]).endswith("/broken/Undefined_Name/Undefined_Name.py") and d.get("exit") == 1
+      and d.get("ignore_exitcode") is True and d.get("stdin") is False, [d.get("cmd"), d.get("exit")])
+check("nvim-lint recipe: FUSED012 (error) at 9:11-24 and FUSED014 (warning) at 24:12-15, source fused-ls",
+      diags == [(8, 10, 23, "FUSED012", 1, "fused-ls"), (23, 11, 14, "FUSED014", 2, "fused-ls")], d.get("diagnostics"))
+msgs = [x["message"] for x in d.get("diagnostics", [])]
+check("nvim-lint recipe: each diagnostic keeps its own message",
+      len(msgs) == 2 and msgs[0].startswith("`load_buildings` is not defined") and msgs[1].startswith("`json` is not defined"), msgs)
+plain = [x["message"] for x in d.get("plain", [])]
+check("(why the wrapper) the plain for_sarif() would show the rules' descriptions instead",
+      len(plain) == 2 and not plain[0].startswith("`load_buildings`"), plain)
+check("nvim-lint recipe: python buffers, linted on write", d.get("linters_by_ft") == {"python": ["fused_ls"]} and d.get("tried_on_write") == 1,
+      [d.get("linters_by_ft"), d.get("tried_on_write")])
+
 # The fallback start's :checkhealth (forced on 0.11): nothing missing, the start named.
 d = load("health_fallback")
 rep = "\n".join(d.get("report", []))

@@ -52,6 +52,8 @@ run health health PATH="$tmp/bin:$clean_path"
 # No fused-ls on PATH, no python setting: checkhealth must name what is missing.
 FUSED_NVIM_PYTHON="" run health_bad health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1 FUSED_NVIM_BIN="$tmp/bin/fused-ls"
 
+# The README's nvim-lint recipe on real `check --format sarif` output.
+run sarif sarif PATH="$tmp/bin:$clean_path"
 # The fallback start of Neovim < 0.11, forced on 0.11 (the plugin starts the server itself).
 run diagnostics_fallback diagnostics PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
 run health_fallback health PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
