@@ -216,6 +216,15 @@ check("[fallback start] :checkhealth fused: all OK, says the plugin starts the s
       and "the plugin starts the server itself on FileType python/json (vim.lsp.start" in rep and "server running" in rep,
       d.get("report"))
 
+d = load("health_bad_fallback")
+rep = "\n".join(d.get("report", []))
+check("[fallback start] without the binary: checkhealth's ERROR and vim.notify name the install command and setup({ lsp = ... })",
+      "ERROR `fused-ls` not found on PATH" in rep and "pip install fused-ls" in rep and "setup({ lsp = { cmd" in rep
+      and any(n["level"] == 4 and "not executable" in n["msg"] and "setup({ lsp = { cmd" in n["msg"] for n in d.get("notifications", [])),
+      [d.get("report"), d.get("notifications")])
+check("[fallback start] require('fused').setup({ lsp = { cmd = {...} } }) starts the server from a binary off PATH",
+      d.get("configured_cmd_attached") is True)
+
 # The floor: Debian's Neovim 0.7.2.
 if os.environ.get("FUSED_NVIM_FLOOR", "1") == "0":
     print("SKIP  Neovim 0.7.2 floor (FUSED_NVIM_FLOOR=0)")

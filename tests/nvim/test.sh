@@ -57,12 +57,16 @@ run sarif sarif PATH="$tmp/bin:$clean_path"
 # The fallback start of Neovim < 0.11, forced on 0.11 (the plugin starts the server itself).
 run diagnostics_fallback diagnostics PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
 run health_fallback health PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
+FUSED_NVIM_PYTHON="" run health_bad_fallback health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1 FUSED_NVIM_BIN="$tmp/bin/fused-ls" FUSED_NVIM_FALLBACK=1
 # The floor: Debian's Neovim 0.7.2 (tests/nvim/setup-0.7.sh; FUSED_NVIM_FLOOR=0 skips it where
-# apt cannot download, and check.py then fails unless FUSED_NVIM_FLOOR=0 says so).
+# apt cannot download it; check.py fails on a floor that did not run unless told so).
 if [ "${FUSED_NVIM_FLOOR:-1}" != 0 ]; then
-  nvim07="$(bash tests/nvim/setup-0.7.sh)"
-  "$nvim07" --version | head -n1
-  nvim="$nvim07" run floor floor PATH="$tmp/bin:$clean_path"
+  if nvim07="$(bash tests/nvim/setup-0.7.sh)"; then
+    "$nvim07" --version | head -n1
+    nvim="$nvim07" run floor floor PATH="$tmp/bin:$clean_path"
+  else
+    echo "error: could not make Neovim 0.7.2 (tests/nvim/setup-0.7.sh); FUSED_NVIM_FLOOR=0 skips the floor" >&2
+  fi
 fi
 
 status=0

@@ -21,6 +21,30 @@ vim.api.nvim_create_autocmd('FileType', {
   end,
 })
 
+-- A run's progress ("running Pkg.py …") in the message area while it goes.
+if compat.has('0.10') then
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      local value = ev.data.params and ev.data.params.value
+      if not (client and client.name == 'fused_ls' and type(value) == 'table') then
+        return
+      end
+      -- Nothing at the end: the server's one-line outcome (window/showMessage) says it.
+      if value.kind ~= 'end' then
+        local parts = {}
+        for _, s in ipairs({ value.title or '', value.message or '' }) do
+          if s ~= '' then
+            parts[#parts + 1] = s
+          end
+        end
+        vim.api.nvim_echo({ { 'fused: ' .. table.concat(parts, ': ') } }, false, {})
+      end
+    end,
+  })
+end
+
 if not compat.full then
   -- The server (diagnostics, fixes, hover, completion, lenses) works; what needs 0.11 says so.
   vim.api.nvim_create_user_command('Fused', function()
@@ -69,25 +93,3 @@ if compat.native then
     end,
   })
 end
-
--- A run's progress ("running Pkg.py …") in the message area while it goes.
-vim.api.nvim_create_autocmd('LspProgress', {
-  group = group,
-  callback = function(ev)
-    local client = vim.lsp.get_client_by_id(ev.data.client_id)
-    local value = ev.data.params and ev.data.params.value
-    if not (client and client.name == 'fused_ls' and type(value) == 'table') then
-      return
-    end
-    -- Nothing at the end: the server's one-line outcome (window/showMessage) says it.
-    if value.kind ~= 'end' then
-      local parts = {}
-      for _, s in ipairs({ value.title or '', value.message or '' }) do
-        if s ~= '' then
-          parts[#parts + 1] = s
-        end
-      end
-      vim.api.nvim_echo({ { 'fused: ' .. table.concat(parts, ': ') } }, false, {})
-    end
-  end,
-})
