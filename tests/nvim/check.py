@@ -242,6 +242,9 @@ else:
           str(d.get("root", "")).endswith("/broken/Undefined_Name") and d.get("two_roots_two_clients") is True
           and d.get("same_root_same_client") is True and d.get("clients") == 2,
           [d.get("root"), d.get("two_roots_two_clients"), d.get("same_root_same_client"), d.get("clients")])
+    check("[0.7.2] through Neovim's own client: hover on a parameter, the FUSED012 code action, lenses refreshed on attach",
+          str(d.get("hover", "")).startswith("**min_height**") and d.get("action_titles") == ["Ignore FUSED012 on this line with `# noqa`"]
+          and sorted(d.get("lenses") or []) == ["▶ Run", "▶ Run tile"], [d.get("hover"), d.get("action_titles"), d.get("lenses")])
     rep = "\n".join(d.get("report", []))
     check("[0.7.2] :checkhealth fused names what 0.7 lacks and how the server starts",
           "WARNING: Neovim 0.7.2" in rep and "missing before 0.11: `:Fused`" in rep and "missing before 0.10: inlay hints" in rep
