@@ -56,6 +56,9 @@ function M.setup(opts)
   -- Running servers get the new settings at once, their buffers the keymaps.
   for _, client in ipairs(compat.get_clients('fused_ls')) do
     client.settings = { fused = settings }
+    if not compat.full and client.config then
+      client.config.settings = { fused = settings } -- what workspace/configuration reads before 0.11
+    end
     compat.notify(client, 'workspace/didChangeConfiguration', { settings = { fused = settings } })
     if compat.full then
       for bufnr in pairs(client.attached_buffers or {}) do
