@@ -806,6 +806,12 @@ fn udfs_added_or_removed_after_the_start_are_picked_up() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["ok"], true);
     assert!(wait_until(10, || names(&s) == ["Points_Tile", "later"]));
+    // One UDF's entry alone (what the map polls).
+    let one = s.get("udfs?name=later").json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["name"], "later");
+    assert_eq!(one[0]["mode"], "tile");
+    assert_eq!(s.get("udfs?name=nope").status, 404);
     // The package deleted: gone from the list, and its URL is 404 with what is served.
     std::fs::remove_dir_all(t.path().join("Points_Tile")).unwrap();
     assert!(wait_until(10, || names(&s) == ["later"]));

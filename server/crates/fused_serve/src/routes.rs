@@ -130,9 +130,29 @@ async fn snapshots(app: &Arc<App>) -> Vec<(Arc<Entry>, Result<catalog::Snapshot,
         .unwrap_or_default()
 }
 
-async fn udfs(State(app): State<Arc<App>>) -> Response {
-    let list: Vec<Value> = snapshots(&app)
-        .await
+/// `udfs`: every UDF served; `udfs?name=N`: only N (what the map polls to reload on save: one
+/// package hashed, no discovery while N is known).
+async fn udfs(State(app): State<Arc<App>>, Query(query): Params) -> Response {
+    let one = query
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
+    let found = match one {
+        Some(name) => {
+            let entry = match find(&app, &name).await {
+                Ok(e) => e,
+                Err(r) => return r,
+            };
+            tokio::task::spawn_blocking(move || {
+                let s = entry.snapshot();
+                vec![(entry, s)]
+            })
+            .await
+            .unwrap_or_default()
+        }
+        None => snapshots(&app).await,
+    };
+    let list: Vec<Value> = found
         .into_iter()
         .map(|(e, s)| match s {
             Ok(s) => catalog::describe(&e, &s),
