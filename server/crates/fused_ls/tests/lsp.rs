@@ -12,6 +12,9 @@ mod config;
 // `fused.preview`: the live map's service started by the server (issue 11).
 #[path = "lsp/preview.rs"]
 mod preview;
+// `fused/workerStatus`: the warm worker's state for a status bar (issues 12 and 13).
+#[path = "lsp/worker_status.rs"]
+mod worker_status;
 
 mod common;
 use common::*;
@@ -211,6 +214,21 @@ impl Lsp {
     /// The first request the server sent with `method` (already answered by `recv`).
     fn server_request(&mut self, method: &str) -> Value {
         let is = |m: &Value| m["method"] == method && m.get("id").is_some();
+        if let Some(i) = self.backlog.iter().position(is) {
+            return self.backlog.remove(i);
+        }
+        loop {
+            let m = self.recv();
+            if is(&m) {
+                return m;
+            }
+            self.backlog.push(m);
+        }
+    }
+
+    /// The next notification with `method` (earlier ones kept in the backlog are taken first).
+    fn notification(&mut self, method: &str) -> Value {
+        let is = |m: &Value| m["method"] == method && m.get("id").is_none();
         if let Some(i) = self.backlog.iter().position(is) {
             return self.backlog.remove(i);
         }

@@ -58,6 +58,8 @@ pub struct Backend {
     pub(crate) preview: Arc<tokio::sync::Mutex<Option<handlers::preview::Preview>>>,
     /// What the map service borrows from the binary (see `handlers::preview`).
     pub(crate) preview_hooks: handlers::preview::PreviewHooks,
+    /// The last `fused/workerStatus` sent (see `handlers::worker_status`).
+    pub(crate) worker_sent: Arc<Mutex<Option<serde_json::Value>>>,
 }
 /// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
 /// `fused.debugPanic` command) are there.
@@ -90,6 +92,7 @@ impl Backend {
             worker: Arc::new(Mutex::new(None)),
             preview: Arc::new(tokio::sync::Mutex::new(None)),
             preview_hooks,
+            worker_sent: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -697,6 +700,9 @@ impl LanguageServer for Backend {
         let state = self.state.clone();
         let worker = self.worker.clone();
         let shutdown = self.shutdown.clone();
+        let me = self.clone();
+        self.worker_status(handlers::worker_status::settled(&self.worker))
+            .await;
         tokio::spawn(async move {
             tokio::time::sleep(PREWARM_AFTER).await;
             loop {
@@ -720,14 +726,38 @@ impl LanguageServer for Backend {
                 // Nothing yet (no UDF open, or nothing may start unasked): the settings may
                 // still name an interpreter, so keep looking.
                 if let Some(Some(python)) = python {
-                    tokio::task::spawn_blocking(move || {
-                        if let Ok(mut slot) = worker.try_lock() {
-                            if slot.is_none() {
-                                *slot = fused_run::Worker::start(&python, Duration::from_secs(120))
-                                    .ok();
+                    let started = {
+                        let worker = worker.clone();
+                        let python = python.clone();
+                        let me = me.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let Ok(mut slot) = worker.try_lock() else {
+                                return None;
+                            };
+                            if slot.is_some() {
+                                return None;
                             }
+                            let rt = tokio::runtime::Handle::current();
+                            rt.block_on(me.worker_status(
+                                serde_json::json!({"state": "starting", "python": python}),
+                            ));
+                            let w = fused_run::Worker::start(&python, Duration::from_secs(120));
+                            let failed = w.as_ref().err().cloned();
+                            *slot = w.ok();
+                            Some(failed)
+                        })
+                        .await
+                    };
+                    match started {
+                        Ok(Some(Some(message))) => {
+                            me.worker_status(serde_json::json!({"state": "failed", "python": python, "message": message}))
+                                .await
                         }
-                    });
+                        Ok(Some(None)) => {
+                            me.worker_status(handlers::worker_status::settled(&worker)).await
+                        }
+                        _ => {}
+                    }
                     return;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;

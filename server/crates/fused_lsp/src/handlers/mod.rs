@@ -8,3 +8,4 @@ pub mod inlay_hint;
 pub mod package_actions;
 pub mod preview;
 pub mod run;
+pub mod worker_status;

@@ -330,6 +330,8 @@ impl Backend {
             st.selection_for(&path, cfg.as_deref())
         });
         let checked = path.clone();
+        self.worker_status(json!({"state": "running", "python": opts.python}))
+            .await;
         let outcome = tokio::task::spawn_blocking(move || {
             let errors = sel.map(|s| check_errors(&checked, &s)).unwrap_or_default();
             if !errors.is_empty() {
@@ -342,6 +344,8 @@ impl Backend {
             run_warm(&worker, &req, &opts, &cancel)
         })
         .await;
+        self.worker_status(crate::handlers::worker_status::settled(&self.worker))
+            .await;
         if let Some(p) = progress {
             p.finish().await;
         }

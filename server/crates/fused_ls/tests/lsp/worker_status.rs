@@ -1,0 +1,47 @@
+//! `fused/workerStatus`: what the warm worker is doing, as a status bar shows it: `cold` at
+//! start, `starting` then `ready` (its pid, a child of the server, and the interpreter) when it
+//! pre-warms, `running` during a run and `ready` again after it, on the same worker.
+
+use super::faults::start_in;
+use super::*;
+
+fn ppid(pid: u64) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn the_worker_status_follows_prewarm_and_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    copy_dir(
+        &repo_root().join("fixtures/serve/Points_Tile"),
+        &ws.join("Points_Tile"),
+    );
+    let python = sdk_python();
+    let mut lsp = start_in(&ws, json!({"python": python}), &[]);
+    let server = u64::from(lsp.child.id());
+    let status = |lsp: &mut Lsp| lsp.notification("fused/workerStatus")["params"].clone();
+    assert_eq!(status(&mut lsp), json!({"state": "cold"}));
+    // A UDF open and an interpreter the user named: the worker pre-warms.
+    let file = ws.join("Points_Tile/Points_Tile.py");
+    let uri = lsp.open(&file, &std::fs::read_to_string(&file).unwrap());
+    assert_eq!(
+        status(&mut lsp),
+        json!({"state": "starting", "python": python})
+    );
+    let ready = status(&mut lsp);
+    assert_eq!(ready["state"], "ready", "{ready}");
+    assert_eq!(ready["python"], python.as_str());
+    let pid = ready["pid"].as_u64().unwrap();
+    assert_eq!(ppid(pid), Some(server), "the worker is the server's child");
+    // A run: running, then ready on the same worker.
+    let run = super::faults::run_udf(&mut lsp, &uri);
+    assert_eq!(run["ok"], true, "{run}");
+    assert_eq!(status(&mut lsp)["state"], "running");
+    assert_eq!(status(&mut lsp), ready);
+    assert_eq!(lsp.stop(), Some(0));
+}
