@@ -116,6 +116,8 @@ info = d.get("info", [])
 check(":Fused info names binary, server and interpreter",
       any(l.startswith("binary:") and l.endswith("/fused-ls") for l in info) and any(l.startswith("server:      fused-ls") for l in info)
       and any(l.startswith("interpreter: ") and "sdk-venv" in l for l in info), info)
+check(":Fused info shows the warm worker ready after runs (fused/workerStatus: pid, interpreter)",
+      any(l.startswith("worker:      ready (pid ") and "sdk-venv" in l for l in info), info)
 check("result = { float = true }: a float, the cursor kept; `:Fused result` enters it",
       d.get("float_relative") == "editor" and d.get("float_focus_kept") is True and d.get("result_cmd_focuses") is True,
       [d.get("float_relative"), d.get("float_focus_kept"), d.get("result_cmd_focuses")])

@@ -74,6 +74,12 @@ vim.lsp.handlers['fused/runResult'] = function(...)
   return require('fused.results').handler(...)
 end
 
+-- The server's warm worker (`fused/workerStatus`: cold, starting, ready, running, failed), per
+-- client, for `:Fused info`.
+vim.lsp.handlers['fused/workerStatus'] = function(_, status, ctx)
+  require('fused.commands').worker_status[ctx.client_id] = status
+end
+
 -- "▶ Run" lenses carry the server's `fused.run`: run it through the plugin, so that a lens run
 -- is remembered for `:Fused rerun`, shows "running…" and can be cancelled like `:Fused run`.
 vim.lsp.commands['fused.run'] = function(command, ctx)

@@ -329,7 +329,30 @@ function M.pack(bufnr)
   cli({ 'pack', package_dir(bufnr) }, { cwd = vim.fn.getcwd() })
 end
 
---- `:Fused info`: the server, its binary and settings, the interpreter of the last run.
+--- The last `fused/workerStatus` of each client (by client id).
+M.worker_status = {}
+
+--- One line for a worker status: `ready (pid 123, /x/.venv/bin/python)`.
+local function describe_worker(s)
+  if not s then
+    return 'unknown (the server has not said yet)'
+  end
+  local extra = {}
+  if s.pid then
+    extra[#extra + 1] = 'pid ' .. s.pid
+  end
+  if s.python then
+    extra[#extra + 1] = s.python
+  end
+  if s.message then
+    extra[#extra + 1] = s.message
+  end
+  local hint = s.state == 'cold' and ' (the first run starts it)' or ''
+  return (s.state or '?') .. (#extra > 0 and (' (' .. table.concat(extra, ', ') .. ')') or '') .. hint
+end
+
+--- `:Fused info`: the server, its binary and settings, its warm worker, the interpreter of the
+--- last run.
 function M.info(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local lines = {}
@@ -346,6 +369,7 @@ function M.info(bufnr)
     )
     lines[#lines + 1] = ('root:        %s'):format(client.root_dir or '(single file)')
     lines[#lines + 1] = ('settings:    %s'):format(vim.json.encode(client.config.init_options or {}))
+    lines[#lines + 1] = ('worker:      %s'):format(describe_worker(M.worker_status[client.id]))
   else
     lines[#lines + 1] = 'server:      not attached to this buffer'
   end
