@@ -489,7 +489,8 @@ def make_package(rng: random.Random, i: int):
         params.append((n, ann, default))
     if problem == "unannotated-parameter":
         params.append((rng.choice(["source", "label", "mode_name", "tolerance"]), None,
-                       rng.choice(['"auto"', "0.5", "None", '"default"'])))
+                       # Not a string: a string default receives a string anyway (no FUSED023).
+                       rng.choice(["0.5", "3", "True", "[1, 2]"])))
     if problem == "xyz-parameters":
         params += [("x", "int", str(rng.randint(0, 4000))), ("y", "int", str(rng.randint(0, 4000))),
                    ("z", "int", str(rng.randint(10, 14)))]
@@ -498,7 +499,8 @@ def make_package(rng: random.Random, i: int):
     if problem == "default-contradicts":
         params.append((rng.choice(["n_samples", "zoom_level", "max_features"]), "int", repr(str(rng.randint(2, 20)))))
     if problem == "union-annotation":
-        params.append(("config", rng.choice(["Union[dict, str, None]", "Union[int, str]"]), "None"))
+        # No `str` in it: that is FUSED026 (a string is what it declares), not FUSED020.
+        params.append(("config", rng.choice(["Union[dict, list, None]", "Union[int, float]"]), "None"))
     if problem == "iterable-annotation":
         params.append(("ids", rng.choice(["Iterable", "Iterable[int]"]), "None"))
 
