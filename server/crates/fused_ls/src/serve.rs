@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Each run's memory limit in MiB (default: half of the machine's memory; 0: no limit).
     #[arg(long, value_name = "MIB")]
     pub memory_mib: Option<u64>,
+    /// Also accept requests whose `Host` header is NAME[:PORT] (repeatable): the name a reverse
+    /// proxy you trust forwards under, e.g. code-server's `/proxy/PORT/` (the editor's own
+    /// address). Any other Host stays refused (DNS rebinding); the URL's token is still needed.
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
     /// Do not open the page in a browser.
     #[arg(long)]
     pub no_open: bool,
@@ -114,6 +119,26 @@ fn open_browser(url: &str) {
         .spawn();
 }
 
+/// A `Host` header value: a name, IPv4 or `[IPv6]`, and an optional numeric port; no scheme,
+/// path or credentials (a value with them would never match, and hides a mistake).
+fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && (n.starts_with('[') || !n.contains(':')) => {
+            (n, Some(p))
+        }
+        _ => (h, None),
+    };
+    let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    name_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
+}
+
 pub fn run(a: ServeArgs) -> ExitCode {
     let paths = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -126,6 +151,11 @@ pub fn run(a: ServeArgs) -> ExitCode {
             a.timeout
         ));
     };
+    if let Some(bad) = a.allow_host.iter().find(|h| !valid_host(h)) {
+        return usage(format!(
+            "--allow-host {bad:?}: give a host name or address with an optional port (NAME[:PORT]), as the Host header says it"
+        ));
+    }
     let (entries, notes) = entries(&paths);
     for n in &notes {
         eprintln!("note: {}", crate::output::escape_line(n));
@@ -183,6 +213,7 @@ pub fn run(a: ServeArgs) -> ExitCode {
         timeout,
         cache_bytes: (a.cache_mib.saturating_mul(1 << 20)).min(usize::MAX as u64) as usize,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
+        allow_hosts: a.allow_host.clone(),
         check: (!a.no_check).then(|| -> fused_serve::Checker {
             std::sync::Arc::new(|path: &Path| {
                 let records = crate::run::check_errors(path);

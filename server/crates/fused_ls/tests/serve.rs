@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -561,6 +561,158 @@ fn the_token_and_the_host_are_checked_and_nothing_is_shared_cross_origin() {
         "GeoJsonLayer"
     );
     assert!(u["last_modified"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn a_proxy_the_starter_names_is_accepted_under_its_prefix_and_no_other_host() {
+    // code-server's `/proxy/PORT/` forwards with the editor's own Host (`--allow-host`) and the
+    // prefix stripped; `/absproxy/PORT/` keeps the prefix.
+    let s = Server::start(
+        &[&fixture("fixtures/serve")],
+        &[
+            "--workers",
+            "1",
+            "--allow-host",
+            "editor.example:8443",
+            "--allow-host",
+            "code.test",
+        ],
+    );
+    let port = s.authority.rsplit(':').next().unwrap().to_string();
+    let udfs = format!("{}udfs", s.base);
+    for ok in ["editor.example:8443", "EDITOR.example:8443", "code.test"] {
+        assert_eq!(s.request(&udfs, &[("Host", ok)]).status, 200, "{ok}");
+    }
+    for refused in [
+        "editor.example",
+        "editor.example:8444",
+        "code.test:80",
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "",
+    ] {
+        assert_eq!(
+            s.request(&udfs, &[("Host", refused)]).status,
+            403,
+            "{refused}"
+        );
+    }
+    // The token is still required with an accepted Host, with or without a prefix.
+    let proxied = [("Host", "editor.example:8443")];
+    assert_eq!(s.request("/udfs", &proxied).status, 404);
+    assert_eq!(
+        s.request(&format!("/absproxy/{port}/udfs"), &proxied)
+            .status,
+        404
+    );
+    assert_eq!(
+        s.request(
+            &format!("/absproxy/{port}/{}/udfs", "0".repeat(32)),
+            &proxied
+        )
+        .status,
+        404
+    );
+    // Under a kept prefix: every endpoint, query strings included.
+    let prefixed = format!("/absproxy/{port}{}", s.base);
+    let r = s.request(&format!("{prefixed}udfs"), &proxied);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[0]["name"], "Points_Tile");
+    let r = s.request(&format!("{prefixed}Points_Tile/coerce?count=5"), &proxied);
+    assert_eq!(r.json()["count"]["repr"], "5");
+    // The page's own URLs are relative, so any prefix works; the base's redirect too.
+    for (page, base) in [("", "./"), ("Points_Tile/", "../")] {
+        let r = s.request(&format!("{prefixed}{page}"), &proxied);
+        assert_eq!(r.status, 200, "{page}");
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        assert!(!body.contains(s.base.as_str()), "no absolute path: {body}");
+        if body.contains("assets/map.js") {
+            assert!(body.contains(&format!("\"base\":\"{base}\"")), "{body}");
+            assert!(
+                body.contains(&format!("src=\"{base}assets/map.js\"")),
+                "{body}"
+            );
+        }
+    }
+    let r = s.request(
+        &format!("{prefixed}").trim_end_matches('/').to_string(),
+        &proxied,
+    );
+    assert_eq!(r.status, 308);
+    let token = s.base.trim_matches('/');
+    assert_eq!(r.header("location"), Some(format!("{token}/").as_str()));
+}
+
+#[test]
+fn allow_host_takes_a_host_header_value_only() {
+    for bad in [
+        "http://editor.example",
+        "editor.example/proxy",
+        "a b",
+        "x:port",
+        "",
+    ] {
+        let out = bin()
+            .args(["serve", "--no-open", "--allow-host", bad])
+            .arg(fixture("fixtures/serve"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--allow-host"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn coerce_previews_what_each_string_becomes_without_running() {
+    let s = Server::start(&[&fixture("fixtures/serve")], &["--workers", "1"]);
+    let r = s.get("Points_Tile/coerce?count=3&pause=1e3&empty=no&label=it%27s");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["count"], json!({"ok": true, "repr": "3", "type": "int"}));
+    assert_eq!(v["pause"]["repr"], "1000.0");
+    assert_eq!(v["empty"]["repr"], "True");
+    assert_eq!(v["label"]["repr"], "\"it's\"");
+    let v = s.get("Points_Tile/coerce?count=3.5&empty=FALSE").json();
+    assert_eq!(v["count"]["ok"], false);
+    assert_eq!(v["count"]["error"]["class"], "ValueError");
+    assert_eq!(
+        v["count"]["error"]["message"],
+        "invalid literal for int() with base 10: '3.5'"
+    );
+    assert_eq!(v["empty"]["repr"], "False");
+    let v = s
+        .get(&format!(
+            "Points_Tile/coerce?bounds={}",
+            encode("[-74, 40.7, -73.9, 40.8]")
+        ))
+        .json();
+    assert_eq!(v["bounds"]["repr"], "[-74, 40.7, -73.9, 40.8]");
+    let v = s
+        .get(&format!("Points_Tile/coerce?bounds={}", encode("[1, 2")))
+        .json();
+    assert_eq!(v["bounds"]["error"]["class"], "JSONDecodeError");
+    // The same value in a run fails the same way, before the UDF is called.
+    let run = s.get("Points_Tile/run/tiles/13/2411/3079?format=json&count=3.5");
+    let e = &run.json()["error"];
+    assert_eq!(e["class"], "ValueError", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid literal for int() with base 10: '3.5'"),
+        "{e}"
+    );
+    // A name the UDF does not take: 400 with the list.
+    let r = s.get("Points_Tile/coerce?nope=1");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["class"], "BadParameter");
+    assert!(r.json()["parameters"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("count")));
 }
 
 /// Every process (not a zombie) whose environment holds `marker`, with its command line.

@@ -42,6 +42,9 @@ pub struct Config {
     pub memory_limit: Option<u64>,
     /// `None`: run without checking (`--no-check`).
     pub check: Option<Checker>,
+    /// More `Host` values to accept (`--allow-host`): the name a reverse proxy the starter
+    /// trusts forwards under (code-server's `/proxy/PORT/`), exactly as it arrives.
+    pub allow_hosts: Vec<String>,
 }
 
 /// What every handler shares.
@@ -65,8 +68,8 @@ pub fn new_token() -> Result<String, String> {
     Ok(catalog::hex(&b))
 }
 
-/// The `Host` header values that name `addr`.
-fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
+/// The `Host` header values that name `addr`, and the `extra` ones the starter named.
+fn accepted_hosts(addr: SocketAddr, extra: &[String]) -> Vec<String> {
     let port = addr.port();
     let mut out = vec![match addr.ip() {
         IpAddr::V4(ip) => format!("{ip}:{port}"),
@@ -80,6 +83,7 @@ fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
     if addr.ip().is_loopback() {
         out.push(format!("localhost:{port}"));
     }
+    out.extend(extra.iter().cloned());
     out
 }
 
@@ -112,7 +116,7 @@ pub fn serve(
             cache: cache::Cache::new(config.cache_bytes),
             timeout: config.timeout,
             memory_limit: config.memory_limit,
-            hosts: accepted_hosts(addr),
+            hosts: accepted_hosts(addr, &config.allow_hosts),
             check: config.check.clone(),
         });
         let host = match addr.ip() {
