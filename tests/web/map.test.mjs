@@ -274,6 +274,53 @@ test("a parameter change reloads the tiles with the new value; saving the UDF re
   await page.close();
 });
 
+test("the parameter panel shows what each typed value becomes; a value that fails requests no tile", async () => {
+  const { page, seen } = await open(`${base}Points_Tile/`);
+  await waitTiles(page);
+  const hint = (name, text) => page.locator(`small.coerced[data-param="${name}"]`, { hasText: text }).waitFor({ timeout: 10000 });
+  // Empty: the default is used.
+  await hint("count", "empty: the default 3 is used");
+  // Live, as typed (each keystroke asks the server's coercion table).
+  await page.fill('input[name="count"]', "3");
+  await hint("count", "→ 3 (int)");
+  await page.fill('input[name="pause"]', "1e-3");
+  await hint("pause", "→ 0.001 (float)");
+  await page.fill('input[name="empty"]', "no");
+  await hint("empty", "→ True (bool)");
+  await page.fill('input[name="empty"]', "FALSE");
+  await hint("empty", "→ False (bool)");
+  await page.fill('input[name="label"]', "it's");
+  await hint("label", `→ "it's" (str)`);
+  // Leaving a field applies its value (a change event): let those tiles finish first.
+  await page.press('input[name="label"]', "Tab");
+  await page.waitForTimeout(300);
+  await waitTiles(page);
+  const n = seen.tiles.length;
+  await page.fill('input[name="count"]', "3.5");
+  await hint("count", "✗ ValueError: invalid literal for int() with base 10: '3.5'");
+  const color = await page.locator('small.coerced[data-param="count"]').evaluate((e) => getComputedStyle(e).color);
+  assert.equal(color, "rgb(192, 24, 24)", "the error is red");
+  // Applying it (Enter) requests nothing and says why.
+  await page.press('input[name="count"]', "Enter");
+  await page.locator("#status", { hasText: "not applied" }).waitFor({ timeout: 10000 });
+  assert.match(await page.locator("#status").textContent(), /count = "3.5" is not applied: ValueError/);
+  await page.screenshot({ path: path.join(artifacts, "param-preview-error.png") });
+  await page.waitForTimeout(1500);
+  assert.equal(seen.tiles.length, n, `no tile requested with a failing value:\n${seen.tiles.slice(n).join("\n")}`);
+  assert.ok(!seen.tiles.some((u) => u.includes("count=3.5")));
+  // A good value is applied: every tile is asked again with it.
+  await page.fill('input[name="count"]', "2");
+  await hint("count", "→ 2 (int)");
+  await page.press('input[name="count"]', "Enter");
+  const deadline = Date.now() + 15000;
+  while (!seen.tiles.some((u) => u.includes("count=2")) && Date.now() < deadline) await page.waitForTimeout(200);
+  assert.ok(seen.tiles.some((u) => u.includes("count=2")), seen.tiles.slice(n).join("\n"));
+  await waitTiles(page);
+  await page.screenshot({ path: path.join(artifacts, "param-preview-applied.png") });
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
 test("tiles that leave the view while loading are aborted", async () => {
   const { page, seen } = await open(`${base}Points_Tile/`);
   await waitTiles(page);
