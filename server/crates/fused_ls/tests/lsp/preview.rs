@@ -9,13 +9,19 @@ use std::net::TcpStream;
 
 /// `GET url` over plain HTTP/1.1: (status, body).
 fn get(url: &str) -> (u16, String) {
+    get_as(url, None)
+}
+
+/// `GET url` with the `Host` header `host` (else the URL's authority).
+fn get_as(url: &str, host: Option<&str>) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (authority, path) = rest.split_at(rest.find('/').unwrap());
     let mut s = TcpStream::connect(authority).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        host.unwrap_or(authority)
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -152,4 +158,52 @@ fn a_killed_server_leaves_no_map_service() {
     lsp.child.kill().unwrap();
     let _ = lsp.child.wait();
     assert!(wait_gone(&ws), "the map service outlived a killed server");
+}
+
+#[test]
+fn preview_with_allow_host_restarts_the_service_on_its_port_accepting_that_host_only() {
+    // An editor behind a proxy (code-server's /proxy/PORT/) passes the Host it forwards under.
+    let (_t, ws) = workspace();
+    let mut lsp = start_in(&ws, json!({"python": sdk_python()}), &[]);
+    let file = ws.join("Points_Tile/Points_Tile.py");
+    let uri = lsp.open(&file, &std::fs::read_to_string(&file).unwrap());
+    let preview = |lsp: &mut Lsp, args: Value| {
+        lsp.request(
+            "workspace/executeCommand",
+            json!({"command": "fused.preview", "arguments": [args]}),
+        )
+    };
+    let first = preview(&mut lsp, json!({"uri": uri, "open": false}));
+    let base = first["base"].as_str().unwrap().to_string();
+    let host = "editor.example:8443";
+    assert_eq!(get_as(&format!("{base}udfs"), Some(host)).0, 403);
+    let r = preview(
+        &mut lsp,
+        json!({"uri": uri, "open": false, "allowHost": host}),
+    );
+    let proxied = r["base"].as_str().unwrap().to_string();
+    assert_ne!(proxied, base, "a new start, a new token");
+    let port = |u: &str| u.split('/').nth(2).unwrap().to_string();
+    assert_eq!(
+        port(&proxied),
+        port(&base),
+        "the same port: the proxy's URL holds"
+    );
+    assert_eq!(services(&ws).len(), 1, "the old service is gone");
+    assert_eq!(get_as(&format!("{proxied}udfs"), Some(host)).0, 200);
+    assert_eq!(get(&format!("{proxied}udfs")).0, 200);
+    assert_eq!(
+        get_as(&format!("{proxied}udfs"), Some("evil.example:8443")).0,
+        403
+    );
+    // Asked again with the same host (or none): reused.
+    let again = preview(
+        &mut lsp,
+        json!({"uri": uri, "open": false, "allowHost": host}),
+    );
+    assert_eq!(again["base"], proxied.as_str());
+    let plain = preview(&mut lsp, json!({"uri": uri, "open": false}));
+    assert_eq!(plain["base"], proxied.as_str());
+    assert_eq!(lsp.stop(), Some(0));
+    assert!(wait_gone(&ws), "the map service outlived the server");
 }

@@ -1,4 +1,4 @@
-//! `workspace/executeCommand` `fused.preview {uri, open?}`: the live map of a UDF. The first
+//! `workspace/executeCommand` `fused.preview {uri, open?, allowHost?}`: the live map of a UDF. The first
 //! call starts `fused-ls serve` on the document's workspace folder (a loopback port, a per-start
 //! token, its own warm workers: the service of `fused-ls serve`, in a child process so a crash
 //! there never takes the language server with it); later calls reuse it while it lives. The
@@ -31,6 +31,11 @@ struct PreviewArgs {
     /// itself (a webview) passes `false`.
     #[serde(default = "yes")]
     open: bool,
+    /// A `Host` the service must also accept (`serve --allow-host`): the authority of the URL
+    /// the editor reaches it through, e.g. code-server's `/proxy/PORT/` on the editor's own
+    /// host (`asExternalUri`). A running service without it is restarted on the same port.
+    #[serde(default, rename = "allowHost")]
+    allow_host: Option<String>,
 }
 
 fn yes() -> bool {
@@ -44,6 +49,8 @@ pub struct Preview {
     pub pid: u32,
     /// The folder it serves.
     pub root: PathBuf,
+    /// The extra `Host` values it accepts (`--allow-host`).
+    pub allow_hosts: Vec<String>,
 }
 
 impl Preview {
@@ -64,6 +71,22 @@ impl Preview {
             libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
         }
     }
+
+    /// The port it listens on (from `http://127.0.0.1:PORT/<token>/`).
+    fn port(&self) -> Option<u16> {
+        let rest = self.base.strip_prefix("http://")?;
+        let authority = rest.split('/').next()?;
+        authority.rsplit(':').next()?.parse().ok()
+    }
+
+    /// Stops it and waits (up to 5 s) until it is gone, so that its port is free again.
+    fn stop_and_wait(&self) {
+        self.stop();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while self.alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// The name `fused-ls serve` gives the UDF of `file`: its package's (`fused_run::package_name`),
@@ -76,16 +99,26 @@ fn udf_name(file: &Path) -> Option<String> {
     file.file_stem().map(|s| s.to_string_lossy().into_owned())
 }
 
-/// Starts `fused-ls serve ROOT --port 0 --no-open ...` and returns its base URL and pid.
-fn start(root: &Path, python: &Path, timeout: Duration) -> std::result::Result<Preview, String> {
+/// Starts `fused-ls serve ROOT --port PORT --no-open ...` (0: any free port) and returns its
+/// base URL and pid.
+fn start(
+    root: &Path,
+    python: &Path,
+    timeout: Duration,
+    port: u16,
+    allow_hosts: &[String],
+) -> std::result::Result<Preview, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find fused-ls itself: {e}"))?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve")
         .arg(root)
-        .args(["--port", "0", "--no-open", "--python"])
+        .args(["--port", &port.to_string(), "--no-open", "--python"])
         .arg(python)
-        .args(["--timeout", &timeout.as_secs_f64().to_string()])
-        .stdin(Stdio::null())
+        .args(["--timeout", &timeout.as_secs_f64().to_string()]);
+    for h in allow_hosts {
+        cmd.arg("--allow-host").arg(h);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated.
@@ -103,6 +136,7 @@ fn start(root: &Path, python: &Path, timeout: Duration) -> std::result::Result<P
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let root_owned = root.to_path_buf();
+    let hosts_owned = allow_hosts.to_vec();
     std::thread::Builder::new()
         .name("fused-preview".into())
         .spawn(move || {
@@ -123,6 +157,7 @@ fn start(root: &Path, python: &Path, timeout: Duration) -> std::result::Result<P
                     base,
                     pid,
                     root: root_owned,
+                    allow_hosts: hosts_owned,
                 }));
             } else {
                 // It ended (or said something else): its stderr says why.
@@ -151,10 +186,9 @@ fn start(root: &Path, python: &Path, timeout: Duration) -> std::result::Result<P
 impl Backend {
     pub(crate) async fn preview_command(&self, args: Vec<Value>) -> Result<Option<Value>> {
         let invalid = |m: String| Error::invalid_params(m);
-        let arg = args
-            .into_iter()
-            .next()
-            .ok_or_else(|| invalid("fused.preview takes one argument: {uri, open?}".into()))?;
+        let arg = args.into_iter().next().ok_or_else(|| {
+            invalid("fused.preview takes one argument: {uri, open?, allowHost?}".into())
+        })?;
         let args: PreviewArgs =
             serde_json::from_value(arg).map_err(|e| invalid(format!("fused.preview: {e}")))?;
         let file =
@@ -172,16 +206,37 @@ impl Backend {
             )
         };
         let slot = self.preview.clone();
+        let allow_host = args.allow_host.clone();
         let started = tokio::task::spawn_blocking(move || {
             let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-            // Once per session and folder: a live service for this folder is reused.
+            let mut hosts: Vec<String> = Vec::new();
+            let mut port = 0;
+            // Once per session and folder: a live service for this folder is reused, unless
+            // it must accept one more Host: then it restarts on the same port (the address
+            // the editor's proxy maps stays valid) with a new token.
             if let Some(p) = slot.as_ref() {
-                if p.alive() && dir.starts_with(&p.root) {
+                let same = p.alive() && dir.starts_with(&p.root);
+                let accepts = allow_host
+                    .as_ref()
+                    .is_none_or(|h| p.allow_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)));
+                if same && accepts {
                     return Ok(p.base.clone());
                 }
-                p.stop();
+                if same {
+                    hosts = p.allow_hosts.clone();
+                    port = p.port().unwrap_or(0);
+                }
+                p.stop_and_wait();
             }
-            let p = start(&root, &python, timeout)?;
+            hosts.extend(allow_host);
+            // (The old port taken meanwhile: any port; the editor maps the new URL again.)
+            let p = start(&root, &python, timeout, port, &hosts).or_else(|e| {
+                if port == 0 {
+                    Err(e)
+                } else {
+                    start(&root, &python, timeout, 0, &hosts)
+                }
+            })?;
             let base = p.base.clone();
             *slot = Some(p);
             Ok::<_, String>(base)
