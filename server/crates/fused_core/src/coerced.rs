@@ -317,6 +317,8 @@ fn tuple_repr(items: impl Iterator<Item = String>) -> String {
 fn json_loads(s: &str) -> Result<Value, Coerced> {
     serde_json::from_str::<Value>(s).map_err(|e| {
         let text = e.to_string();
+        let tail = s.trim_end();
+        let eof = e.classify() == serde_json::error::Category::Eof;
         let phrase = if text.starts_with("trailing characters") {
             "Extra data"
         } else if text.starts_with("key must be a string") {
@@ -328,18 +330,34 @@ fn json_loads(s: &str) -> Result<Value, Coerced> {
             "Expecting ':' delimiter"
         } else if text.starts_with("EOF while parsing a string") {
             "Unterminated string"
+        } else if text.starts_with("EOF while parsing a list") && !tail.ends_with(['[', ',']) {
+            "Expecting ',' delimiter"
+        } else if text.starts_with("EOF while parsing an object") {
+            if tail.ends_with(['{', ',']) {
+                "Expecting property name enclosed in double quotes"
+            } else if tail.ends_with(':') {
+                "Expecting value"
+            } else {
+                "Expecting ',' delimiter"
+            }
         } else {
             "Expecting value"
         };
-        let (line, col) = (e.line().max(1), e.column().max(1));
-        // serde reports the column of the offending character (1-based), Python its offset.
-        let char_at: usize = s
-            .split('\n')
-            .take(line - 1)
-            .map(|l| l.chars().count() + 1)
-            .sum::<usize>()
-            + col
-            - 1;
+        // Python reports where it stopped: the end of the text when it ran out (serde points
+        // at the last character), else the offending character (serde's 1-based column).
+        let (line, col, char_at) = if eof {
+            let line = s.split('\n').count();
+            let col = s.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, col, s.chars().count())
+        } else {
+            let (line, col) = (e.line().max(1), e.column().max(1));
+            let before: usize = s
+                .split('\n')
+                .take(line - 1)
+                .map(|l| l.chars().count() + 1)
+                .sum();
+            (line, col, before + col - 1)
+        };
         error(
             "JSONDecodeError",
             format!("{phrase}: line {line} column {col} (char {char_at})"),
@@ -419,7 +437,8 @@ fn iso(c: Coercion, s: &str) -> Coerced {
     };
     // `HH:MM[:SS[.ffffff]]` and an optional `Z`/`±HH:MM`: (h, m, s, µs, offset seconds).
     type Clock = (u32, u32, u32, u32, Option<i32>);
-    let time = |t: &str| -> Option<Option<Clock>> {
+    // Some(Err): the shape of a time with a value out of range (Python's message).
+    let time = |t: &str| -> Option<Result<Clock, &'static str>> {
         let (clock, tz) = match t.find(['Z', '+', '-']) {
             Some(i) => (&t[..i], Some(&t[i..])),
             None => (t, None),
@@ -435,7 +454,8 @@ fn iso(c: Coercion, s: &str) -> Coerced {
                 }
                 let (h, m) = (num(p[0])?, num(p[1])?);
                 if h > 23 || m > 59 {
-                    return Some(None);
+                    // Python's message names the timedelta bounds: left to it.
+                    return None;
                 }
                 Some(sign * (h * 3600 + m * 60) as i32)
             }
@@ -457,7 +477,15 @@ fn iso(c: Coercion, s: &str) -> Coerced {
             }
             Some(_) => return None,
         };
-        Some((h <= 23 && m <= 59 && sec <= 59).then_some((h, m, sec, micro, offset)))
+        Some(if h > 23 {
+            Err("hour must be in 0..23")
+        } else if m > 59 {
+            Err("minute must be in 0..59")
+        } else if sec > 59 {
+            Err("second must be in 0..59")
+        } else {
+            Ok((h, m, sec, micro, offset))
+        })
     };
     let clock_args = |(h, m, sec, micro, _): Clock| {
         let mut a = vec![h.to_string(), m.to_string()];
@@ -488,12 +516,12 @@ fn iso(c: Coercion, s: &str) -> Coerced {
             None => at_run(),
         },
         Coercion::Time => match time(s) {
-            Some(Some(t)) => {
+            Some(Ok(t)) => {
                 let mut a = clock_args(t);
                 a.extend(tz_arg(t.4));
                 value(format!("datetime.time({})", a.join(", ")), "time")
             }
-            Some(None) => invalid(),
+            Some(Err(why)) => error("ValueError", why),
             None => at_run(),
         },
         _ => {
@@ -509,8 +537,8 @@ fn iso(c: Coercion, s: &str) -> Coerced {
             };
             let clock = match t.map(time) {
                 None => (0, 0, 0, 0, None),
-                Some(Some(Some(c))) => c,
-                Some(Some(None)) => return invalid(),
+                Some(Some(Ok(c))) => c,
+                Some(Some(Err(why))) => return error("ValueError", why),
                 Some(None) => return at_run(),
             };
             let mut a = vec![day.0.to_string(), day.1.to_string(), day.2.to_string()];
@@ -600,6 +628,18 @@ mod tests {
             "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"
         );
         assert_eq!(
+            shown("list", "[1, 2"),
+            "JSONDecodeError: Expecting ',' delimiter: line 1 column 6 (char 5)"
+        );
+        assert_eq!(
+            shown("list", ""),
+            "JSONDecodeError: Expecting value: line 1 column 1 (char 0)"
+        );
+        assert_eq!(
+            shown("dict", "{'a': 1}"),
+            "JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+        );
+        assert_eq!(
             shown("fused.types.Bounds", "[-74, 40.7, -73.9, 40.8]"),
             "[-74, 40.7, -73.9, 40.8]"
         );
@@ -639,7 +679,11 @@ mod tests {
         );
         assert_eq!(
             shown("datetime.time", "25:00"),
-            "ValueError: Invalid isoformat string: '25:00'"
+            "ValueError: hour must be in 0..23"
+        );
+        assert_eq!(
+            shown("datetime.date", ""),
+            "ValueError: Invalid isoformat string: ''"
         );
         assert!(shown("datetime", "2024W01").starts_with("at run"));
         assert_eq!(

@@ -987,3 +987,112 @@ fn raster_tiles_are_served_as_png() {
         -74.0478515625
     );
 }
+
+/// The preview (`<udf>/coerce`, Rust) and the runner (`runner.py`, Python) are two readings of
+/// one table: the same strings through both give the same `repr`, or the same exception.
+#[test]
+fn coerce_agrees_with_what_the_runner_passes() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("reprs.py"),
+        r#"import datetime
+import json
+import uuid
+
+import fused
+
+
+@fused.udf
+def udf(i: int = 0, f: float = 0.0, b: bool = False, s: str = "", l: list = [], d: dict = {},
+        t: tuple = (), u: uuid.UUID = None, day: datetime.date = None,
+        at: datetime.datetime = None, box: fused.types.Bounds = None, n=None):
+    print("REPRS " + json.dumps({k: repr(v) for k, v in locals().items()}))
+"#,
+    )
+    .unwrap();
+    let s = Server::start(&[t.path()], &["--workers", "1", "--no-check"]);
+    let ok: &[&[(&str, &str)]] = &[
+        &[
+            ("i", " 7 "),
+            ("f", "1e3"),
+            ("b", "FALSE"),
+            ("s", "it's"),
+            ("l", r#"[1, 2.5, "a", null, true]"#),
+            ("d", r#"{"b": 1, "a": [2, {"c": false}]}"#),
+            ("t", "[1]"),
+            ("u", "{12345678-1234-5678-1234-56781234567A}"),
+            ("day", "2024-05-01"),
+            ("at", "2024-05-01T10:30"),
+            ("box", "[-74, 40.7, -73.9, 40.8]"),
+            ("n", "3"),
+        ],
+        &[
+            ("i", "-007"),
+            ("f", "0.00001"),
+            ("b", "no"),
+            ("s", "a\"b'c\\"),
+            ("l", "3"),
+            ("t", r#"{"x": 1, "y": 2}"#),
+            ("at", "2024-05-01 10:30:05.250Z"),
+            ("box", "[1, 2]"),
+        ],
+        &[
+            ("i", "1_000"),
+            ("f", "1e16"),
+            ("b", "0"),
+            ("t", "\"ab\""),
+            ("at", "2024-05-01T10:30:00+02:00"),
+            ("f", "-inf"),
+        ],
+        &[("f", ".5"), ("at", "2024-05-01T10:30:00-05:30")],
+    ];
+    for set in ok {
+        let set: std::collections::BTreeMap<&str, &str> = set.iter().copied().collect();
+        let q: Vec<String> = set
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        let q = q.join("&");
+        let preview = s.get(&format!("reprs/coerce?{q}")).json();
+        let run = s.get(&format!("reprs/run/file?format=json&{q}")).json();
+        let stdout = run["stdout"].as_str().unwrap_or_default();
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("REPRS "))
+            .unwrap_or_else(|| panic!("{run}"));
+        let reprs: Value = serde_json::from_str(line).unwrap();
+        for k in set.keys() {
+            assert_eq!(
+                preview[*k]["repr"], reprs[*k],
+                "{k}={:?}: preview {} vs the runner",
+                set[k], preview[*k]
+            );
+        }
+    }
+    let fails: &[(&str, &str)] = &[
+        ("i", "3.5"),
+        ("i", ""),
+        ("f", "abc"),
+        ("l", "1, 2"),
+        ("l", "[1, 2"),
+        ("d", "{'a': 1}"),
+        ("t", "3"),
+        ("u", "x"),
+        ("day", "2023-02-29"),
+        ("day", "2023-13-01"),
+        ("at", "2024-05-01T25:00"),
+    ];
+    for (k, v) in fails {
+        let q = format!("{k}={}", encode(v));
+        let preview = s.get(&format!("reprs/coerce?{q}")).json();
+        let run = s.get(&format!("reprs/run/file?format=json&{q}")).json();
+        let (p, e) = (&preview[*k], &run["error"]);
+        assert_eq!(p["ok"], false, "{k}={v:?}: {p}");
+        assert_eq!(p["error"]["class"], e["class"], "{k}={v:?}: {p} vs {e}");
+        let msg = e["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.ends_with(p["error"]["message"].as_str().unwrap()),
+            "{k}={v:?}: {p} vs {msg}"
+        );
+    }
+}
