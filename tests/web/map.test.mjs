@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -339,4 +340,56 @@ test("tiles that leave the view while loading are aborted", async () => {
     JSON.stringify(seen.aborted)
   );
   await page.close();
+});
+
+test("under a proxy that keeps its path prefix (code-server's /absproxy/PORT/), its Host allowed", async () => {
+  // A stand-in for code-server's /absproxy/PORT/: forwards `/absproxy/PORT/...` unchanged to
+  // 127.0.0.1:PORT with the browser's Host header, as http-proxy does without changeOrigin.
+  const proxy = http.createServer((req, res) => {
+    const m = /^\/absproxy\/(\d+)\//.exec(req.url);
+    if (!m) return res.writeHead(404).end();
+    const up = http.request({ host: "127.0.0.1", port: Number(m[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.writeHead(502).end());
+    // The browser hung up (a tile left the view): so does the proxy, as code-server's does.
+    res.on("close", () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+  const proxyHost = `127.0.0.1:${proxy.address().port}`;
+  const srv = spawn(bin, ["serve", work, "--port", "0", "--no-open", "--python", python, "--workers", "1", "--allow-host", proxyHost], {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
+  try {
+    const direct = await new Promise((resolve, reject) => {
+      readline.createInterface({ input: srv.stdout }).once("line", (l) => resolve(l.trim()));
+      srv.once("exit", (c) => reject(new Error(`serve exited with ${c}`)));
+    });
+    const u = new URL(direct);
+    const url = `http://${proxyHost}/absproxy/${u.port}${u.pathname}Points_Tile/`;
+    const { page, seen } = await open(url);
+    await waitTiles(page);
+    assert.ok(seen.tiles.length > 0);
+    for (const t of seen.tiles) assert.ok(t.startsWith(`http://${proxyHost}/absproxy/${u.port}${u.pathname}Points_Tile/run/tiles/`), t);
+    const tiles = await page.evaluate(() => [...window.__fusedMap.state.tiles.values()].map((t) => [t.key, t.error]));
+    assert.ok(tiles.every(([, e]) => !e), JSON.stringify(tiles));
+    // The parameter preview goes through the prefix too.
+    await page.fill('input[name="count"]', "3.5");
+    await page.locator('small.coerced[data-param="count"]', { hasText: "ValueError" }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: path.join(artifacts, "absproxy.png") });
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.refused, []);
+    await page.close();
+  } finally {
+    try {
+      process.kill(-srv.pid, "SIGTERM");
+    } catch (_) {}
+    proxy.closeAllConnections();
+    proxy.close();
+  }
 });
