@@ -634,10 +634,7 @@ fn a_proxy_the_starter_names_is_accepted_under_its_prefix_and_no_other_host() {
             );
         }
     }
-    let r = s.request(
-        &format!("{prefixed}").trim_end_matches('/').to_string(),
-        &proxied,
-    );
+    let r = s.request(prefixed.trim_end_matches('/'), &proxied);
     assert_eq!(r.status, 308);
     let token = s.base.trim_matches('/');
     assert_eq!(r.header("location"), Some(format!("{token}/").as_str()));
