@@ -4,6 +4,7 @@ local T = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub
 T.main(function()
   local py, client = T.open(T.ws .. '/broken/Undefined_Name/Undefined_Name.py')
   T.seen.attached = client ~= nil
+  T.seen.lsp_enabled = vim.lsp.is_enabled('fused_ls')
   T.seen.root = client and client.root_dir
   T.seen.offset_encoding = client and client.offset_encoding
   T.wait(10000, function()

@@ -23,10 +23,15 @@ T.main(function()
   end, 'checkhealth report')
   T.seen.report = T.lines(hb)
 
-  -- The user's `cmd` wins over PATH: pointing at the binary makes the server start.
+  -- The user's `cmd` wins over PATH: pointing at the binary makes the server start (through
+  -- setup({ lsp = ... }) with the fallback start, the way of releases without vim.lsp.config).
   local bin = os.getenv('FUSED_NVIM_BIN')
   if os.getenv('FUSED_NVIM_NO_BINARY') and bin then
-    vim.lsp.config('fused_ls', { cmd = { bin, 'server' } })
+    if vim.g.fused_ls_fallback then
+      require('fused').setup({ lsp = { cmd = { bin, 'server' } } })
+    else
+      vim.lsp.config('fused_ls', { cmd = { bin, 'server' } })
+    end
     local _, client = T.open(T.ws .. '/run/Failing_Udf/Failing_Udf.py')
     T.seen.configured_cmd_attached = client ~= nil
   end

@@ -1,4 +1,5 @@
 -- Helpers of the headless test scripts: wait for a condition, record what was seen, finish.
+-- Written for Neovim 0.7+ (floor.lua runs on Debian's 0.7.2).
 -- Each script records observations into a table that `finish` writes as JSON to
 -- $FUSED_NVIM_OUT/<name>.json; tests/nvim/check.py asserts on those files.
 local T = { seen = {}, name = assert(os.getenv('FUSED_NVIM_TEST'), 'FUSED_NVIM_TEST not set') }
@@ -24,11 +25,12 @@ end
 
 --- Opens a file and waits for fused_ls to attach; returns bufnr, client.
 function T.open(path)
-  vim.cmd.edit(vim.fn.fnameescape(path))
+  vim.cmd('edit ' .. vim.fn.fnameescape(path))
   local bufnr = vim.api.nvim_get_current_buf()
   local client
   T.wait(10000, function()
-    client = vim.lsp.get_clients({ bufnr = bufnr, name = 'fused_ls' })[1]
+    -- (compat: this file also runs on Neovim 0.7, the floor test)
+    client = require('fused.compat').get_clients('fused_ls', bufnr)[1]
     return client ~= nil and client.initialized
   end, 'attach ' .. path)
   return bufnr, client

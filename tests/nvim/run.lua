@@ -17,6 +17,11 @@ T.main(function()
   end
 
   local tile = T.open(T.ws .. '/run/Tile_Receivers/Tile_Receivers.py')
+  -- Parameter completion, from the server: `name=` per UDF parameter; in Tile mode not the
+  -- parameter that receives the tile bounds.
+  T.seen.complete_tile = vim.fn.getcompletion('Fused tile 13/2411/3079 ', 'cmdline')
+  T.seen.complete_tile_first = vim.fn.getcompletion('Fused tile ', 'cmdline')
+  T.seen.complete_tile_run = vim.fn.getcompletion('Fused run ', 'cmdline')
   local editor_win = vim.api.nvim_get_current_win()
   vim.cmd('Fused tile 13/2411/3079 label=from-nvim')
   T.seen.tile = wait_result('in %d+ ms', 'tile result')
@@ -36,7 +41,11 @@ T.main(function()
   T.seen.raster = wait_result('Raster_Tile.py.- in %d+ ms', 'raster result')
 
   local failing = T.open(T.ws .. '/run/Failing_Udf/Failing_Udf.py')
-  vim.cmd('Fused run how=raise')
+  T.seen.complete_run = vim.fn.getcompletion('Fused run ', 'cmdline')
+  T.seen.complete_run_given = vim.fn.getcompletion('Fused run how=raise ', 'cmdline')
+  T.seen.complete_run_prefix = vim.fn.getcompletion('Fused run se', 'cmdline')
+  T.seen.complete_run_value = vim.fn.getcompletion('Fused run how=', 'cmdline')
+  vim.cmd('Fused run how=raise seconds=2.5')
   T.seen.failing = wait_result('ZeroDivisionError', 'failing result')
   T.wait(5000, function()
     return #vim.fn.getqflist() > 0
@@ -150,4 +159,44 @@ T.main(function()
     T.seen.child_alive = vim.uv.kill(child, 0) == 0
   end
   T.seen.last_python = results.last and results.last.result.python
+
+  -- `<C-c>` in the result buffer cancels the run in flight.
+  progress = {}
+  vim.cmd('Fused run how=loop seconds=30')
+  T.wait(10000, function()
+    return vim.tbl_contains(progress, 'begin')
+  end, 'progress begin (<C-c>)')
+  vim.wait(300)
+  vim.cmd('Fused result')
+  T.seen.ctrlc_in_result_buffer = vim.api.nvim_get_current_buf() == vim.fn.bufnr('fused://result')
+  T.seen.ctrlc_running_before = require('fused.commands').running()
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-c>', true, false, true), 'x', false)
+  T.wait(10000, function()
+    return vim.tbl_contains(progress, 'end')
+      and table.concat(result_lines(), '\n'):find('Cancelled', 1, true) ~= nil
+      and not require('fused.commands').running() -- the request's reply arrives after the notification
+  end, 'cancelled by <C-c>')
+  T.seen.ctrlc_result = result_lines()
+  T.seen.ctrlc_running_after = require('fused.commands').running()
+  vim.cmd('wincmd p')
+
+  -- Keymaps of setup({ keymaps = ... }): buffer-local on fused_ls buffers (attached before or
+  -- after it), each doing what its name says when pressed.
+  local keymaps = { run = '<leader>fr', tile = '<leader>ft', rerun = '<leader>fR', preview = '<leader>fp', cancel = '<leader>fc' }
+  require('fused').setup({ settings = { python = os.getenv('FUSED_NVIM_PYTHON') }, keymaps = keymaps })
+  local ct = T.open(T.ws .. '/run/Coercion_Table/Coercion_Table.py')
+  T.seen.complete_coercion = vim.fn.getcompletion('Fused run ', 'cmdline')
+  T.seen.keymaps = {}
+  for action, lhs in pairs(keymaps) do
+    local m = vim.fn.maparg(lhs, 'n', false, true)
+    T.seen.keymaps[action] = { desc = m.desc, buffer = m.buffer }
+  end
+  local press = function(lhs)
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(lhs, true, false, true), 'x', false)
+  end
+  press('<leader>fr')
+  T.seen.keymap_run = wait_result('Coercion_Table.py  file  ok', 'keymap run')
+  T.seen.keymap_buffer = vim.api.nvim_get_current_buf() == ct
+  vim.api.nvim_set_current_buf(tile)
+  T.seen.keymap_on_earlier_buffer = vim.fn.maparg('<leader>fr', 'n') ~= ''
 end)

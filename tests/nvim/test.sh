@@ -4,7 +4,7 @@
 # each writing what it saw to a JSON file that check.py asserts on. The server is the built
 # binary: $FUSED_LS_BIN, else target/debug/fused-ls (run `cargo build -p fused_ls` first); runs
 # use the SDK venv (tests/sdk/setup.sh). Fixtures are copied to a temp folder (the scripts edit
-# and save files). Runs in ≈ 15 s once the venvs exist.
+# and save files). Runs in ≈ 25 s once the venvs exist.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -38,7 +38,7 @@ run() { # name script [env...]
     XDG_STATE_HOME="$tmp/home/state" XDG_CACHE_HOME="$tmp/home/cache" \
     FUSED_NVIM_PLUGIN="$repo/extensions/nvim" FUSED_NVIM_WS="$tmp/ws" FUSED_NVIM_OUT="$tmp/out" \
     FUSED_NVIM_TEST="$name" FUSED_NVIM_PYTHON="${FUSED_NVIM_PYTHON-$python}" \
-    timeout 120 "$nvim" --headless --clean -u tests/nvim/init.lua -c "luafile tests/nvim/$script.lua" \
+    timeout 120 "${nvim}" --headless --clean -u tests/nvim/init.lua -c "luafile tests/nvim/$script.lua" \
     </dev/null >"$tmp/out/$name.log" 2>&1 || echo "nvim ($name) exited with $?" >>"$tmp/out/$name.log"
   echo "  $name: $((SECONDS - t0)) s"
 }
@@ -51,6 +51,23 @@ run preview preview PATH="$tmp/bin:$clean_path"
 run health health PATH="$tmp/bin:$clean_path"
 # No fused-ls on PATH, no python setting: checkhealth must name what is missing.
 FUSED_NVIM_PYTHON="" run health_bad health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1 FUSED_NVIM_BIN="$tmp/bin/fused-ls"
+
+# The README's nvim-lint recipe on real `check --format sarif` output.
+run sarif sarif PATH="$tmp/bin:$clean_path"
+# The fallback start of Neovim < 0.11, forced on 0.11 (the plugin starts the server itself).
+run diagnostics_fallback diagnostics PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
+run health_fallback health PATH="$tmp/bin:$clean_path" FUSED_NVIM_FALLBACK=1
+FUSED_NVIM_PYTHON="" run health_bad_fallback health PATH="$clean_path" FUSED_NVIM_NO_BINARY=1 FUSED_NVIM_BIN="$tmp/bin/fused-ls" FUSED_NVIM_FALLBACK=1
+# The floor: Debian's Neovim 0.7.2 (tests/nvim/setup-0.7.sh; FUSED_NVIM_FLOOR=0 skips it where
+# apt cannot download it; check.py fails on a floor that did not run unless told so).
+if [ "${FUSED_NVIM_FLOOR:-1}" != 0 ]; then
+  if nvim07="$(bash tests/nvim/setup-0.7.sh)"; then
+    "$nvim07" --version | head -n1
+    nvim="$nvim07" run floor floor PATH="$tmp/bin:$clean_path"
+  else
+    echo "error: could not make Neovim 0.7.2 (tests/nvim/setup-0.7.sh); FUSED_NVIM_FLOOR=0 skips the floor" >&2
+  fi
+fi
 
 status=0
 python3 tests/nvim/check.py "$tmp/out" "$tmp/ws" || status=$?

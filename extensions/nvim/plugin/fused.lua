@@ -1,13 +1,60 @@
 -- fused-ls in Neovim: the `:Fused` command, the run-result handler, attach-time setup, and a
--- visible error when the binary is missing. The server itself starts with
--- `vim.lsp.enable('fused_ls')` (the config is `lsp/fused_ls.lua`).
+-- visible error when the binary is missing. On 0.11+ the server starts with
+-- `vim.lsp.enable('fused_ls')` (the config is `lsp/fused_ls.lua`); on older releases the plugin
+-- starts it from that same file (lua/fused/fallback.lua).
 if vim.g.loaded_fused then
   return
 end
 vim.g.loaded_fused = true
 
-if vim.fn.has('nvim-0.11') == 0 then
-  vim.notify('fused-ls: this plugin needs Neovim 0.11+ (vim.lsp.config / vim.lsp.enable)', vim.log.levels.WARN)
+local compat = require('fused.compat')
+local group = vim.api.nvim_create_augroup('fused', { clear = true })
+
+vim.api.nvim_create_autocmd('FileType', {
+  group = group,
+  pattern = { 'python', 'json' },
+  callback = function(ev)
+    require('fused').check_binary(ev.buf)
+    if not compat.native then
+      require('fused.fallback').start(ev.buf)
+    end
+  end,
+})
+
+-- A run's progress ("running Pkg.py …") in the message area while it goes.
+if compat.has('0.10') then
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      local value = ev.data.params and ev.data.params.value
+      if not (client and client.name == 'fused_ls' and type(value) == 'table') then
+        return
+      end
+      -- Nothing at the end: the server's one-line outcome (window/showMessage) says it.
+      if value.kind ~= 'end' then
+        local parts = {}
+        for _, s in ipairs({ value.title or '', value.message or '' }) do
+          if s ~= '' then
+            parts[#parts + 1] = s
+          end
+        end
+        vim.api.nvim_echo({ { 'fused: ' .. table.concat(parts, ': ') } }, false, {})
+      end
+    end,
+  })
+end
+
+if not compat.full then
+  -- The server (diagnostics, fixes, hover, completion, lenses) works; what needs 0.11 says so.
+  vim.api.nvim_create_user_command('Fused', function()
+    vim.notify(
+      ('fused-ls: `:Fused` needs Neovim 0.11+ (this is %s); `:checkhealth fused` lists what works here'):format(
+        compat.version()
+      ),
+      vim.log.levels.WARN
+    )
+  end, { nargs = '*', bang = true })
   return
 end
 
@@ -34,44 +81,15 @@ vim.lsp.commands['fused.run'] = function(command, ctx)
   require('fused.commands').run(args, ctx.bufnr)
 end
 
-local group = vim.api.nvim_create_augroup('fused', { clear = true })
-
-vim.api.nvim_create_autocmd('FileType', {
-  group = group,
-  pattern = { 'python', 'json' },
-  callback = function(ev)
-    require('fused').check_binary(ev.buf)
-  end,
-})
-
-vim.api.nvim_create_autocmd('LspAttach', {
-  group = group,
-  callback = function(ev)
-    local client = vim.lsp.get_client_by_id(ev.data.client_id)
-    if client and client.name == 'fused_ls' then
-      require('fused').on_attach(client, ev.buf)
-    end
-  end,
-})
-
--- A run's progress ("running Pkg.py …") in the message area while it goes.
-vim.api.nvim_create_autocmd('LspProgress', {
-  group = group,
-  callback = function(ev)
-    local client = vim.lsp.get_client_by_id(ev.data.client_id)
-    local value = ev.data.params and ev.data.params.value
-    if not (client and client.name == 'fused_ls' and type(value) == 'table') then
-      return
-    end
-    -- Nothing at the end: the server's one-line outcome (window/showMessage) says it.
-    if value.kind ~= 'end' then
-      local parts = {}
-      for _, s in ipairs({ value.title or '', value.message or '' }) do
-        if s ~= '' then
-          parts[#parts + 1] = s
-        end
+-- The fallback start passes `on_attach` itself.
+if compat.native then
+  vim.api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == 'fused_ls' then
+        require('fused').on_attach(client, ev.buf)
       end
-      vim.api.nvim_echo({ { 'fused: ' .. table.concat(parts, ': ') } }, false, {})
-    end
-  end,
-})
+    end,
+  })
+end

@@ -367,8 +367,8 @@ async function previewMap(): Promise<void> {
   // Remote editors (code-server, SSH, Codespaces) reach the loopback service through a port
   // forward or a proxy that asExternalUri sets up (code-server: `https://HOST/proxy/PORT/...`,
   // its Host header passed on). The service refuses any Host but its own (DNS rebinding), so
-  // the proxy's is named explicitly (`allowHost`): the server restarts the service on the same
-  // port accepting it. The map page's URLs are relative, so the proxy's path prefix is fine.
+  // the proxy's is named explicitly (`allowHost`): the running service accepts it from then on
+  // (same URL). The map page's URLs are relative, so the proxy's path prefix is fine.
   let external = await vscode.env.asExternalUri(vscode.Uri.parse(reply.url));
   let direct = vscode.Uri.parse(reply.url);
   const proxied = () => external.authority !== direct.authority || external.scheme !== direct.scheme;

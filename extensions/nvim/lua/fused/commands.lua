@@ -21,7 +21,7 @@ local function need_client(bufnr)
     if cmd and not path then
       err(('`%s` is not executable (not on PATH?). Install it: %s'):format(cmd, fused.install_hint))
     else
-      err('fused-ls is not attached to this buffer (`:checkhealth fused`; the plugin needs `vim.lsp.enable("fused_ls")`)')
+      err('fused-ls is not attached to this buffer (`:checkhealth fused`; on 0.11 the plugin needs `vim.lsp.enable("fused_ls")`)')
     end
   end
   return client
@@ -458,12 +458,36 @@ function M.complete(arglead, cmdline, _)
     return filter(M.names())
   end
   local sub = words[2]
-  if sub == 'tile' and n == 3 then
-    return filter({ '13/2411/3079', 'bbox' })
+  if sub == 'run' or sub == 'tile' then
+    local items = {}
+    if sub == 'tile' and n == 3 then
+      items = { '13/2411/3079', 'bbox' }
+    end
+    if not arglead:find('=', 1, true) then
+      vim.list_extend(items, M.param_items(vim.api.nvim_get_current_buf(), sub == 'tile', words))
+    end
+    return filter(items)
   elseif sub == 'new' then
     return filter({ '--tile', '--utils' })
   end
   return {}
+end
+
+--- `name=` for each parameter of the buffer's UDF not given yet (in Tile mode not the one
+--- that receives the tile bounds), as the server knows them (lua/fused/params.lua).
+function M.param_items(bufnr, tile, words)
+  local client = fused.client(bufnr)
+  if not client or vim.bo[bufnr].filetype ~= 'python' then
+    return {}
+  end
+  local given = split_params(words or {})
+  local items = {}
+  for _, p in ipairs(require('fused.params').get(client, bufnr)) do
+    if given[p.name] == nil and not (tile and p.tile_receiver) then
+      items[#items + 1] = p.name .. '='
+    end
+  end
+  return items
 end
 
 return M

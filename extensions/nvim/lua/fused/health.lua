@@ -1,16 +1,15 @@
 -- `:checkhealth fused`: what a run and the server need, each with its fix.
 local M = {}
 
-local health = vim.health
+local compat = require('fused.compat')
+local health = compat.health()
 
 --- The interpreter a run would use, as the server picks it: the `python` setting, else a
 --- `.venv`/`venv` in the buffer's folder or above it up to the workspace root, else python3.
 local function interpreter(bufnr)
   local cfg = require('fused').config
   local settings = cfg.settings or {}
-  local ok, lspcfg = pcall(function()
-    return vim.lsp.config.fused_ls
-  end)
+  local ok, lspcfg = pcall(require('fused').lsp_config)
   local init = ok and lspcfg and lspcfg.init_options or {}
   if type(settings.python) == 'string' and settings.python ~= '' then
     return settings.python, 'the `python` setting'
@@ -19,18 +18,20 @@ local function interpreter(bufnr)
     return init.python, 'init_options.python'
   end
   local name = vim.api.nvim_buf_get_name(bufnr)
-  local dir = name ~= '' and vim.fs.dirname(name) or vim.fn.getcwd()
-  local root = vim.fs.root(bufnr, { '.git' })
-  for d in vim.fs.parents(dir .. '/x') do
+  local d = name ~= '' and compat.dirname(vim.fn.fnamemodify(name, ':p')) or vim.fn.getcwd()
+  local root = compat.root(bufnr, { '.git' })
+  while true do
     for _, v in ipairs({ '.venv', 'venv' }) do
-      local py = vim.fs.joinpath(d, v, 'bin', 'python')
+      local py = d .. '/' .. v .. '/bin/python'
       if vim.fn.executable(py) == 1 then
         return py, 'a ' .. v .. ' above the file'
       end
     end
-    if root and d == root then
+    local parent = compat.dirname(d)
+    if (root and d == root) or parent == d then
       break
     end
+    d = parent
   end
   return 'python3', 'the default (no `python` setting, no .venv found)'
 end
@@ -44,12 +45,25 @@ local needs = {
 
 function M.check()
   health.start('fused-ls: Neovim')
-  if vim.fn.has('nvim-0.11') == 1 then
-    health.ok('Neovim ' .. tostring(vim.version()))
+  local missing = compat.missing()
+  if #missing == 0 then
+    health.ok('Neovim ' .. compat.version())
   else
-    health.error('Neovim ' .. tostring(vim.version()) .. ': the plugin needs 0.11+ (vim.lsp.config)')
+    health.warn(('Neovim %s: the server works, without what needs a newer release'):format(compat.version()), {
+      'Neovim 0.11+ has all of it',
+    })
+    for _, m in ipairs(missing) do
+      health.info(('missing before %s: %s'):format(m.since, m.what))
+    end
   end
-  if vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls') then
+  if not compat.native then
+    health.ok(
+      ('the plugin starts the server itself on FileType python/json (%s, the config of lsp/fused_ls.lua%s)'):format(
+        vim.lsp.start and 'vim.lsp.start' or 'vim.lsp.start_client',
+        vim.g.fused_ls_fallback and '; vim.g.fused_ls_fallback is set' or ''
+      )
+    )
+  elseif vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls') then
     health.ok("vim.lsp.enable('fused_ls') was called")
   else
     health.warn('the server is not enabled', { "add vim.lsp.enable('fused_ls') to your config" })
@@ -64,10 +78,11 @@ function M.check()
     health.error(('`%s` not found on PATH: the language server cannot start'):format(cmd), {
       'pip install fused-ls',
       'or from a fused-ls checkout: cargo install --locked --path server/crates/fused_ls',
-      "or: vim.lsp.config('fused_ls', { cmd = { '/path/to/fused-ls', 'server' } })",
+      compat.native and "or: vim.lsp.config('fused_ls', { cmd = { '/path/to/fused-ls', 'server' } })"
+        or "or: require('fused').setup({ lsp = { cmd = { '/path/to/fused-ls', 'server' } } })",
     })
   else
-    local out = vim.system({ path, '--version' }, { text = true }):wait(5000)
+    local out = compat.run({ path, '--version' }, 5000)
     if out.code == 0 then
       health.ok(('%s: %s'):format(path, vim.trim(out.stdout or '')))
     else
@@ -76,13 +91,13 @@ function M.check()
       })
     end
   end
-  local clients = vim.lsp.get_clients({ name = 'fused_ls' })
+  local clients = compat.get_clients('fused_ls')
   if #clients > 0 then
     for _, c in ipairs(clients) do
       health.ok(('server running (client %d, root %s, %d buffer(s))'):format(
         c.id,
-        c.root_dir or '(single file)',
-        vim.tbl_count(c.attached_buffers)
+        c.root_dir or (c.config or {}).root_dir or '(single file)',
+        vim.tbl_count(c.attached_buffers or {})
       ))
     end
   else
@@ -109,7 +124,7 @@ for m in ("geopandas", "shapely", "mercantile", "fused"):
     except Exception as e:
         print(m, "missing", type(e).__name__)
 ]]
-  local out = vim.system({ exe, '-c', probe }, { text = true }):wait(30000)
+  local out = compat.run({ exe, '-c', probe }, 30000)
   if out.code ~= 0 then
     health.error(('%s (%s) failed to start: %s'):format(exe, why, vim.trim(out.stderr or '')))
     return

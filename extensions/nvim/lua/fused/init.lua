@@ -2,6 +2,8 @@
 -- Nothing here is required: `vim.lsp.enable('fused_ls')` works without `setup()`.
 local M = {}
 
+local compat = require('fused.compat')
+
 M.install_hint = 'pip install fused-ls  (or, from a fused-ls checkout: '
   .. 'cargo install --locked --path server/crates/fused_ls)'
 
@@ -28,6 +30,9 @@ M.defaults = {
   -- Buffer-local keymaps set on attach, e.g. { run = '<leader>fr', tile = '<leader>ft',
   -- rerun = '<leader>fR', preview = '<leader>fp' }. None by default.
   keymaps = {},
+  -- Fields over lsp/fused_ls.lua (cmd, root_markers, init_options, ...): on 0.11 passed to
+  -- `vim.lsp.config('fused_ls', ...)` (which works as well), on older releases the only way.
+  lsp = {},
 }
 
 M.config = vim.deepcopy(M.defaults)
@@ -38,23 +43,45 @@ function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
   local settings = vim.tbl_extend('force', {}, M.config.settings)
   local init = vim.tbl_extend('force', {}, settings, { trustedWorkspace = M.config.trusted_workspace })
-  vim.lsp.config('fused_ls', {
+  M.lsp_overrides = {
     init_options = init,
     settings = { fused = next(settings) and settings or vim.empty_dict() },
-  })
-  -- Running servers get the new settings at once.
-  for _, client in ipairs(vim.lsp.get_clients({ name = 'fused_ls' })) do
-    client.settings = { fused = settings }
-    client:notify('workspace/didChangeConfiguration', { settings = { fused = settings } })
+  }
+  if compat.native then
+    vim.lsp.config('fused_ls', M.lsp_overrides)
+    if next(M.config.lsp) then
+      vim.lsp.config('fused_ls', M.config.lsp)
+    end
   end
+  -- Running servers get the new settings at once, their buffers the keymaps.
+  for _, client in ipairs(compat.get_clients('fused_ls')) do
+    client.settings = { fused = settings }
+    if not compat.full and client.config then
+      client.config.settings = { fused = settings } -- what workspace/configuration reads before 0.11
+    end
+    compat.notify(client, 'workspace/didChangeConfiguration', { settings = { fused = settings } })
+    if compat.full then
+      for bufnr in pairs(client.attached_buffers or {}) do
+        M.set_keymaps(bufnr)
+      end
+    end
+  end
+end
+
+--- The server's effective config: `vim.lsp.config.fused_ls` on 0.11, else the fallback's merge
+--- of lsp/fused_ls.lua with `setup()`.
+---@return table
+function M.lsp_config()
+  if compat.native then
+    return vim.lsp.config.fused_ls or {}
+  end
+  return require('fused.fallback').config()
 end
 
 --- The executable the server starts with: the configured `cmd[1]` (nil when `cmd` is a function).
 ---@return string|nil cmd, string|nil path
 function M.binary()
-  local ok, cfg = pcall(function()
-    return vim.lsp.config.fused_ls
-  end)
+  local ok, cfg = pcall(M.lsp_config)
   local cmd = ok and cfg and cfg.cmd or { 'fused-ls', 'server' }
   if type(cmd) ~= 'table' then
     return nil, nil
@@ -67,7 +94,9 @@ local warned = false
 --- Neovim only logs "cannot start fused_ls ... not executable" to lsp.log: say it where it is seen.
 ---@param bufnr integer
 function M.check_binary(bufnr)
-  local enabled = vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls')
+  -- The fallback start always starts it; on 0.11 only once the user enabled it.
+  local enabled = not compat.native
+    or (vim.lsp.is_enabled and vim.lsp.is_enabled('fused_ls'))
     or (vim.lsp._enabled_configs or {})['fused_ls'] ~= nil
   if warned or not enabled then
     return
@@ -75,7 +104,7 @@ function M.check_binary(bufnr)
   if vim.bo[bufnr].buftype ~= '' then
     return
   end
-  if vim.bo[bufnr].filetype == 'json' and vim.fs.basename(vim.api.nvim_buf_get_name(bufnr)) ~= 'meta.json' then
+  if vim.bo[bufnr].filetype == 'json' and compat.basename(vim.api.nvim_buf_get_name(bufnr)) ~= 'meta.json' then
     return
   end
   local cmd, path = M.binary()
@@ -86,7 +115,8 @@ function M.check_binary(bufnr)
     vim.schedule_wrap(vim.notify)(
       ('fused-ls: `%s` is not executable (not on PATH?), so the language server cannot start.\n'
         .. 'Install it: %s\n'
-        .. "or point to it: vim.lsp.config('fused_ls', { cmd = { '/path/to/fused-ls', 'server' } })"):format(
+        .. (compat.native and "or point to it: vim.lsp.config('fused_ls', { cmd = { '/path/to/fused-ls', 'server' } })"
+          or "or point to it: require('fused').setup({ lsp = { cmd = { '/path/to/fused-ls', 'server' } } })")):format(
         cmd,
         M.install_hint
       ),
@@ -100,13 +130,16 @@ end
 ---@return vim.lsp.Client|nil
 function M.client(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
-  local clients = vim.lsp.get_clients({ name = 'fused_ls', bufnr = bufnr })
-  return clients[1]
+  return compat.get_clients('fused_ls', bufnr)[1]
 end
 
 local function refresh_lenses(bufnr)
   if M.config.codelens and vim.api.nvim_buf_is_valid(bufnr) then
-    vim.lsp.codelens.refresh({ bufnr = bufnr })
+    if compat.has('0.10') then
+      vim.lsp.codelens.refresh({ bufnr = bufnr })
+    elseif bufnr == vim.api.nvim_get_current_buf() then
+      vim.lsp.codelens.refresh() -- before 0.10 it refreshes the current buffer only
+    end
   end
 end
 
@@ -114,11 +147,11 @@ end
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 function M.on_attach(client, bufnr)
-  if M.config.inlay_hints and client:supports_method('textDocument/inlayHint') then
+  if M.config.inlay_hints and vim.lsp.inlay_hint and compat.supports(client, 'textDocument/inlayHint') then
     vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
   end
   local group = vim.api.nvim_create_augroup('fused_buf_' .. bufnr, { clear = true })
-  if client:supports_method('textDocument/codeLens') then
+  if compat.supports(client, 'textDocument/codeLens') then
     refresh_lenses(bufnr)
     vim.api.nvim_create_autocmd({ 'BufWritePost', 'InsertLeave', 'BufEnter' }, {
       group = group,
@@ -127,6 +160,9 @@ function M.on_attach(client, bufnr)
         refresh_lenses(bufnr)
       end,
     })
+  end
+  if not compat.full then
+    return -- fix-on-save and the keymaps act through `:Fused`'s code (0.11)
   end
   vim.api.nvim_create_autocmd('BufWritePre', {
     group = group,
@@ -137,6 +173,11 @@ function M.on_attach(client, bufnr)
       end
     end,
   })
+  M.set_keymaps(bufnr)
+end
+
+--- The buffer-local keymaps of `config.keymaps` ({ action = lhs }).
+function M.set_keymaps(bufnr)
   local commands = require('fused.commands')
   for action, lhs in pairs(M.config.keymaps or {}) do
     if lhs and commands.keymap_actions[action] then

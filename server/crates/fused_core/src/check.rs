@@ -515,6 +515,11 @@ fn check_package_inner(
                     text,
                     &mut reports[i].diagnostics,
                 );
+                rules::imports::check_header_at_top(
+                    &analysis.imports,
+                    u,
+                    &mut reports[i].diagnostics,
+                );
             }
         }
         // A file that does not parse may hide its UDF from the tree: then the syntax error is

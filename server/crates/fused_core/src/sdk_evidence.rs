@@ -202,6 +202,10 @@ pub fn evidence(rule: Rule) -> Option<Evidence> {
             "fixtures/broken/Relative_Import",
             "KeyError: \"'__name__' not in globals\"",
         )] }),
+        Rule::HeaderImportAtTop => Measured(const { &[run(
+            "fixtures/broken/Header_Import_At_Top",
+            "ModuleNotFoundError: No module named 'utils'",
+        )] }),
         Rule::MetaInvalidJson => Measured(const { &[
             load(
                 "fixtures/broken/Meta_Invalid_Json",

@@ -423,9 +423,37 @@ fn fused062_to_066_meta_against_files() {
     let d = &reports[0].diagnostics[0];
     assert_eq!(d.rule, Rule::UtilsNotDeclared);
     let fixed = apply_edits(META, &d.fix.as_ref().unwrap().edits).0;
+    // Declared, the top-level import is still not importable when the UDF runs: FUSED057.
+    assert_eq!(
+        pkg_diags(&[
+            ("meta.json", &fixed),
+            ("Pkg.py", importer),
+            ("README.md", ""),
+            ("utils.py", "X = 1\n")
+        ])
+        .iter()
+        .map(|x| (x.1, x.2.as_str()))
+        .collect::<Vec<_>>(),
+        vec![("FUSED057", "utils")]
+    );
+    // Imported inside the UDF and declared: all is quiet.
+    let inside = "@fused.udf\ndef udf(n: int = 1):\n    import utils\n    return utils.X + n\n";
+    let reports = check_package(
+        &package(&[
+            ("meta.json", META),
+            ("Pkg.py", inside),
+            ("README.md", ""),
+            ("utils.py", "X = 1\n"),
+        ]),
+        &NoProbe,
+        &Selection::default(),
+    );
+    let d = &reports[0].diagnostics[0];
+    assert_eq!(d.rule, Rule::UtilsNotDeclared);
+    let fixed = apply_edits(META, &d.fix.as_ref().unwrap().edits).0;
     assert!(pkg_diags(&[
         ("meta.json", &fixed),
-        ("Pkg.py", importer),
+        ("Pkg.py", inside),
         ("README.md", ""),
         ("utils.py", "X = 1\n")
     ])
@@ -1312,6 +1340,58 @@ fn fused056_relative_import() {
         run(&udf("    pass"), &declared).is_empty(),
         "utils.py's own relative import is not judged"
     );
+}
+
+#[test]
+fn fused057_header_imported_at_the_top() {
+    let declared = META.replace(
+        "\"headers\":[]",
+        "\"headers\":[{\"module_name\":\"utils\",\"source_file\":\"utils.py\"}]",
+    );
+    let run = |src: &str, meta: &str| {
+        pkg_diags(&[
+            ("meta.json", meta),
+            ("Pkg.py", src),
+            ("README.md", "# Pkg\n"),
+            ("utils.py", "import common\ndef f(): pass\n"),
+        ])
+        .into_iter()
+        .filter(|d| d.1 == "FUSED057")
+        .map(|d| (d.0, d.2))
+        .collect::<Vec<_>>()
+    };
+    let udf = |top: &str, body: &str| {
+        format!("import fused\n{top}\n\n@fused.udf\ndef udf(n: int = 1):\n{body}\n    return n\n")
+    };
+    // Both spellings, at the top of the main file: the module name is the range.
+    assert_eq!(
+        run(
+            &udf("from utils import f\nimport utils.sub as s", "    pass"),
+            &declared
+        ),
+        vec![
+            ("Pkg.py".to_string(), "utils".to_string()),
+            ("Pkg.py".to_string(), "utils.sub".to_string())
+        ]
+    );
+    // Inside the UDF (or any function), guarded by a `try`, not a declared header (FUSED055's or
+    // FUSED065's), or in the header file itself: not this rule.
+    assert!(run(&udf("", "    from utils import f"), &declared).is_empty());
+    assert!(run(
+        &udf("def helper():\n    import utils", "    pass"),
+        &declared
+    )
+    .is_empty());
+    assert!(run(
+        &udf(
+            "try:\n    from utils import f\nexcept ImportError:\n    f = None",
+            "    pass"
+        ),
+        &declared
+    )
+    .is_empty());
+    assert!(run(&udf("from utils import f", "    pass"), META).is_empty());
+    assert!(run(&udf("import numpy", "    pass"), &declared).is_empty());
 }
 
 #[test]

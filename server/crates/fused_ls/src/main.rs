@@ -211,7 +211,7 @@ fn main() -> ExitCode {
         } => pack::run(&path, output, force),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
-        Command::Server => ExitCode::from(fused_lsp::run_stdio() as u8),
+        Command::Server => ExitCode::from(fused_lsp::run_stdio(serve::preview_hooks()) as u8),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -59,6 +59,32 @@ fn stem(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// What `serve` (and the language server's `fused.preview`) serves under `paths`, found again
+/// whenever the service looks (a UDF created after the start is served too).
+pub fn discover_entries(paths: Vec<PathBuf>) -> fused_serve::Discover {
+    std::sync::Arc::new(move || entries(&paths))
+}
+
+/// `check`'s errors for a served path, as the service wants them: a UDF the SDK would refuse
+/// is not run.
+pub fn checker() -> fused_serve::Checker {
+    std::sync::Arc::new(|path: &Path| {
+        let records = crate::run::check_errors(path);
+        match crate::output::json::to_value(&records) {
+            serde_json::Value::Array(v) => v,
+            _ => Vec::new(),
+        }
+    })
+}
+
+/// The language server's map (`fused.preview`) serves what `serve` would.
+pub fn preview_hooks() -> fused_lsp::handlers::preview::PreviewHooks {
+    fused_lsp::handlers::preview::PreviewHooks {
+        discover: Some(std::sync::Arc::new(|root| discover_entries(vec![root]))),
+        check: Some(checker()),
+    }
+}
+
 /// The served UDFs: packages by meta.json's name (else the folder's), zips and loose files by
 /// their stem; loose `.py` files without a UDF (helpers) are left out.
 fn entries(paths: &[PathBuf]) -> (Vec<Entry>, Vec<String>) {
@@ -119,26 +145,6 @@ fn open_browser(url: &str) {
         .spawn();
 }
 
-/// A `Host` header value: a name, IPv4 or `[IPv6]`, and an optional numeric port; no scheme,
-/// path or credentials (a value with them would never match, and hides a mistake).
-fn valid_host(h: &str) -> bool {
-    let (name, port) = match h.rsplit_once(':') {
-        Some((n, p)) if !n.ends_with(':') && (n.starts_with('[') || !n.contains(':')) => {
-            (n, Some(p))
-        }
-        _ => (h, None),
-    };
-    let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
-        v6.parse::<std::net::Ipv6Addr>().is_ok()
-    } else {
-        !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    };
-    name_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
-}
-
 pub fn run(a: ServeArgs) -> ExitCode {
     let paths = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -151,16 +157,17 @@ pub fn run(a: ServeArgs) -> ExitCode {
             a.timeout
         ));
     };
-    if let Some(bad) = a.allow_host.iter().find(|h| !valid_host(h)) {
+    if let Some(bad) = a.allow_host.iter().find(|h| !fused_serve::valid_host(h)) {
         return usage(format!(
             "--allow-host {bad:?}: give a host name or address with an optional port (NAME[:PORT]), as the Host header says it"
         ));
     }
-    let (entries, notes) = entries(&paths);
+    let (catalog, notes) = fused_serve::Catalog::new(discover_entries(paths.clone()));
     for n in &notes {
         eprintln!("note: {}", crate::output::escape_line(n));
     }
-    if entries.is_empty() {
+    let served = catalog.entries().len();
+    if served == 0 {
         return usage(
             "no UDF found to serve (packages, zipped packages or .py files with @fused.udf)",
         );
@@ -200,8 +207,8 @@ pub fn run(a: ServeArgs) -> ExitCode {
     });
     eprintln!(
         "fused-ls serve: {} UDF{}, {workers} worker{} under {}",
-        entries.len(),
-        if entries.len() == 1 { "" } else { "s" },
+        served,
+        if served == 1 { "" } else { "s" },
         if workers == 1 { "" } else { "s" },
         python.display()
     );
@@ -214,18 +221,10 @@ pub fn run(a: ServeArgs) -> ExitCode {
         cache_bytes: (a.cache_mib.saturating_mul(1 << 20)).min(usize::MAX as u64) as usize,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
         allow_hosts: a.allow_host.clone(),
-        check: (!a.no_check).then(|| -> fused_serve::Checker {
-            std::sync::Arc::new(|path: &Path| {
-                let records = crate::run::check_errors(path);
-                match crate::output::json::to_value(&records) {
-                    serde_json::Value::Array(v) => v,
-                    _ => Vec::new(),
-                }
-            })
-        }),
+        check: (!a.no_check).then(checker),
     };
     let no_open = a.no_open;
-    match fused_serve::serve(config, entries, move |url| {
+    match fused_serve::serve(config, catalog, move |url| {
         if !no_open {
             open_browser(url);
         }

@@ -922,6 +922,53 @@ fn results_are_cached_until_a_file_of_the_package_changes() {
     assert_eq!(s.get(url).header("x-fused-cache"), Some("miss"));
 }
 
+/// A UDF added after the start is served (at once when named; listed within seconds), and one
+/// deleted is no longer listed or run.
+#[test]
+fn udfs_added_or_removed_after_the_start_are_picked_up() {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(
+        &fixture("fixtures/serve/Points_Tile"),
+        &t.path().join("Points_Tile"),
+    );
+    let s = Server::start(&[t.path()], &["--workers", "1"]);
+    let names = |s: &Server| -> Vec<String> {
+        let list = s.get("udfs").json();
+        let mut v: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&s), ["Points_Tile"]);
+    // A loose UDF file dropped into the folder: named, it runs.
+    std::fs::write(
+        t.path().join("later.py"),
+        "import fused\n\n\n@fused.udf\ndef udf(bounds: fused.types.Bounds = None, n: int = 1):\n    import pandas as pd\n    return pd.DataFrame({\"n\": [n]})\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = s.get("later/run/tiles/13/2411/3079?format=json&n=7");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["ok"], true);
+    assert!(wait_until(10, || names(&s) == ["Points_Tile", "later"]));
+    // One UDF's entry alone (what the map polls).
+    let one = s.get("udfs?name=later").json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["name"], "later");
+    assert_eq!(one[0]["mode"], "tile");
+    assert_eq!(s.get("udfs?name=nope").status, 404);
+    // The package deleted: gone from the list, and its URL is 404 with what is served.
+    std::fs::remove_dir_all(t.path().join("Points_Tile")).unwrap();
+    assert!(wait_until(10, || names(&s) == ["later"]));
+    let r = s.get("Points_Tile/run/tiles/13/2411/3079?format=geojson");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["udfs"], serde_json::json!(["later"]));
+}
+
 #[test]
 fn zips_and_loose_files_are_served_and_helpers_are_not() {
     let t = tempfile::tempdir().unwrap();

@@ -22,7 +22,8 @@ use tower_lsp_server::{LspService, Server};
 
 /// Serves LSP over stdin/stdout until the client sends `exit`. Returns the process exit code:
 /// 0 after `shutdown` then `exit`, 1 when `exit` comes without `shutdown` or the input ends.
-pub fn run_stdio() -> i32 {
+/// `hooks`: what the live map borrows from the binary (`handlers::preview::PreviewHooks`).
+pub fn run_stdio(hooks: handlers::preview::PreviewHooks) -> i32 {
     memory::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -42,8 +43,9 @@ pub fn run_stdio() -> i32 {
     let code = runtime.block_on(async {
         let shutdown = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = shutdown.clone();
-        let mut builder =
-            LspService::build(move |client| server::Backend::new(client, flag.clone()));
+        let mut builder = LspService::build(move |client| {
+            server::Backend::new(client, flag.clone(), hooks.clone())
+        });
         builder = builder.custom_method(
             "window/workDoneProgress/cancel",
             server::Backend::progress_cancel,

@@ -55,7 +55,9 @@ pub struct Backend {
     /// The warm runner (heavy imports paid once, a fork per run); `None` until first needed.
     pub(crate) worker: Arc<Mutex<Option<fused_run::Worker>>>,
     /// The live map's service (`fused.preview`), once started.
-    pub(crate) preview: Arc<Mutex<Option<handlers::preview::Preview>>>,
+    pub(crate) preview: Arc<tokio::sync::Mutex<Option<handlers::preview::Preview>>>,
+    /// What the map service borrows from the binary (see `handlers::preview`).
+    pub(crate) preview_hooks: handlers::preview::PreviewHooks,
 }
 /// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
 /// `fused.debugPanic` command) are there.
@@ -76,13 +78,18 @@ pub fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> std::result::Result<T, S
 }
 
 impl Backend {
-    pub fn new(client: Client, shutdown: Arc<std::sync::atomic::AtomicBool>) -> Self {
+    pub fn new(
+        client: Client,
+        shutdown: Arc<std::sync::atomic::AtomicBool>,
+        preview_hooks: handlers::preview::PreviewHooks,
+    ) -> Self {
         Backend {
             client,
             state: Arc::new(Mutex::new(Session::new())),
             shutdown,
             worker: Arc::new(Mutex::new(None)),
-            preview: Arc::new(Mutex::new(None)),
+            preview: Arc::new(tokio::sync::Mutex::new(None)),
+            preview_hooks,
         }
     }
 
@@ -737,14 +744,8 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         self.shutdown
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some(p) = self
-            .preview
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            p.stop();
-        }
+        // Dropping the map service stops it.
+        self.preview.lock().await.take();
         Ok(())
     }
 

@@ -1,7 +1,9 @@
-//! The UDFs served: found once at start (the CLI's discovery hands them over), read again on
-//! every request, so an edited file is what runs and what the cache key hashes. Re-reading
-//! instead of watching (`notify`): a package is a few small files, and a hash of what is on disk
-//! cannot miss an event (saves by rename, network file systems, inotify's limits).
+//! The UDFs served: found by the front end's discovery (the CLI's, handed over as a
+//! [`Discover`]), looked for again when a request names a UDF not known yet and when the list is
+//! asked for (at most every few seconds), and each read again on every request, so an edited
+//! file is what runs and what the cache key hashes. Re-reading instead of watching (`notify`): a
+//! package is a few small files, and a hash of what is on disk cannot miss an event (saves by
+//! rename, network file systems, inotify's limits).
 
 use fused_core::coercion::{future_treatment, treatment, Treatment};
 use fused_core::model::{ParamKind, Udf};
@@ -9,7 +11,61 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Finds the UDFs to serve, now: the entries, and notes on what was skipped and why.
+pub type Discover = Arc<dyn Fn() -> (Vec<Entry>, Vec<String>) + Send + Sync>;
+
+/// The UDFs served, found again when they may have changed.
+pub struct Catalog {
+    discover: Discover,
+    found: Mutex<(Arc<Vec<Arc<Entry>>>, Instant)>,
+}
+
+impl Catalog {
+    /// Discovers once; the notes are for the caller to print.
+    pub fn new(discover: Discover) -> (Catalog, Vec<String>) {
+        let (entries, notes) = discover();
+        let entries = Arc::new(entries.into_iter().map(Arc::new).collect());
+        let c = Catalog {
+            discover,
+            found: Mutex::new((entries, Instant::now())),
+        };
+        (c, notes)
+    }
+
+    /// The UDFs as last found.
+    pub fn entries(&self) -> Arc<Vec<Arc<Entry>>> {
+        self.found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
+    }
+
+    /// Discovers again unless the last discovery is younger than `max_age` (blocking: it walks
+    /// the folders). A UDF found before keeps its entry (a zip's unpacked files with it); one
+    /// gone from disk is no longer served.
+    pub fn refresh(&self, max_age: Duration) -> Arc<Vec<Arc<Entry>>> {
+        let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+        if found.1.elapsed() < max_age {
+            return found.0.clone();
+        }
+        let (fresh, _) = (self.discover)();
+        let old = found.0.clone();
+        let merged: Vec<Arc<Entry>> = fresh
+            .into_iter()
+            .map(|e| {
+                old.iter()
+                    .find(|o| o.name == e.name && o.origin.path() == e.origin.path())
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(e))
+            })
+            .collect();
+        *found = (Arc::new(merged), Instant::now());
+        found.0.clone()
+    }
+}
 
 /// Where a UDF comes from.
 #[derive(Debug, Clone)]

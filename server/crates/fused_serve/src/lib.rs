@@ -21,10 +21,10 @@ pub mod vector_tile;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-pub use catalog::{Entry, Origin};
+pub use catalog::{Catalog, Discover, Entry, Origin};
 
 /// The error-level diagnostics `fused-ls check` finds for a served path (a package folder, zip
 /// or `.py`), as `check --format json` records; empty when it has none. The CLI supplies it: the
@@ -50,14 +50,16 @@ pub struct Config {
 /// What every handler shares.
 pub struct App {
     pub token: String,
-    pub entries: Vec<Entry>,
+    pub catalog: Catalog,
     pub pool: Arc<pool::Pool>,
     pub python: PathBuf,
     pub cache: cache::Cache,
     pub timeout: Duration,
     pub memory_limit: Option<u64>,
-    /// The `Host` values accepted: the address served, by number and (for loopback) by name.
-    pub hosts: Vec<String>,
+    /// The `Host` values accepted: the address served, by number and (for loopback) by name,
+    /// and the ones the starter allowed (more may be added while it runs: `Service::allow_host`).
+    /// Empty: any (bound to every interface).
+    pub hosts: Arc<RwLock<Vec<String>>>,
     pub check: Option<Checker>,
 }
 
@@ -66,6 +68,27 @@ pub fn new_token() -> Result<String, String> {
     let mut b = [0u8; 16];
     getrandom::getrandom(&mut b).map_err(|e| format!("no randomness for the URL token: {e}"))?;
     Ok(catalog::hex(&b))
+}
+
+/// A `Host` header value (`--allow-host`, `allowHost`): a name, IPv4 or `[IPv6]`, and an
+/// optional numeric port; no scheme, path or credentials (a value with them would never match,
+/// and hides a mistake).
+pub fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && (n.starts_with('[') || !n.contains(':')) => {
+            (n, Some(p))
+        }
+        _ => (h, None),
+    };
+    let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    name_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
 }
 
 /// The `Host` header values that name `addr`, and the `extra` ones the starter named.
@@ -87,11 +110,93 @@ fn accepted_hosts(addr: SocketAddr, extra: &[String]) -> Vec<String> {
     out
 }
 
-/// Binds, prints the base URL on the first line of stdout, and serves until killed.
-/// `on_ready` gets the URL (the CLI opens a browser with it).
+/// A service running on the caller's tokio runtime (the language server's `fused.preview`).
+/// Dropping it stops it: the listener closes; runs in flight are cancelled with their requests.
+pub struct Service {
+    /// `http://127.0.0.1:PORT/<token>/`.
+    pub base: String,
+    hosts: Arc<RwLock<Vec<String>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Service {
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
+    /// Accepts `Host: host` from now on too (an editor's proxy, `fused.preview`'s `allowHost`).
+    pub fn allow_host(&self, host: &str) {
+        let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
+        // Empty means any Host (every interface): nothing to add.
+        if !hosts.is_empty() && !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            hosts.push(host.to_string());
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds and starts serving on the current tokio runtime; returns once the port is open. The
+/// workers are the caller's (`pool`): the language server puts its own warm worker in it.
+pub async fn start(
+    config: Config,
+    catalog: Catalog,
+    pool: Arc<pool::Pool>,
+) -> Result<Service, String> {
+    let listener = tokio::net::TcpListener::bind((config.host, config.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let token = new_token()?;
+    let hosts = Arc::new(RwLock::new(accepted_hosts(addr, &config.allow_hosts)));
+    pool.prewarm();
+    pool.watch();
+    let app = Arc::new(App {
+        token: token.clone(),
+        catalog,
+        pool,
+        python: config.python.clone(),
+        cache: cache::Cache::new(config.cache_bytes),
+        timeout: config.timeout,
+        memory_limit: config.memory_limit,
+        hosts: hosts.clone(),
+        check: config.check.clone(),
+    });
+    let host = match addr.ip() {
+        // Every interface: loopback is one of them, and a URL this machine can open.
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let base = format!("http://{host}:{}/{token}/", addr.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, routes::router(app))
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Service {
+        base,
+        hosts,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// `fused-ls serve`: binds, prints the base URL on the first line of stdout, and serves until
+/// killed. `on_ready` gets the URL (the CLI opens a browser with it).
 pub fn serve(
     config: Config,
-    entries: Vec<Entry>,
+    catalog: Catalog,
     on_ready: impl FnOnce(&str) + Send + 'static,
 ) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -100,41 +205,17 @@ pub fn serve(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((config.host, config.port))
-            .await
-            .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let token = new_token()?;
         let pool = pool::Pool::new(config.python.clone(), config.workers);
-        pool.prewarm();
-        pool.watch();
-        let app = Arc::new(App {
-            token: token.clone(),
-            entries,
-            pool,
-            python: config.python.clone(),
-            cache: cache::Cache::new(config.cache_bytes),
-            timeout: config.timeout,
-            memory_limit: config.memory_limit,
-            hosts: accepted_hosts(addr, &config.allow_hosts),
-            check: config.check.clone(),
-        });
-        let host = match addr.ip() {
-            // Every interface: loopback is one of them, and a URL this machine can open.
-            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-            IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        };
-        let url = format!("http://{host}:{}/{token}/", addr.port());
+        let mut service = start(config, catalog, pool).await?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{url}");
+            let _ = writeln!(out, "{}", service.base);
             let _ = out.flush();
         }
-        on_ready(&url);
-        axum::serve(listener, routes::router(app))
+        on_ready(&service.base);
+        (&mut service.task)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("the service stopped: {e}"))
     })
 }

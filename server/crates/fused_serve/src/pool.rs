@@ -16,7 +16,8 @@ use tokio::sync::Semaphore;
 
 pub struct Pool {
     python: PathBuf,
-    slots: Vec<Mutex<Option<Worker>>>,
+    /// Shared with the caller where it brought a worker of its own (see [`Pool::sharing`]).
+    slots: Vec<Arc<Mutex<Option<Worker>>>>,
     free: Mutex<Vec<usize>>,
     permits: Arc<Semaphore>,
     /// Workers started after the first ones (replacements), for `/udfs`'s diagnostics and tests.
@@ -44,10 +45,24 @@ const READY: Duration = Duration::from_secs(120);
 
 impl Pool {
     pub fn new(python: PathBuf, workers: usize) -> Arc<Pool> {
+        Pool::sharing(python, workers, Arc::new(Mutex::new(None)))
+    }
+
+    /// A pool whose first slot is `first`: the language server's warm worker, so the map's
+    /// tiles run on the interpreter the editor's runs already warmed (and no third one starts
+    /// on a 2-core laptop). The slot is locked while a tile runs; the server's own runs then
+    /// take a fresh process, as they do whenever its worker is busy. First is also picked first.
+    pub fn sharing(
+        python: PathBuf,
+        workers: usize,
+        first: Arc<Mutex<Option<Worker>>>,
+    ) -> Arc<Pool> {
         let n = workers.max(1);
+        let mut slots = vec![first];
+        slots.extend((1..n).map(|_| Arc::new(Mutex::new(None))));
         Arc::new(Pool {
             python,
-            slots: (0..n).map(|_| Mutex::new(None)).collect(),
+            slots,
             free: Mutex::new((0..n).rev().collect()),
             permits: Arc::new(Semaphore::new(n)),
             replaced: AtomicU64::new(0),
@@ -64,7 +79,7 @@ impl Pool {
             let pool = self.clone();
             std::thread::spawn(move || {
                 let mut slot = pool.slots[i].lock().unwrap_or_else(|p| p.into_inner());
-                if slot.is_none() {
+                if !slot.as_mut().is_some_and(|w| pool.fits(w)) {
                     *slot = Worker::start(&pool.python, READY).ok();
                 }
             });
@@ -94,6 +109,11 @@ impl Pool {
             .iter()
             .filter_map(|s| s.try_lock().ok().and_then(|w| w.as_ref().map(Worker::pid)))
             .collect()
+    }
+
+    /// A live worker under this pool's interpreter (a shared slot may hold another one's).
+    fn fits(&self, w: &mut Worker) -> bool {
+        w.python() == self.python && w.alive()
     }
 
     /// Runs `req` on a free worker; dropping the returned future cancels the run.
@@ -144,7 +164,7 @@ impl Pool {
     ) -> Result<Value, String> {
         let mut slot = self.slots[i].lock().unwrap_or_else(|p| p.into_inner());
         for attempt in 0..2 {
-            if !slot.as_mut().is_some_and(Worker::alive) {
+            if !slot.as_mut().is_some_and(|w| self.fits(w)) {
                 if slot.is_some() || attempt > 0 {
                     self.replaced.fetch_add(1, Ordering::SeqCst);
                 }

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn router(app: Arc<App>) -> Router {
     let plain = routes(app.clone(), Router::new().fallback(not_found));
@@ -87,7 +88,11 @@ async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if app.hosts.is_empty() || app.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    let accepted = {
+        let hosts = app.hosts.read().unwrap_or_else(|p| p.into_inner());
+        hosts.is_empty() || hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    };
+    if accepted {
         return next.run(req).await;
     }
     (
@@ -128,9 +133,27 @@ fn error(status: StatusCode, class: &str, message: String, extra: Value) -> Resp
     json_response(status, &body)
 }
 
-fn find<'a>(app: &'a App, name: &str) -> Result<&'a Entry, Response> {
-    app.entries.iter().find(|e| e.name == name).ok_or_else(|| {
-        let names: Vec<&str> = app.entries.iter().map(|e| e.name.as_str()).collect();
+/// A UDF created after the start is served too: a name not known yet makes the catalog look
+/// again (at most once a second, so unknown names cannot keep the disk busy).
+const REFIND_UNKNOWN: Duration = Duration::from_secs(1);
+/// How old the list may be when the UDFs are listed (the map asks every second).
+const REFIND_LIST: Duration = Duration::from_secs(3);
+
+async fn entries(app: &Arc<App>, max_age: Duration) -> Arc<Vec<Arc<Entry>>> {
+    let a = app.clone();
+    tokio::task::spawn_blocking(move || a.catalog.refresh(max_age))
+        .await
+        .unwrap_or_else(|_| app.catalog.entries())
+}
+
+async fn find(app: &Arc<App>, name: &str) -> Result<Arc<Entry>, Response> {
+    let known = |list: &Vec<Arc<Entry>>| list.iter().find(|e| e.name == name).cloned();
+    if let Some(e) = known(&app.catalog.entries()) {
+        return Ok(e);
+    }
+    let list = entries(app, REFIND_UNKNOWN).await;
+    known(&list).ok_or_else(|| {
+        let names: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
         error(
             StatusCode::NOT_FOUND,
             "UnknownUdf",
@@ -140,29 +163,40 @@ fn find<'a>(app: &'a App, name: &str) -> Result<&'a Entry, Response> {
     })
 }
 
-async fn snapshots(app: &Arc<App>) -> Vec<(usize, Result<catalog::Snapshot, String>)> {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || {
-        app.entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (i, e.snapshot()))
-            .collect()
-    })
-    .await
-    .unwrap_or_default()
+async fn snapshots(app: &Arc<App>) -> Vec<(Arc<Entry>, Result<catalog::Snapshot, String>)> {
+    let list = entries(app, REFIND_LIST).await;
+    tokio::task::spawn_blocking(move || list.iter().map(|e| (e.clone(), e.snapshot())).collect())
+        .await
+        .unwrap_or_default()
 }
 
-async fn udfs(State(app): State<Arc<App>>) -> Response {
-    let list: Vec<Value> = snapshots(&app)
-        .await
+/// `udfs`: every UDF served; `udfs?name=N`: only N (what the map polls to reload on save: one
+/// package hashed, no discovery while N is known).
+async fn udfs(State(app): State<Arc<App>>, Query(query): Params) -> Response {
+    let one = query
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
+    let found = match one {
+        Some(name) => {
+            let entry = match find(&app, &name).await {
+                Ok(e) => e,
+                Err(r) => return r,
+            };
+            tokio::task::spawn_blocking(move || {
+                let s = entry.snapshot();
+                vec![(entry, s)]
+            })
+            .await
+            .unwrap_or_default()
+        }
+        None => snapshots(&app).await,
+    };
+    let list: Vec<Value> = found
         .into_iter()
-        .map(|(i, s)| {
-            let e = &app.entries[i];
-            match s {
-                Ok(s) => catalog::describe(e, &s),
-                Err(err) => json!({"name": e.name, "path": e.origin.path(), "error": err}),
-            }
+        .map(|(e, s)| match s {
+            Ok(s) => catalog::describe(&e, &s),
+            Err(err) => json!({"name": e.name, "path": e.origin.path(), "error": err}),
         })
         .collect();
     json_response(StatusCode::OK, &Value::Array(list))
@@ -191,13 +225,13 @@ async fn index(State(app): State<Arc<App>>) -> Response {
     let list: Vec<Value> = snapshots(&app)
         .await
         .into_iter()
-        .filter_map(|(i, s)| s.ok().map(|s| catalog::describe(&app.entries[i], &s)))
+        .filter_map(|(e, s)| s.ok().map(|s| catalog::describe(&e, &s)))
         .collect();
     page::html(&page::index(&list))
 }
 
 async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
-    let entry = match find(&app, &name) {
+    let entry = match find(&app, &name).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -205,7 +239,7 @@ async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Resp
         return page::map(page);
     }
     match entry.snapshot() {
-        Ok(s) => page::html(&page::udf(&catalog::describe(entry, &s))),
+        Ok(s) => page::html(&page::udf(&catalog::describe(&entry, &s))),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Unreadable",
@@ -256,7 +290,10 @@ async fn tile(
     match t {
         Ok(t) => execute(app, name, Some(t), query, headers).await,
         Err(e) => {
-            let params = find(&app, &name).ok().map(param_list).unwrap_or_default();
+            let params = match find(&app, &name).await {
+                Ok(e) => param_list(&e),
+                Err(_) => Vec::new(),
+            };
             error(
                 StatusCode::BAD_REQUEST,
                 "BadTile",
@@ -284,7 +321,7 @@ async fn coerce(
     Path(name): Path<String>,
     Query(query): Params,
 ) -> Response {
-    let entry = match find(&app, &name) {
+    let entry = match find(&app, &name).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -401,7 +438,7 @@ async fn execute(
     query: Vec<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let entry = match find(&app, &name) {
+    let entry = match find(&app, &name).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -415,7 +452,7 @@ async fn execute(
                 StatusCode::BAD_REQUEST,
                 "BadParameter",
                 format!("the parameter `{k}` is given twice"),
-                json!({"parameters": param_list(entry)}),
+                json!({"parameters": param_list(&entry)}),
             );
         }
     }
@@ -424,18 +461,11 @@ async fn execute(
         Err(r) => return r,
     };
     let snap = {
-        let app2 = app.clone();
-        let name2 = name.clone();
-        let got = tokio::task::spawn_blocking(move || {
-            app2.entries
-                .iter()
-                .find(|e| e.name == name2)
-                .map(Entry::snapshot)
-        })
-        .await;
+        let e2 = entry.clone();
+        let got = tokio::task::spawn_blocking(move || e2.snapshot()).await;
         match got {
-            Ok(Some(Ok(s))) => s,
-            Ok(Some(Err(e))) => {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
                 return error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Unreadable",

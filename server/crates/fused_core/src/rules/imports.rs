@@ -1,6 +1,8 @@
 //! FUSED055: an import of a package-local helper module the SDK cannot resolve; FUSED056: a
 //! relative import in a package's main file (fused 2.9.5 runs it without a package, so
-//! `from .utils import f` fails with `KeyError: "'__name__' not in globals"`, measured).
+//! `from .utils import f` fails with `KeyError: "'__name__' not in globals"`, measured);
+//! FUSED057: a declared header imported at the top of the main file (not importable there when
+//! the UDF runs, measured).
 //!
 //! How fused 2.9.5 resolves a package's helper modules (measured: `fused.load(dir)` then
 //! `fused.run(udf, engine="local", cache=False)`, from another working directory and from the
@@ -177,6 +179,28 @@ pub fn check_relative(imports: &[Import], udf: &MetaUdf, text: &str, out: &mut V
             });
         }
         out.push(d);
+    }
+}
+
+/// FUSED057: a declared header imported at the top of the package's main file (measured: not
+/// importable there when the UDF runs; inside the UDF function it is).
+pub fn check_header_at_top(imports: &[Import], udf: &MetaUdf, out: &mut Vec<Diagnostic>) {
+    for imp in imports
+        .iter()
+        .filter(|i| !i.guarded && i.level == 0 && !i.in_function)
+    {
+        let m = imp.top.as_str();
+        let declared = udf
+            .headers
+            .iter()
+            .any(|h| h.module_name.as_ref().is_some_and(|n| n.value == m));
+        if declared {
+            out.push(Diagnostic::new(
+                Rule::HeaderImportAtTop,
+                imp.range.clone(),
+                format!("the header module `{m}` is imported at the top of the file, where it is not importable when the UDF runs (ModuleNotFoundError); move the import into the UDF function"),
+            ));
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! `fused.preview` (issue 11): the server starts the live map's service (`fused-ls serve` on the
-//! workspace folder, loopback, with a token) once, answers `{url}`, asks the client to open it,
-//! and the service dies with the server, even under `kill -9`.
+//! `fused.preview` (issue 11): the server starts the live map's service (`fused-ls serve`'s, on
+//! the workspace folder, loopback, with a token) once, inside itself, on its own warm worker;
+//! answers `{url}`, asks the client to open it, and the service ends with the server, even
+//! under `kill -9`.
 
 use super::faults::start_in;
 use super::*;
@@ -36,7 +37,8 @@ fn get_as(url: &str, host: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
-/// The pids of `fused-ls serve` processes serving `root`.
+/// The pids of `fused-ls serve` processes serving `root` (there should be none: the service runs
+/// inside the server).
 fn services(root: &Path) -> Vec<u32> {
     let want = root.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
@@ -50,17 +52,40 @@ fn services(root: &Path) -> Vec<u32> {
                 .collect();
             args.iter().any(|a| a == "serve") && args.contains(&want)
         })
+        .collect()
+}
+
+/// The parent of a live process.
+fn ppid(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The warm workers (runner interpreters) whose parent is `server`.
+fn workers_of(server: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| ppid(*pid) == Some(server))
         .filter(|pid| {
-            !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .contains(") Z ")
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmd).contains("--worker")
         })
         .collect()
 }
 
-fn wait_gone(root: &Path) -> bool {
+/// Whether anything still answers on `url`'s port.
+fn answers(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap();
+    TcpStream::connect(&rest[..rest.find('/').unwrap()]).is_ok()
+}
+
+fn wait_closed(url: &str) -> bool {
     for _ in 0..100 {
-        if services(root).is_empty() {
+        if !answers(url) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -134,13 +159,14 @@ fn preview_starts_the_map_service_once_opens_it_and_it_dies_with_the_server() {
         json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false}]}),
     );
     assert_eq!(again["base"], base.as_str());
-    assert_eq!(services(&ws).len(), 1);
+    // In the server itself: no `fused-ls serve` process.
+    assert!(services(&ws).is_empty());
     // A tile through the service the editor started.
     let (status, tile) = get(&format!("{url}run/tiles/13/2411/3079?format=geojson"));
     assert_eq!(status, 200, "{tile}");
     assert!(tile.contains("FeatureCollection"));
     assert_eq!(lsp.stop(), Some(0));
-    assert!(wait_gone(&ws), "the map service outlived the server");
+    assert!(wait_closed(&url), "the map service outlived the server");
 }
 
 #[test]
@@ -153,15 +179,121 @@ fn a_killed_server_leaves_no_map_service() {
         "workspace/executeCommand",
         json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false}]}),
     );
-    assert!(r["url"].is_string(), "{r}");
-    assert_eq!(services(&ws).len(), 1);
+    let url = r["url"].as_str().unwrap().to_string();
+    assert!(answers(&url));
+    let server = lsp.child.id();
+    // Its workers start in the background.
+    for _ in 0..600 {
+        if !workers_of(server).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let workers = workers_of(server);
+    assert!(!workers.is_empty());
     lsp.child.kill().unwrap();
     let _ = lsp.child.wait();
-    assert!(wait_gone(&ws), "the map service outlived a killed server");
+    assert!(
+        wait_closed(&url),
+        "the map service outlived a killed server"
+    );
+    // The workers end with their lifeline (the server's end of their stdin).
+    for _ in 0..100 {
+        if workers.iter().all(|w| ppid(*w).is_none()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        workers.iter().all(|w| ppid(*w).is_none()),
+        "workers outlived a killed server"
+    );
+}
+
+/// The map's tiles run on the server's warm worker (no extra interpreter for the editor's map
+/// beyond one per core), and a UDF package created after the map started is served.
+#[test]
+fn the_map_runs_on_the_servers_warm_worker_and_serves_new_udfs() {
+    let (_t, ws) = workspace();
+    let mut lsp = start_in(&ws, json!({"python": sdk_python()}), &[]);
+    let server = lsp.child.id();
+    let file = ws.join("Points_Tile/Points_Tile.py");
+    let uri = lsp.open(&file, &std::fs::read_to_string(&file).unwrap());
+    // An editor run first: it starts the warm worker.
+    let run = super::faults::run_udf(&mut lsp, &uri);
+    assert_eq!(run["ok"], true, "{run}");
+    let warm = workers_of(server);
+    assert_eq!(warm.len(), 1, "{warm:?}");
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false}]}),
+    );
+    let url = r["url"].as_str().unwrap().to_string();
+    // A slow tile: its run (a child of the worker running it) writes its pid, then sleeps.
+    let pidfile = ws.join("tile.pid");
+    let tile = format!(
+        "{url}run/tiles/13/2411/3079?format=geojson&pause=3&pidfile={}",
+        pidfile.display()
+    );
+    let slow = std::thread::spawn(move || get(&tile));
+    let mut child = None;
+    for _ in 0..300 {
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            child = Some(pid);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let child = child.expect("the tile ran");
+    assert_eq!(
+        ppid(child),
+        Some(warm[0]),
+        "the tile did not run on the editor's warm worker"
+    );
+    let (status, body) = slow.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    // One interpreter per core in all: the editor's worker is one of the map's.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    for _ in 0..600 {
+        if workers_of(server).len() >= cores {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let all = workers_of(server);
+    assert_eq!(all.len(), cores, "{all:?}");
+    assert!(all.contains(&warm[0]));
+
+    // A package made while the map runs is served at once.
+    let base = r["base"].as_str().unwrap();
+    assert_eq!(get(&format!("{base}Later_Tile/")).0, 404);
+    copy_dir(
+        &repo_root().join("fixtures/serve/Points_Tile"),
+        &ws.join("Later_Tile"),
+    );
+    let meta = ws.join("Later_Tile/meta.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, text.replace("Points_Tile", "Later_Tile")).unwrap();
+    std::fs::rename(
+        ws.join("Later_Tile/Points_Tile.py"),
+        ws.join("Later_Tile/Later_Tile.py"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, body) = get(&format!(
+        "{base}Later_Tile/run/tiles/13/2411/3079?format=geojson"
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("FeatureCollection"));
+    assert_eq!(lsp.stop(), Some(0));
 }
 
 #[test]
-fn preview_with_allow_host_restarts_the_service_on_its_port_accepting_that_host_only() {
+fn preview_with_allow_host_accepts_that_host_too_and_no_other() {
     // An editor behind a proxy (code-server's /proxy/PORT/) passes the Host it forwards under.
     let (_t, ws) = workspace();
     let mut lsp = start_in(&ws, json!({"python": sdk_python()}), &[]);
@@ -181,29 +313,20 @@ fn preview_with_allow_host_restarts_the_service_on_its_port_accepting_that_host_
         &mut lsp,
         json!({"uri": uri, "open": false, "allowHost": host}),
     );
-    let proxied = r["base"].as_str().unwrap().to_string();
-    assert_ne!(proxied, base, "a new start, a new token");
-    let port = |u: &str| u.split('/').nth(2).unwrap().to_string();
+    // The same service (same URL and token), now accepting that Host as well.
+    assert_eq!(r["base"], base.as_str());
+    assert_eq!(get_as(&format!("{base}udfs"), Some(host)).0, 200);
+    assert_eq!(get(&format!("{base}udfs")).0, 200);
     assert_eq!(
-        port(&proxied),
-        port(&base),
-        "the same port: the proxy's URL holds"
-    );
-    assert_eq!(services(&ws).len(), 1, "the old service is gone");
-    assert_eq!(get_as(&format!("{proxied}udfs"), Some(host)).0, 200);
-    assert_eq!(get(&format!("{proxied}udfs")).0, 200);
-    assert_eq!(
-        get_as(&format!("{proxied}udfs"), Some("evil.example:8443")).0,
+        get_as(&format!("{base}udfs"), Some("evil.example:8443")).0,
         403
     );
-    // Asked again with the same host (or none): reused.
-    let again = preview(
-        &mut lsp,
-        json!({"uri": uri, "open": false, "allowHost": host}),
+    // Not a Host header value: refused, nothing added.
+    let bad = lsp.call(
+        "workspace/executeCommand",
+        json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false, "allowHost": "https://editor.example/"}]}),
     );
-    assert_eq!(again["base"], proxied.as_str());
-    let plain = preview(&mut lsp, json!({"uri": uri, "open": false}));
-    assert_eq!(plain["base"], proxied.as_str());
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
     assert_eq!(lsp.stop(), Some(0));
-    assert!(wait_gone(&ws), "the map service outlived the server");
+    assert!(wait_closed(&base), "the map service outlived the server");
 }

@@ -1,28 +1,27 @@
 //! `workspace/executeCommand` `fused.preview {uri, open?, allowHost?}`: the live map of a UDF. The first
-//! call starts `fused-ls serve` on the document's workspace folder (a loopback port, a per-start
-//! token, its own warm workers: the service of `fused-ls serve`, in a child process so a crash
-//! there never takes the language server with it); later calls reuse it while it lives. The
-//! reply is `{url, base}`; unless `open` is false the client is asked to open the URL in a
-//! browser (`window/showDocument` with `external: true`) when it can.
+//! call starts the service of `fused-ls serve` inside this server, on the document's workspace
+//! folder (a loopback port, a per-start token), with the server's own warm worker as the first of
+//! its workers: the tiles run on the interpreter the editor's runs already warmed. Later calls
+//! reuse it while it lives. The reply is `{url, base, udf}`; unless `open` is false the client is
+//! asked to open the URL in a browser (`window/showDocument` with `external: true`) when it can.
 //!
-//! The child dies with the server: `PR_SET_PDEATHSIG` fires when the thread that spawned it
-//! ends, so it is spawned from a thread that lives exactly as long as the child.
+//! In this process, not a child: a run's crash is its forked process's (the worker survives it),
+//! and the service ends with the server however the server ends (no orphan to reap).
 
 use crate::server::Backend;
 use crate::session::uri_path;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
 pub const PREVIEW_COMMAND: &str = "fused.preview";
 
-/// How long the service may take to print its URL (it discovers the UDFs first).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The result cache of the editor's map (least recently used results go first).
+const CACHE_BYTES: usize = 256 << 20;
 
 #[derive(Deserialize)]
 struct PreviewArgs {
@@ -31,9 +30,9 @@ struct PreviewArgs {
     /// itself (a webview) passes `false`.
     #[serde(default = "yes")]
     open: bool,
-    /// A `Host` the service must also accept (`serve --allow-host`): the authority of the URL
-    /// the editor reaches it through, e.g. code-server's `/proxy/PORT/` on the editor's own
-    /// host (`asExternalUri`). A running service without it is restarted on the same port.
+    /// A `Host` the service must also accept (as `serve --allow-host`): the authority of the URL
+    /// the editor reaches it through, e.g. code-server's `/proxy/PORT/` on the editor's own host
+    /// (`asExternalUri`). Added to the running service: same URL, same token.
     #[serde(default, rename = "allowHost")]
     allow_host: Option<String>,
 }
@@ -42,51 +41,21 @@ fn yes() -> bool {
     true
 }
 
-/// A running preview service.
-pub struct Preview {
-    /// `http://127.0.0.1:PORT/<token>/`.
-    pub base: String,
-    pub pid: u32,
-    /// The folder it serves.
-    pub root: PathBuf,
-    /// The extra `Host` values it accepts (`--allow-host`).
-    pub allow_hosts: Vec<String>,
+/// What the language server borrows from the binary for the map: the CLI's discovery of the
+/// UDFs under a folder and its check (a UDF the SDK would refuse is not run), so the map in the
+/// editor serves exactly what `fused-ls serve` would.
+#[derive(Clone, Default)]
+pub struct PreviewHooks {
+    pub discover: Option<Arc<dyn Fn(PathBuf) -> fused_serve::Discover + Send + Sync>>,
+    pub check: Option<fused_serve::Checker>,
 }
 
-impl Preview {
-    fn alive(&self) -> bool {
-        // SAFETY: signal 0 only checks that the process exists; nothing is sent.
-        let exists = unsafe { libc::kill(self.pid as libc::pid_t, 0) == 0 };
-        // (A zombie exists until its thread reaps it: it is not serving.)
-        exists
-            && std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-                .map(|s| !s.contains(") Z "))
-                .unwrap_or(false)
-    }
-
-    /// Ends the service (the server is shutting down).
-    pub fn stop(&self) {
-        // SAFETY: a signal to the child this server started.
-        unsafe {
-            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-        }
-    }
-
-    /// The port it listens on (from `http://127.0.0.1:PORT/<token>/`).
-    fn port(&self) -> Option<u16> {
-        let rest = self.base.strip_prefix("http://")?;
-        let authority = rest.split('/').next()?;
-        authority.rsplit(':').next()?.parse().ok()
-    }
-
-    /// Stops it and waits (up to 5 s) until it is gone, so that its port is free again.
-    fn stop_and_wait(&self) {
-        self.stop();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while self.alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+/// A running preview service.
+pub struct Preview {
+    pub service: fused_serve::Service,
+    /// The folder it serves.
+    pub root: PathBuf,
+    pub python: PathBuf,
 }
 
 /// The name `fused-ls serve` gives the UDF of `file`: its package's (`fused_run::package_name`),
@@ -99,88 +68,12 @@ fn udf_name(file: &Path) -> Option<String> {
     file.file_stem().map(|s| s.to_string_lossy().into_owned())
 }
 
-/// Starts `fused-ls serve ROOT --port PORT --no-open ...` (0: any free port) and returns its
-/// base URL and pid.
-fn start(
-    root: &Path,
-    python: &Path,
-    timeout: Duration,
-    port: u16,
-    allow_hosts: &[String],
-) -> std::result::Result<Preview, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find fused-ls itself: {e}"))?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("serve")
-        .arg(root)
-        .args(["--port", &port.to_string(), "--no-open", "--python"])
-        .arg(python)
-        .args(["--timeout", &timeout.as_secs_f64().to_string()]);
-    for h in allow_hosts {
-        cmd.arg("--allow-host").arg(h);
+fn internal(message: String) -> Error {
+    Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
+        message: message.into(),
+        data: None,
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: prctl and getppid are async-signal-safe; nothing is allocated.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        let parent = libc::getpid();
-        cmd.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            // The server died between fork and prctl: do not outlive it.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let root_owned = root.to_path_buf();
-    let hosts_owned = allow_hosts.to_vec();
-    std::thread::Builder::new()
-        .name("fused-preview".into())
-        .spawn(move || {
-            let mut child = match cmd.spawn() {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(format!("cannot start `fused-ls serve`: {e}")));
-                    return;
-                }
-            };
-            let pid = child.id();
-            let mut out = BufReader::new(child.stdout.take().expect("piped"));
-            let mut first = String::new();
-            let _ = out.read_line(&mut first);
-            let base = first.trim().to_string();
-            if base.starts_with("http://") {
-                let _ = tx.send(Ok(Preview {
-                    base,
-                    pid,
-                    root: root_owned,
-                    allow_hosts: hosts_owned,
-                }));
-            } else {
-                // It ended (or said something else): its stderr says why.
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                let _ = tx.send(Err(format!(
-                    "`fused-ls serve` did not start: {}",
-                    err.lines().last().unwrap_or("no message").trim()
-                )));
-            }
-            // Keep both pipes drained (a full pipe would block the service), and this thread
-            // alive as long as the child: its end is the child's death signal.
-            if let Some(mut e) = child.stderr.take() {
-                std::thread::spawn(move || std::io::copy(&mut e, &mut std::io::sink()));
-            }
-            let _ = std::io::copy(&mut out, &mut std::io::sink());
-            let _ = child.wait();
-        })
-        .map_err(|e| format!("cannot start a thread: {e}"))?;
-    rx.recv_timeout(START_TIMEOUT)
-        .map_err(|_| "`fused-ls serve` printed no URL within 30 s".to_string())?
 }
 
 impl Backend {
@@ -195,6 +88,15 @@ impl Backend {
             uri_path(&args.uri).ok_or_else(|| invalid("fused.preview needs a file: URI".into()))?;
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
         let name = udf_name(&file).ok_or_else(|| invalid("fused.preview: no UDF there".into()))?;
+        if let Some(h) = args
+            .allow_host
+            .as_deref()
+            .filter(|h| !fused_serve::valid_host(h))
+        {
+            return Err(invalid(format!(
+                "fused.preview: allowHost {h:?} is not a Host header value (NAME[:PORT])"
+            )));
+        }
         let (root, python, timeout, can_show) = {
             let st = self.lock();
             (
@@ -205,51 +107,59 @@ impl Backend {
                 st.can_show_document,
             )
         };
-        let slot = self.preview.clone();
-        let allow_host = args.allow_host.clone();
-        let started = tokio::task::spawn_blocking(move || {
-            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-            let mut hosts: Vec<String> = Vec::new();
-            let mut port = 0;
-            // Once per session and folder: a live service for this folder is reused, unless
-            // it must accept one more Host: then it restarts on the same port (the address
-            // the editor's proxy maps stays valid) with a new token.
-            if let Some(p) = slot.as_ref() {
-                let same = p.alive() && dir.starts_with(&p.root);
-                let accepts = allow_host
-                    .as_ref()
-                    .is_none_or(|h| p.allow_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)));
-                if same && accepts {
-                    return Ok(p.base.clone());
-                }
-                if same {
-                    hosts = p.allow_hosts.clone();
-                    port = p.port().unwrap_or(0);
-                }
-                p.stop_and_wait();
+        // Held across the start: two quick calls start one service.
+        let mut slot = self.preview.lock().await;
+        let reuse = slot
+            .as_ref()
+            .filter(|p| p.service.is_running() && dir.starts_with(&p.root) && p.python == python)
+            .map(|p| p.service.base.clone());
+        let base = match reuse {
+            Some(base) => base,
+            None => {
+                let hooks = self.preview_hooks.clone();
+                let discover = hooks
+                    .discover
+                    .clone()
+                    .ok_or_else(|| internal("this build of fused-ls has no map service".into()))?;
+                let served = root.clone();
+                let (catalog, _notes) = tokio::task::spawn_blocking(move || {
+                    fused_serve::Catalog::new(discover(served))
+                })
+                .await
+                .map_err(|e| internal(e.to_string()))?;
+                let workers = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1);
+                let config = fused_serve::Config {
+                    host: std::net::Ipv4Addr::LOCALHOST.into(),
+                    port: 0,
+                    workers,
+                    python: python.clone(),
+                    timeout,
+                    cache_bytes: CACHE_BYTES,
+                    memory_limit: fused_run::memory_limit_mib(None),
+                    check: hooks.check.clone(),
+                    allow_hosts: Vec::new(),
+                };
+                let pool =
+                    fused_serve::pool::Pool::sharing(python.clone(), workers, self.worker.clone());
+                let service = fused_serve::start(config, catalog, pool)
+                    .await
+                    .map_err(|e| internal(format!("the map service did not start: {e}")))?;
+                let base = service.base.clone();
+                // A service for another folder or interpreter is replaced (dropping it stops it).
+                *slot = Some(Preview {
+                    service,
+                    root: root.clone(),
+                    python,
+                });
+                base
             }
-            hosts.extend(allow_host);
-            // (The old port taken meanwhile: any port; the editor maps the new URL again.)
-            let p = start(&root, &python, timeout, port, &hosts).or_else(|e| {
-                if port == 0 {
-                    Err(e)
-                } else {
-                    start(&root, &python, timeout, 0, &hosts)
-                }
-            })?;
-            let base = p.base.clone();
-            *slot = Some(p);
-            Ok::<_, String>(base)
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r)
-        .map_err(|message| Error {
-            code: tower_lsp_server::jsonrpc::ErrorCode::InternalError,
-            message: message.into(),
-            data: None,
-        })?;
-        let base = started;
+        };
+        if let (Some(h), Some(p)) = (args.allow_host.as_deref(), slot.as_ref()) {
+            p.service.allow_host(h);
+        }
+        drop(slot);
         let url = format!("{base}{}/", fused_run::url_segment(&name));
         if args.open && can_show {
             let client = self.client().clone();
