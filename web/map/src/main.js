@@ -452,7 +452,9 @@ function initialView(udf) {
 
 async function pollModified() {
   try {
-    const udfs = await (await fetch(`${base}udfs`)).json();
+    // This UDF's entry alone: one package hashed per poll, not every one served.
+    const res = await fetch(`${base}udfs?${new URLSearchParams([["name", state.udf.name]])}`);
+    const udfs = res.ok ? await res.json() : [];
     const now = udfs.find((u) => u.name === state.udf.name);
     const stamp = now && (now.version ?? now.last_modified);
     if (stamp !== undefined && state.modified !== null && stamp !== state.modified) {
