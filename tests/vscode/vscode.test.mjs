@@ -475,23 +475,49 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
 
     step = "d: map preview";
     // (d) Preview on Map (the Tile UDF in the active editor): a webview beside the code framing
-    // `fused-ls serve`'s live map, whose visible tiles run in the map's own service.
+    // `fused-ls serve`'s live map, whose visible tiles run in the map's own service. As on any
+    // remote code-server, the frame reaches the service through code-server's own proxy
+    // (asExternalUri: `http://<code-server's host>/proxy/PORT/<token>/...`, prefix stripped, the
+    // editor's Host passed on), which the extension has the service accept (`allowHost`).
     await quickOpen(page, "Points_Tile.py");
     await palette(page, "Fused: Preview on Map");
     await page.locator(".tab", { hasText: "Map: Points_Tile" }).waitFor();
     const mapFrame = await waitFor("the map page's frame", async () =>
       page.frames().find((f) => /\/Points_Tile\/$/.test(f.url())), 30_000);
+    const editorHost = new URL(server.url).host;
+    const proxied = new RegExp(`^http://${editorHost.replace(/\./g, "\\.")}/proxy/(\\d+)/[0-9a-f]{32}/Points_Tile/$`);
+    assert.match(mapFrame.url(), proxied, "the map is framed through code-server's /proxy/PORT/");
     await waitFor("the map's tiles loaded", async () => {
       const text = await mapFrame.locator("#status").textContent().catch(() => "");
       return /tiles loaded/.test(text ?? "") ? text : null;
     }, 60_000);
-    const tiles = await mapFrame.evaluate(() =>
-      performance.getEntriesByType("resource").filter((e) => /\/run\/tiles\//.test(e.name)).length);
+    const tileUrls = () => mapFrame.evaluate(() =>
+      performance.getEntriesByType("resource").map((e) => e.name).filter((u) => /\/run\/tiles\//.test(u)));
+    const tiles = (await tileUrls()).length;
     assert.ok(tiles > 0, "the map requested its visible tiles");
+    for (const u of await tileUrls()) assert.ok(u.startsWith(`http://${editorHost}/proxy/`), `through the proxy: ${u}`);
     await page.waitForTimeout(500);
     await shot(page, "5-map-preview");
+    // The parameter panel: what a typed value becomes (a failing one requests nothing), and a
+    // change reloads the tiles with it.
+    const count = mapFrame.locator('input[name="count"]');
+    await count.fill("3.5");
+    await mapFrame.locator('small.coerced[data-param="count"]', { hasText: "ValueError: invalid literal for int() with base 10: '3.5'" }).waitFor({ timeout: 15_000 });
+    await count.fill("2");
+    await mapFrame.locator('small.coerced[data-param="count"]', { hasText: "→ 2 (int)" }).waitFor({ timeout: 15_000 });
+    await count.press("Enter");
+    const reloaded = await waitFor("tiles asked again with count=2", async () => {
+      const urls = (await tileUrls()).filter((u) => u.includes("count=2"));
+      return urls.length ? urls : null;
+    }, 60_000);
+    assert.ok(!(await tileUrls()).some((u) => u.includes("count=3.5")), "no tile with the failing value");
+    await waitFor("the map's tiles loaded again", async () => {
+      const text = await mapFrame.locator("#status").textContent().catch(() => "");
+      return /tiles loaded/.test(text ?? "") ? text : null;
+    }, 60_000);
+    await shot(page, "5b-map-preview-param");
 
-    console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests`);
+    console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests, ${reloaded.length} with count=2`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
     console.log(`failed at step ${step}`);

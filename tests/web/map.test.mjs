@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -274,6 +275,53 @@ test("a parameter change reloads the tiles with the new value; saving the UDF re
   await page.close();
 });
 
+test("the parameter panel shows what each typed value becomes; a value that fails requests no tile", async () => {
+  const { page, seen } = await open(`${base}Points_Tile/`);
+  await waitTiles(page);
+  const hint = (name, text) => page.locator(`small.coerced[data-param="${name}"]`, { hasText: text }).waitFor({ timeout: 10000 });
+  // Empty: the default is used.
+  await hint("count", "empty: the default 3 is used");
+  // Live, as typed (each keystroke asks the server's coercion table).
+  await page.fill('input[name="count"]', "3");
+  await hint("count", "→ 3 (int)");
+  await page.fill('input[name="pause"]', "1e-3");
+  await hint("pause", "→ 0.001 (float)");
+  await page.fill('input[name="empty"]', "no");
+  await hint("empty", "→ True (bool)");
+  await page.fill('input[name="empty"]', "FALSE");
+  await hint("empty", "→ False (bool)");
+  await page.fill('input[name="label"]', "it's");
+  await hint("label", `→ "it's" (str)`);
+  // Leaving a field applies its value (a change event): let those tiles finish first.
+  await page.press('input[name="label"]', "Tab");
+  await page.waitForTimeout(300);
+  await waitTiles(page);
+  const n = seen.tiles.length;
+  await page.fill('input[name="count"]', "3.5");
+  await hint("count", "✗ ValueError: invalid literal for int() with base 10: '3.5'");
+  const color = await page.locator('small.coerced[data-param="count"]').evaluate((e) => getComputedStyle(e).color);
+  assert.equal(color, "rgb(192, 24, 24)", "the error is red");
+  // Applying it (Enter) requests nothing and says why.
+  await page.press('input[name="count"]', "Enter");
+  await page.locator("#status", { hasText: "not applied" }).waitFor({ timeout: 10000 });
+  assert.match(await page.locator("#status").textContent(), /count = "3.5" is not applied: ValueError/);
+  await page.screenshot({ path: path.join(artifacts, "param-preview-error.png") });
+  await page.waitForTimeout(1500);
+  assert.equal(seen.tiles.length, n, `no tile requested with a failing value:\n${seen.tiles.slice(n).join("\n")}`);
+  assert.ok(!seen.tiles.some((u) => u.includes("count=3.5")));
+  // A good value is applied: every tile is asked again with it.
+  await page.fill('input[name="count"]', "2");
+  await hint("count", "→ 2 (int)");
+  await page.press('input[name="count"]', "Enter");
+  const deadline = Date.now() + 15000;
+  while (!seen.tiles.some((u) => u.includes("count=2")) && Date.now() < deadline) await page.waitForTimeout(200);
+  assert.ok(seen.tiles.some((u) => u.includes("count=2")), seen.tiles.slice(n).join("\n"));
+  await waitTiles(page);
+  await page.screenshot({ path: path.join(artifacts, "param-preview-applied.png") });
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
 test("tiles that leave the view while loading are aborted", async () => {
   const { page, seen } = await open(`${base}Points_Tile/`);
   await waitTiles(page);
@@ -292,4 +340,56 @@ test("tiles that leave the view while loading are aborted", async () => {
     JSON.stringify(seen.aborted)
   );
   await page.close();
+});
+
+test("under a proxy that keeps its path prefix (code-server's /absproxy/PORT/), its Host allowed", async () => {
+  // A stand-in for code-server's /absproxy/PORT/: forwards `/absproxy/PORT/...` unchanged to
+  // 127.0.0.1:PORT with the browser's Host header, as http-proxy does without changeOrigin.
+  const proxy = http.createServer((req, res) => {
+    const m = /^\/absproxy\/(\d+)\//.exec(req.url);
+    if (!m) return res.writeHead(404).end();
+    const up = http.request({ host: "127.0.0.1", port: Number(m[1]), path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => res.writeHead(502).end());
+    // The browser hung up (a tile left the view): so does the proxy, as code-server's does.
+    res.on("close", () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+  const proxyHost = `127.0.0.1:${proxy.address().port}`;
+  const srv = spawn(bin, ["serve", work, "--port", "0", "--no-open", "--python", python, "--workers", "1", "--allow-host", proxyHost], {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
+  try {
+    const direct = await new Promise((resolve, reject) => {
+      readline.createInterface({ input: srv.stdout }).once("line", (l) => resolve(l.trim()));
+      srv.once("exit", (c) => reject(new Error(`serve exited with ${c}`)));
+    });
+    const u = new URL(direct);
+    const url = `http://${proxyHost}/absproxy/${u.port}${u.pathname}Points_Tile/`;
+    const { page, seen } = await open(url);
+    await waitTiles(page);
+    assert.ok(seen.tiles.length > 0);
+    for (const t of seen.tiles) assert.ok(t.startsWith(`http://${proxyHost}/absproxy/${u.port}${u.pathname}Points_Tile/run/tiles/`), t);
+    const tiles = await page.evaluate(() => [...window.__fusedMap.state.tiles.values()].map((t) => [t.key, t.error]));
+    assert.ok(tiles.every(([, e]) => !e), JSON.stringify(tiles));
+    // The parameter preview goes through the prefix too.
+    await page.fill('input[name="count"]', "3.5");
+    await page.locator('small.coerced[data-param="count"]', { hasText: "ValueError" }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: path.join(artifacts, "absproxy.png") });
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.refused, []);
+    await page.close();
+  } finally {
+    try {
+      process.kill(-srv.pid, "SIGTERM");
+    } catch (_) {}
+    proxy.closeAllConnections();
+    proxy.close();
+  }
 });

@@ -360,25 +360,28 @@ async function previewMap(): Promise<void> {
   const editor = udfEditor();
   if (!editor) return;
   if (!trustedFor("preview a UDF on the map")) return;
-  const reply = (await serverCommand("fused.preview", { uri: editor.document.uri.toString(), open: false })) as
-    | { url: string; base: string; udf: string }
-    | undefined;
+  const uri = editor.document.uri.toString();
+  type Reply = { url: string; base: string; udf: string } | undefined;
+  let reply = (await serverCommand("fused.preview", { uri, open: false })) as Reply;
   if (!reply?.url) return;
-  // Remote editors (code-server, SSH, Codespaces) reach a loopback service through a port
-  // forward or a proxy that asExternalUri sets up. The map service refuses those: it checks that
-  // the Host header names its own loopback address (a DNS-rebinding guard) and its page uses
-  // absolute paths under its token, which a path proxy (code-server's /proxy/PORT/) breaks. So
-  // when asExternalUri would change the origin, the panel frames the loopback URL itself: it
-  // works when the browser runs on the server's machine (code-server on localhost), not through
-  // a remote proxy (see extensions/vscode/README.md).
-  const direct = vscode.Uri.parse(reply.url);
-  const external = await vscode.env.asExternalUri(direct);
-  const proxied = external.authority !== direct.authority || external.scheme !== direct.scheme;
-  const url = reply.url;
-  const note = proxied
-    ? `Map from ${direct.authority} (this browser must run on the machine of the server: the map service does not accept proxied requests, ${external.toString(true)}).`
-    : undefined;
-  log.appendLine(`map preview of ${reply.udf}: ${reply.url}${proxied ? ` (asExternalUri: ${external.toString(true)}, not used)` : ""}`);
+  // Remote editors (code-server, SSH, Codespaces) reach the loopback service through a port
+  // forward or a proxy that asExternalUri sets up (code-server: `https://HOST/proxy/PORT/...`,
+  // its Host header passed on). The service refuses any Host but its own (DNS rebinding), so
+  // the proxy's is named explicitly (`allowHost`): the running service accepts it from then on
+  // (same URL). The map page's URLs are relative, so the proxy's path prefix is fine.
+  let external = await vscode.env.asExternalUri(vscode.Uri.parse(reply.url));
+  let direct = vscode.Uri.parse(reply.url);
+  const proxied = () => external.authority !== direct.authority || external.scheme !== direct.scheme;
+  if (proxied()) {
+    const again = (await serverCommand("fused.preview", { uri, open: false, allowHost: external.authority })) as Reply;
+    if (!again?.url) return;
+    reply = again;
+    direct = vscode.Uri.parse(reply.url);
+    external = await vscode.env.asExternalUri(direct);
+  }
+  // (Encoded: a UDF name with a space keeps its `%20`.)
+  const url = proxied() ? external.toString() : reply.url;
+  log.appendLine(`map preview of ${reply.udf}: ${reply.url}${proxied() ? ` through ${url} (Host ${external.authority} allowed)` : ""}`);
   const title = `Map: ${reply.udf}`;
   if (!mapPanel) {
     mapPanel = vscode.window.createWebviewPanel(
@@ -392,7 +395,7 @@ async function previewMap(): Promise<void> {
     mapPanel.onDidDispose(() => (mapPanel = undefined));
   }
   mapPanel.title = title;
-  mapPanel.webview.html = previewHtml(url, nonce(), title, note);
+  mapPanel.webview.html = previewHtml(url, nonce(), title);
   mapPanel.reveal(vscode.ViewColumn.Beside, true);
 }
 

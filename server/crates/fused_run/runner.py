@@ -306,6 +306,18 @@ def coerce(ann, value):
 _EMPTY = object()
 
 
+def _named(exc, prefix):
+    """`exc` again, its message prefixed with the parameter: same class. JSONDecodeError takes
+    (msg, doc, pos), not one message; a class that cannot be rebuilt from a message becomes a
+    ValueError naming it."""
+    if isinstance(exc, json.JSONDecodeError):
+        return json.JSONDecodeError(prefix + exc.msg, exc.doc, exc.pos)
+    try:
+        return type(exc)(f"{prefix}{exc}")
+    except Exception:
+        return ValueError(f"{prefix}{type(exc).__name__}: {exc}")
+
+
 # ------------------------------------------------------------------------------------ tile input
 
 def _tile_value(ann, bounds, tile):
@@ -932,7 +944,7 @@ def main():
                 kwargs[name] = coerce(hints.get(name, _EMPTY), value)
             except Exception as exc:
                 ann = _ann_text(hints.get(name, _EMPTY)) if hints.get(name, _EMPTY) is not _EMPTY else "no annotation"
-                raise type(exc)(f"parameter {name!r} ({ann}) cannot take {value!r}: {exc}") from exc
+                raise _named(exc, f"parameter {name!r} ({ann}) cannot take {value!r}: ") from exc
         if req.get("mode") == "tile":
             receiver = _receiver(sig)
             if receiver is None:

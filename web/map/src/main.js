@@ -12,8 +12,10 @@ import { BitmapLayer, GeoJsonLayer, PathLayer, SolidPolygonLayer, TextLayer } fr
 import { JSONConverter } from "@deck.gl/json";
 
 const config = JSON.parse(document.getElementById("fused-config")?.textContent || "{}");
-// The base URL ends with the token: `http://127.0.0.1:PORT/<token>/`.
-const base = config.base || location.pathname.replace(/^(\/[^/]+\/).*$/, "$1");
+// The base URL ends with the token: `http://127.0.0.1:PORT/<token>/`. The server gives it
+// relative to this page (`./`, `../`), so it holds under a proxy's path prefix
+// (`https://HOST/proxy/PORT/<token>/`): every URL below is built on this absolute form.
+const base = new URL(config.base || "./", location.href).href;
 
 const state = {
   udfs: [],
@@ -356,6 +358,31 @@ async function runFile() {
   redraw();
 }
 
+// What a typed value becomes in the UDF, asked of the server (`<udf>/coerce`: fused_core's
+// coercion table, what the runner applies), so the page never re-implements the SDK's rules.
+// `{ok, repr, type}`, `{ok: false, error}`, `{ok, at_run}`, or null when the field is empty.
+async function coerced(name, value) {
+  if (value === "") return null;
+  const q = new URLSearchParams([[name, value]]);
+  const res = await fetch(`${base}${encodeURIComponent(state.udf.name)}/coerce?${q}`);
+  const body = await res.json();
+  if (!res.ok) return { ok: false, error: body.error || { class: `HTTP ${res.status}`, message: "" } };
+  return body[name];
+}
+
+function showCoerced(hint, p, c) {
+  hint.classList.toggle("error", !!(c && !c.ok));
+  if (!c) {
+    hint.textContent = p.default !== undefined && p.default !== null ? `empty: the default ${p.default} is used` : "empty: not passed";
+  } else if (!c.ok) {
+    hint.textContent = `✗ ${c.error.class}: ${c.error.message}`;
+  } else if (c.repr === null) {
+    hint.textContent = `→ ${(c.at_run || "").replaceAll("`", "")}`;
+  } else {
+    hint.textContent = `→ ${c.repr} (${c.type})`;
+  }
+}
+
 function paramPanel() {
   const el = $("params");
   el.innerHTML = "";
@@ -369,10 +396,35 @@ function paramPanel() {
     input.value = state.params[p.name] ?? "";
     input.placeholder = p.default !== undefined && p.default !== null ? String(p.default) : "";
     const hint = document.createElement("small");
-    // What the string typed here becomes in the UDF (the SDK's coercion table).
-    hint.textContent = p.receives ? `→ ${p.receives.replaceAll("`", "")}` : "";
-    input.addEventListener("change", () => {
-      state.params[p.name] = input.value;
+    hint.className = "coerced";
+    hint.dataset.param = p.name;
+    // The rule, on hover; the result for the value typed, below the field.
+    if (p.receives) hint.title = p.receives.replaceAll("`", "");
+    showCoerced(hint, p, null);
+    // Answers can arrive out of order while typing: only the latest one is shown.
+    let asked = 0;
+    const check = async () => {
+      const n = ++asked;
+      const value = input.value;
+      let c;
+      try {
+        c = await coerced(p.name, value);
+      } catch (e) {
+        c = { ok: false, error: { class: "NetworkError", message: String(e) } };
+      }
+      if (n === asked) showCoerced(hint, p, c);
+      return { c, value, latest: n === asked };
+    };
+    input.addEventListener("input", check);
+    input.addEventListener("change", async () => {
+      const { c, value, latest } = await check();
+      if (!latest) return;
+      if (c && !c.ok) {
+        // A run with it would fail on every tile before the UDF is called: request nothing.
+        setStatus(`${p.name} = ${JSON.stringify(value)} is not applied: ${c.error.class}: ${c.error.message}`, true);
+        return;
+      }
+      state.params[p.name] = value;
       reload();
     });
     row.append(name, input, hint);
@@ -400,7 +452,9 @@ function initialView(udf) {
 
 async function pollModified() {
   try {
-    const udfs = await (await fetch(`${base}udfs`)).json();
+    // This UDF's entry alone: one package hashed per poll, not every one served.
+    const res = await fetch(`${base}udfs?${new URLSearchParams([["name", state.udf.name]])}`);
+    const udfs = res.ok ? await res.json() : [];
     const now = udfs.find((u) => u.name === state.udf.name);
     const stamp = now && (now.version ?? now.last_modified);
     if (stamp !== undefined && state.modified !== null && stamp !== state.modified) {
@@ -424,7 +478,8 @@ async function main() {
     return;
   }
   state.udfs = udfs;
-  const wanted = config.udf || decodeURIComponent(location.pathname.slice(base.length).replace(/\/$/, "")) || null;
+  const wanted =
+    config.udf || decodeURIComponent(location.pathname.slice(new URL(base).pathname.length).replace(/\/$/, "")) || null;
   const pick = $("udf");
   for (const u of udfs) {
     const o = document.createElement("option");

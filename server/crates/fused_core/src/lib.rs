@@ -6,6 +6,7 @@
 
 pub mod annotation;
 pub mod check;
+pub mod coerced;
 pub mod coercion;
 pub mod config;
 pub mod diagnostic;

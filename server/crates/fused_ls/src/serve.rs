@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Each run's memory limit in MiB (default: half of the machine's memory; 0: no limit).
     #[arg(long, value_name = "MIB")]
     pub memory_mib: Option<u64>,
+    /// Also accept requests whose `Host` header is NAME[:PORT] (repeatable): the name a reverse
+    /// proxy you trust forwards under, e.g. code-server's `/proxy/PORT/` (the editor's own
+    /// address). Any other Host stays refused (DNS rebinding); the URL's token is still needed.
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub allow_host: Vec<String>,
     /// Do not open the page in a browser.
     #[arg(long)]
     pub no_open: bool,
@@ -152,6 +157,11 @@ pub fn run(a: ServeArgs) -> ExitCode {
             a.timeout
         ));
     };
+    if let Some(bad) = a.allow_host.iter().find(|h| !fused_serve::valid_host(h)) {
+        return usage(format!(
+            "--allow-host {bad:?}: give a host name or address with an optional port (NAME[:PORT]), as the Host header says it"
+        ));
+    }
     let (catalog, notes) = fused_serve::Catalog::new(discover_entries(paths.clone()));
     for n in &notes {
         eprintln!("note: {}", crate::output::escape_line(n));
@@ -210,6 +220,7 @@ pub fn run(a: ServeArgs) -> ExitCode {
         timeout,
         cache_bytes: (a.cache_mib.saturating_mul(1 << 20)).min(usize::MAX as u64) as usize,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
+        allow_hosts: a.allow_host.clone(),
         check: (!a.no_check).then(checker),
     };
     let no_open = a.no_open;

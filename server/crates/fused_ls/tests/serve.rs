@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -563,6 +563,155 @@ fn the_token_and_the_host_are_checked_and_nothing_is_shared_cross_origin() {
     assert!(u["last_modified"].as_str().unwrap().ends_with('Z'));
 }
 
+#[test]
+fn a_proxy_the_starter_names_is_accepted_under_its_prefix_and_no_other_host() {
+    // code-server's `/proxy/PORT/` forwards with the editor's own Host (`--allow-host`) and the
+    // prefix stripped; `/absproxy/PORT/` keeps the prefix.
+    let s = Server::start(
+        &[&fixture("fixtures/serve")],
+        &[
+            "--workers",
+            "1",
+            "--allow-host",
+            "editor.example:8443",
+            "--allow-host",
+            "code.test",
+        ],
+    );
+    let port = s.authority.rsplit(':').next().unwrap().to_string();
+    let udfs = format!("{}udfs", s.base);
+    for ok in ["editor.example:8443", "EDITOR.example:8443", "code.test"] {
+        assert_eq!(s.request(&udfs, &[("Host", ok)]).status, 200, "{ok}");
+    }
+    for refused in [
+        "editor.example",
+        "editor.example:8444",
+        "code.test:80",
+        "evil.example",
+        &format!("evil.example:{port}"),
+        "",
+    ] {
+        assert_eq!(
+            s.request(&udfs, &[("Host", refused)]).status,
+            403,
+            "{refused}"
+        );
+    }
+    // The token is still required with an accepted Host, with or without a prefix.
+    let proxied = [("Host", "editor.example:8443")];
+    assert_eq!(s.request("/udfs", &proxied).status, 404);
+    assert_eq!(
+        s.request(&format!("/absproxy/{port}/udfs"), &proxied)
+            .status,
+        404
+    );
+    assert_eq!(
+        s.request(
+            &format!("/absproxy/{port}/{}/udfs", "0".repeat(32)),
+            &proxied
+        )
+        .status,
+        404
+    );
+    // Under a kept prefix: every endpoint, query strings included.
+    let prefixed = format!("/absproxy/{port}{}", s.base);
+    let r = s.request(&format!("{prefixed}udfs"), &proxied);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[0]["name"], "Points_Tile");
+    let r = s.request(&format!("{prefixed}Points_Tile/coerce?count=5"), &proxied);
+    assert_eq!(r.json()["count"]["repr"], "5");
+    // The page's own URLs are relative, so any prefix works; the base's redirect too.
+    for (page, base) in [("", "./"), ("Points_Tile/", "../")] {
+        let r = s.request(&format!("{prefixed}{page}"), &proxied);
+        assert_eq!(r.status, 200, "{page}");
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        assert!(!body.contains(s.base.as_str()), "no absolute path: {body}");
+        if body.contains("assets/map.js") {
+            assert!(body.contains(&format!("\"base\":\"{base}\"")), "{body}");
+            assert!(
+                body.contains(&format!("src=\"{base}assets/map.js\"")),
+                "{body}"
+            );
+        }
+    }
+    let r = s.request(prefixed.trim_end_matches('/'), &proxied);
+    assert_eq!(r.status, 308);
+    let token = s.base.trim_matches('/');
+    assert_eq!(r.header("location"), Some(format!("{token}/").as_str()));
+}
+
+#[test]
+fn allow_host_takes_a_host_header_value_only() {
+    for bad in [
+        "http://editor.example",
+        "editor.example/proxy",
+        "a b",
+        "x:port",
+        "",
+    ] {
+        let out = bin()
+            .args(["serve", "--no-open", "--allow-host", bad])
+            .arg(fixture("fixtures/serve"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--allow-host"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn coerce_previews_what_each_string_becomes_without_running() {
+    let s = Server::start(&[&fixture("fixtures/serve")], &["--workers", "1"]);
+    let r = s.get("Points_Tile/coerce?count=3&pause=1e3&empty=no&label=it%27s");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["count"], json!({"ok": true, "repr": "3", "type": "int"}));
+    assert_eq!(v["pause"]["repr"], "1000.0");
+    assert_eq!(v["empty"]["repr"], "True");
+    assert_eq!(v["label"]["repr"], "\"it's\"");
+    let v = s.get("Points_Tile/coerce?count=3.5&empty=FALSE").json();
+    assert_eq!(v["count"]["ok"], false);
+    assert_eq!(v["count"]["error"]["class"], "ValueError");
+    assert_eq!(
+        v["count"]["error"]["message"],
+        "invalid literal for int() with base 10: '3.5'"
+    );
+    assert_eq!(v["empty"]["repr"], "False");
+    let v = s
+        .get(&format!(
+            "Points_Tile/coerce?bounds={}",
+            encode("[-74, 40.7, -73.9, 40.8]")
+        ))
+        .json();
+    assert_eq!(v["bounds"]["repr"], "[-74, 40.7, -73.9, 40.8]");
+    let v = s
+        .get(&format!("Points_Tile/coerce?bounds={}", encode("[1, 2")))
+        .json();
+    assert_eq!(v["bounds"]["error"]["class"], "JSONDecodeError");
+    // The same value in a run fails the same way, before the UDF is called.
+    let run = s.get("Points_Tile/run/tiles/13/2411/3079?format=json&count=3.5");
+    let e = &run.json()["error"];
+    assert_eq!(e["class"], "ValueError", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid literal for int() with base 10: '3.5'"),
+        "{e}"
+    );
+    // A name the UDF does not take: 400 with the list.
+    let r = s.get("Points_Tile/coerce?nope=1");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["class"], "BadParameter");
+    assert!(r.json()["parameters"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("count")));
+}
+
 /// Every process (not a zombie) whose environment holds `marker`, with its command line.
 fn processes_marked(marker: &str) -> Vec<(u32, String)> {
     let needle = marker.as_bytes();
@@ -881,4 +1030,113 @@ fn raster_tiles_are_served_as_png() {
         v["result"]["raster"]["bounds"][0].as_f64().unwrap(),
         -74.0478515625
     );
+}
+
+/// The preview (`<udf>/coerce`, Rust) and the runner (`runner.py`, Python) are two readings of
+/// one table: the same strings through both give the same `repr`, or the same exception.
+#[test]
+fn coerce_agrees_with_what_the_runner_passes() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("reprs.py"),
+        r#"import datetime
+import json
+import uuid
+
+import fused
+
+
+@fused.udf
+def udf(i: int = 0, f: float = 0.0, b: bool = False, s: str = "", l: list = [], d: dict = {},
+        t: tuple = (), u: uuid.UUID = None, day: datetime.date = None,
+        at: datetime.datetime = None, box: fused.types.Bounds = None, n=None):
+    print("REPRS " + json.dumps({k: repr(v) for k, v in locals().items()}))
+"#,
+    )
+    .unwrap();
+    let s = Server::start(&[t.path()], &["--workers", "1", "--no-check"]);
+    let ok: &[&[(&str, &str)]] = &[
+        &[
+            ("i", " 7 "),
+            ("f", "1e3"),
+            ("b", "FALSE"),
+            ("s", "it's"),
+            ("l", r#"[1, 2.5, "a", null, true]"#),
+            ("d", r#"{"b": 1, "a": [2, {"c": false}]}"#),
+            ("t", "[1]"),
+            ("u", "{12345678-1234-5678-1234-56781234567A}"),
+            ("day", "2024-05-01"),
+            ("at", "2024-05-01T10:30"),
+            ("box", "[-74, 40.7, -73.9, 40.8]"),
+            ("n", "3"),
+        ],
+        &[
+            ("i", "-007"),
+            ("f", "0.00001"),
+            ("b", "no"),
+            ("s", "a\"b'c\\"),
+            ("l", "3"),
+            ("t", r#"{"x": 1, "y": 2}"#),
+            ("at", "2024-05-01 10:30:05.250Z"),
+            ("box", "[1, 2]"),
+        ],
+        &[
+            ("i", "1_000"),
+            ("f", "1e16"),
+            ("b", "0"),
+            ("t", "\"ab\""),
+            ("at", "2024-05-01T10:30:00+02:00"),
+            ("f", "-inf"),
+        ],
+        &[("f", ".5"), ("at", "2024-05-01T10:30:00-05:30")],
+    ];
+    for set in ok {
+        let set: std::collections::BTreeMap<&str, &str> = set.iter().copied().collect();
+        let q: Vec<String> = set
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        let q = q.join("&");
+        let preview = s.get(&format!("reprs/coerce?{q}")).json();
+        let run = s.get(&format!("reprs/run/file?format=json&{q}")).json();
+        let stdout = run["stdout"].as_str().unwrap_or_default();
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("REPRS "))
+            .unwrap_or_else(|| panic!("{run}"));
+        let reprs: Value = serde_json::from_str(line).unwrap();
+        for k in set.keys() {
+            assert_eq!(
+                preview[*k]["repr"], reprs[*k],
+                "{k}={:?}: preview {} vs the runner",
+                set[k], preview[*k]
+            );
+        }
+    }
+    let fails: &[(&str, &str)] = &[
+        ("i", "3.5"),
+        ("i", ""),
+        ("f", "abc"),
+        ("l", "1, 2"),
+        ("l", "[1, 2"),
+        ("d", "{'a': 1}"),
+        ("t", "3"),
+        ("u", "x"),
+        ("day", "2023-02-29"),
+        ("day", "2023-13-01"),
+        ("at", "2024-05-01T25:00"),
+    ];
+    for (k, v) in fails {
+        let q = format!("{k}={}", encode(v));
+        let preview = s.get(&format!("reprs/coerce?{q}")).json();
+        let run = s.get(&format!("reprs/run/file?format=json&{q}")).json();
+        let (p, e) = (&preview[*k], &run["error"]);
+        assert_eq!(p["ok"], false, "{k}={v:?}: {p}");
+        assert_eq!(p["error"]["class"], e["class"], "{k}={v:?}: {p} vs {e}");
+        let msg = e["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.ends_with(p["error"]["message"].as_str().unwrap()),
+            "{k}={v:?}: {p} vs {msg}"
+        );
+    }
 }

@@ -290,19 +290,25 @@ pub fn param_names(udf: &Udf) -> (Vec<String>, bool) {
     (names, udf.has_kwargs())
 }
 
-/// What a string argument becomes, from fused_core's coercion table (as hovers say it).
-fn receives(p: &fused_core::model::Param, future: bool) -> String {
+/// How the SDK treats a string for `p` (fused_core's coercion table); `future`: the file has
+/// `from __future__ import annotations`.
+fn treatment_of(p: &fused_core::model::Param, future: bool) -> Treatment {
     let Some(ann) = &p.annotation else {
-        return "the string as it is (no annotation)".into();
+        return Treatment::Unannotated;
     };
-    let t = if future {
+    if future {
         future_treatment(&ann.text).unwrap_or(Treatment::NotCoerced {
             why: "under `from __future__ import annotations` the SDK does not coerce it".into(),
         })
     } else {
         treatment(&ann.expr)
-    };
-    match t {
+    }
+}
+
+/// What a string argument becomes, from fused_core's coercion table (as hovers say it).
+fn receives(p: &fused_core::model::Param, future: bool) -> String {
+    match treatment_of(p, future) {
+        Treatment::Unannotated => "the string as it is (no annotation)".into(),
         Treatment::Coerced { coercion, optional } => format!(
             "{}{}",
             coercion.describe(),
@@ -312,10 +318,38 @@ fn receives(p: &fused_core::model::Param, future: bool) -> String {
                 ""
             }
         ),
-        Treatment::Passthrough | Treatment::Unannotated => "the string as it is".into(),
+        Treatment::Passthrough => "the string as it is".into(),
         Treatment::Iterable => "the string as it is: fused 2.9.5 does not coerce `Iterable`".into(),
         Treatment::NotCoerced { why } => format!("the string as it is: {why}"),
     }
+}
+
+/// What the string `value` becomes for the parameter `name` of the UDF in `snap` (the
+/// `<udf>/coerce` endpoint): `{"ok": true, "repr", "type"}` (Python's `repr` of what the UDF
+/// receives), `{"ok": false, "error": {class, message}}` (the conversion raises: a run with it
+/// fails), or `{"ok": true, "repr": null, "at_run"}` (decided when the UDF runs). A name the
+/// UDF only takes through `**kwargs` is passed as it is. `None` when the UDF has no such name.
+pub fn coerced(snap: &Snapshot, udf: &Udf, name: &str, value: &str) -> Option<Value> {
+    use fused_core::coerced::{coerce, Coerced};
+    let future = fused_core::python::model(&snap.text)
+        .future_annotations
+        .is_some();
+    let t = match udf
+        .params
+        .iter()
+        .find(|p| p.kind == ParamKind::Normal && p.name == name)
+    {
+        Some(p) => treatment_of(p, future),
+        None if udf.has_kwargs() => Treatment::Unannotated,
+        None => return None,
+    };
+    Some(match coerce(&t, value) {
+        Coerced::Value { repr, type_name } => json!({"ok": true, "repr": repr, "type": type_name}),
+        Coerced::Error { class, message } => {
+            json!({"ok": false, "error": {"class": class, "message": message}})
+        }
+        Coerced::AtRun { what } => json!({"ok": true, "repr": null, "at_run": what}),
+    })
 }
 
 /// The `metadata` object of the package's first UDF step.

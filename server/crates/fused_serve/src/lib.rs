@@ -21,7 +21,7 @@ pub mod vector_tile;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use catalog::{Catalog, Discover, Entry, Origin};
@@ -42,6 +42,9 @@ pub struct Config {
     pub memory_limit: Option<u64>,
     /// `None`: run without checking (`--no-check`).
     pub check: Option<Checker>,
+    /// More `Host` values to accept (`--allow-host`): the name a reverse proxy the starter
+    /// trusts forwards under (code-server's `/proxy/PORT/`), exactly as it arrives.
+    pub allow_hosts: Vec<String>,
 }
 
 /// What every handler shares.
@@ -53,8 +56,10 @@ pub struct App {
     pub cache: cache::Cache,
     pub timeout: Duration,
     pub memory_limit: Option<u64>,
-    /// The `Host` values accepted: the address served, by number and (for loopback) by name.
-    pub hosts: Vec<String>,
+    /// The `Host` values accepted: the address served, by number and (for loopback) by name,
+    /// and the ones the starter allowed (more may be added while it runs: `Service::allow_host`).
+    /// Empty: any (bound to every interface).
+    pub hosts: Arc<RwLock<Vec<String>>>,
     pub check: Option<Checker>,
 }
 
@@ -65,8 +70,29 @@ pub fn new_token() -> Result<String, String> {
     Ok(catalog::hex(&b))
 }
 
-/// The `Host` header values that name `addr`.
-fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
+/// A `Host` header value (`--allow-host`, `allowHost`): a name, IPv4 or `[IPv6]`, and an
+/// optional numeric port; no scheme, path or credentials (a value with them would never match,
+/// and hides a mistake).
+pub fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && (n.starts_with('[') || !n.contains(':')) => {
+            (n, Some(p))
+        }
+        _ => (h, None),
+    };
+    let name_ok = if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    name_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
+}
+
+/// The `Host` header values that name `addr`, and the `extra` ones the starter named.
+fn accepted_hosts(addr: SocketAddr, extra: &[String]) -> Vec<String> {
     let port = addr.port();
     let mut out = vec![match addr.ip() {
         IpAddr::V4(ip) => format!("{ip}:{port}"),
@@ -80,6 +106,7 @@ fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
     if addr.ip().is_loopback() {
         out.push(format!("localhost:{port}"));
     }
+    out.extend(extra.iter().cloned());
     out
 }
 
@@ -88,6 +115,7 @@ fn accepted_hosts(addr: SocketAddr) -> Vec<String> {
 pub struct Service {
     /// `http://127.0.0.1:PORT/<token>/`.
     pub base: String,
+    hosts: Arc<RwLock<Vec<String>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -95,6 +123,15 @@ pub struct Service {
 impl Service {
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
+    }
+
+    /// Accepts `Host: host` from now on too (an editor's proxy, `fused.preview`'s `allowHost`).
+    pub fn allow_host(&self, host: &str) {
+        let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
+        // Empty means any Host (every interface): nothing to add.
+        if !hosts.is_empty() && !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            hosts.push(host.to_string());
+        }
     }
 }
 
@@ -118,6 +155,7 @@ pub async fn start(
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let token = new_token()?;
+    let hosts = Arc::new(RwLock::new(accepted_hosts(addr, &config.allow_hosts)));
     pool.prewarm();
     pool.watch();
     let app = Arc::new(App {
@@ -128,7 +166,7 @@ pub async fn start(
         cache: cache::Cache::new(config.cache_bytes),
         timeout: config.timeout,
         memory_limit: config.memory_limit,
-        hosts: accepted_hosts(addr),
+        hosts: hosts.clone(),
         check: config.check.clone(),
     });
     let host = match addr.ip() {
@@ -148,6 +186,7 @@ pub async fn start(
     });
     Ok(Service {
         base,
+        hosts,
         stop: Some(stop),
         task,
     })

@@ -13,7 +13,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' '
 
 const TEMPLATE: &str = include_str!("../../../../web/map/index.html");
 
-/// The map page for the base URL `base` (`/<token>/`), opened on `udf` (else the first UDF).
+/// The map page opened on `udf` (else the first UDF); `base` is the base URL (`/<token>/`)
+/// relative to the page (`./` or `../`), so the page works under a proxy's path prefix.
 /// `None` when this build has no map bundle.
 pub fn page(base: &str, udf: Option<&str>) -> Option<String> {
     MAP_JS?;

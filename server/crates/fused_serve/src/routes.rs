@@ -1,5 +1,5 @@
 //! The endpoints, relative to `/<token>/`: `udfs`, `<udf>/run/tiles/{z}/{x}/{y}`,
-//! `<udf>/run/file`, and the page (the base and `<udf>/`). Anything else is 404, and so is
+//! `<udf>/run/file`, `<udf>/coerce`, and the page (the base and `<udf>/`). Anything else is 404, and so is
 //! every URL without the token.
 
 // A handler's early answers (400, 404...) travel as `Err(Response)`: one per request, so the
@@ -25,9 +25,44 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn router(app: Arc<App>) -> Router {
+    let plain = routes(app.clone(), Router::new().fallback(not_found));
+    let token = app.token.clone();
+    routes(
+        app,
+        Router::new().fallback(move |req: Request| under_prefix(plain.clone(), token.clone(), req)),
+    )
+}
+
+/// A reverse proxy that keeps its path prefix (code-server's `/absproxy/PORT/`) forwards
+/// `/<prefix>/<token>/...`: routed as `/<token>/...`. The token is still required, and the
+/// `Host` check has run on the request already.
+async fn under_prefix(plain: Router, token: String, mut req: Request) -> Response {
+    use tower::ServiceExt;
+    let path = req.uri().path();
+    let marker = format!("/{token}");
+    let Some(at) = path
+        .find(&format!("{marker}/"))
+        .or_else(|| path.ends_with(&marker).then(|| path.len() - marker.len()))
+    else {
+        return not_found().await;
+    };
+    let rest = match req.uri().query() {
+        Some(q) => format!("{}?{q}", &path[at..]),
+        None => path[at..].to_string(),
+    };
+    match rest.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return not_found().await,
+    }
+    match plain.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+fn routes(app: Arc<App>, base: Router<Arc<App>>) -> Router {
     let t = &app.token;
-    Router::new()
-        .route(&format!("/{t}"), get(base_redirect))
+    base.route(&format!("/{t}"), get(base_redirect))
         .route(&format!("/{t}/"), get(index))
         .route(&format!("/{t}/udfs"), get(udfs))
         .route(&format!("/{t}/assets/map.js"), get(map_js))
@@ -37,7 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(tile),
         )
         .route(&format!("/{t}/{{udf}}/run/file"), get(file))
-        .fallback(not_found)
+        .route(&format!("/{t}/{{udf}}/coerce"), get(coerce))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             check_host,
@@ -53,7 +88,11 @@ async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if app.hosts.is_empty() || app.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    let accepted = {
+        let hosts = app.hosts.read().unwrap_or_else(|p| p.into_inner());
+        hosts.is_empty() || hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    };
+    if accepted {
         return next.run(req).await;
     }
     (
@@ -67,10 +106,11 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
+/// Relative, so it holds under any proxy prefix (`/<token>` → `/<token>/`).
 async fn base_redirect(State(app): State<Arc<App>>) -> Response {
     (
         StatusCode::PERMANENT_REDIRECT,
-        [(header::LOCATION, format!("/{}/", app.token))],
+        [(header::LOCATION, format!("{}/", app.token))],
     )
         .into_response()
 }
@@ -178,7 +218,8 @@ async fn map_js() -> Response {
 }
 
 async fn index(State(app): State<Arc<App>>) -> Response {
-    if let Some(page) = crate::map::page(&format!("/{}/", app.token), None) {
+    // The page's URLs are relative to where it is (a proxy may put a prefix before the token).
+    if let Some(page) = crate::map::page("./", None) {
         return page::map(page);
     }
     let list: Vec<Value> = snapshots(&app)
@@ -194,7 +235,7 @@ async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Resp
         Ok(e) => e,
         Err(r) => return r,
     };
-    if let Some(page) = crate::map::page(&format!("/{}/", app.token), Some(&entry.name)) {
+    if let Some(page) = crate::map::page("../", Some(&entry.name)) {
         return page::map(page);
     }
     match entry.snapshot() {
@@ -270,6 +311,56 @@ async fn file(
     headers: HeaderMap,
 ) -> Response {
     execute(app, name, None, query, headers).await
+}
+
+/// `<udf>/coerce?name=value...`: what each string becomes in the UDF, by fused_core's coercion
+/// table (what the runner applies), without running anything: the map previews a typed value
+/// with it and requests no tile with a value that fails. 400 for a name the UDF does not take.
+async fn coerce(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    Query(query): Params,
+) -> Response {
+    let entry = match find(&app, &name).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let snap = match entry.snapshot() {
+        Ok(s) => s,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unreadable",
+                e,
+                json!({}),
+            )
+        }
+    };
+    let Some(udf) = catalog::target(&snap) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "NoUdf",
+            format!("`{}` holds no UDF", snap.source.display()),
+            json!({}),
+        );
+    };
+    let mut out = serde_json::Map::new();
+    for (k, v) in &query {
+        match catalog::coerced(&snap, &udf, k, v) {
+            Some(c) => {
+                out.insert(k.clone(), c);
+            }
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadParameter",
+                    format!("the UDF `{}` has no parameter `{k}`", udf.name),
+                    json!({"parameters": catalog::param_names(&udf).0}),
+                )
+            }
+        }
+    }
+    json_response(StatusCode::OK, &Value::Object(out))
 }
 
 /// The parameter names a caller may pass, for the 400 answers.

@@ -10,13 +10,19 @@ use std::net::TcpStream;
 
 /// `GET url` over plain HTTP/1.1: (status, body).
 fn get(url: &str) -> (u16, String) {
+    get_as(url, None)
+}
+
+/// `GET url` with the `Host` header `host` (else the URL's authority).
+fn get_as(url: &str, host: Option<&str>) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (authority, path) = rest.split_at(rest.find('/').unwrap());
     let mut s = TcpStream::connect(authority).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        host.unwrap_or(authority)
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -284,4 +290,43 @@ fn the_map_runs_on_the_servers_warm_worker_and_serves_new_udfs() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("FeatureCollection"));
     assert_eq!(lsp.stop(), Some(0));
+}
+
+#[test]
+fn preview_with_allow_host_accepts_that_host_too_and_no_other() {
+    // An editor behind a proxy (code-server's /proxy/PORT/) passes the Host it forwards under.
+    let (_t, ws) = workspace();
+    let mut lsp = start_in(&ws, json!({"python": sdk_python()}), &[]);
+    let file = ws.join("Points_Tile/Points_Tile.py");
+    let uri = lsp.open(&file, &std::fs::read_to_string(&file).unwrap());
+    let preview = |lsp: &mut Lsp, args: Value| {
+        lsp.request(
+            "workspace/executeCommand",
+            json!({"command": "fused.preview", "arguments": [args]}),
+        )
+    };
+    let first = preview(&mut lsp, json!({"uri": uri, "open": false}));
+    let base = first["base"].as_str().unwrap().to_string();
+    let host = "editor.example:8443";
+    assert_eq!(get_as(&format!("{base}udfs"), Some(host)).0, 403);
+    let r = preview(
+        &mut lsp,
+        json!({"uri": uri, "open": false, "allowHost": host}),
+    );
+    // The same service (same URL and token), now accepting that Host as well.
+    assert_eq!(r["base"], base.as_str());
+    assert_eq!(get_as(&format!("{base}udfs"), Some(host)).0, 200);
+    assert_eq!(get(&format!("{base}udfs")).0, 200);
+    assert_eq!(
+        get_as(&format!("{base}udfs"), Some("evil.example:8443")).0,
+        403
+    );
+    // Not a Host header value: refused, nothing added.
+    let bad = lsp.call(
+        "workspace/executeCommand",
+        json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false, "allowHost": "https://editor.example/"}]}),
+    );
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    assert_eq!(lsp.stop(), Some(0));
+    assert!(wait_closed(&base), "the map service outlived the server");
 }

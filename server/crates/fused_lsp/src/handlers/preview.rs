@@ -1,4 +1,4 @@
-//! `workspace/executeCommand` `fused.preview {uri, open?}`: the live map of a UDF. The first
+//! `workspace/executeCommand` `fused.preview {uri, open?, allowHost?}`: the live map of a UDF. The first
 //! call starts the service of `fused-ls serve` inside this server, on the document's workspace
 //! folder (a loopback port, a per-start token), with the server's own warm worker as the first of
 //! its workers: the tiles run on the interpreter the editor's runs already warmed. Later calls
@@ -30,6 +30,11 @@ struct PreviewArgs {
     /// itself (a webview) passes `false`.
     #[serde(default = "yes")]
     open: bool,
+    /// A `Host` the service must also accept (as `serve --allow-host`): the authority of the URL
+    /// the editor reaches it through, e.g. code-server's `/proxy/PORT/` on the editor's own host
+    /// (`asExternalUri`). Added to the running service: same URL, same token.
+    #[serde(default, rename = "allowHost")]
+    allow_host: Option<String>,
 }
 
 fn yes() -> bool {
@@ -74,16 +79,24 @@ fn internal(message: String) -> Error {
 impl Backend {
     pub(crate) async fn preview_command(&self, args: Vec<Value>) -> Result<Option<Value>> {
         let invalid = |m: String| Error::invalid_params(m);
-        let arg = args
-            .into_iter()
-            .next()
-            .ok_or_else(|| invalid("fused.preview takes one argument: {uri, open?}".into()))?;
+        let arg = args.into_iter().next().ok_or_else(|| {
+            invalid("fused.preview takes one argument: {uri, open?, allowHost?}".into())
+        })?;
         let args: PreviewArgs =
             serde_json::from_value(arg).map_err(|e| invalid(format!("fused.preview: {e}")))?;
         let file =
             uri_path(&args.uri).ok_or_else(|| invalid("fused.preview needs a file: URI".into()))?;
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
         let name = udf_name(&file).ok_or_else(|| invalid("fused.preview: no UDF there".into()))?;
+        if let Some(h) = args
+            .allow_host
+            .as_deref()
+            .filter(|h| !fused_serve::valid_host(h))
+        {
+            return Err(invalid(format!(
+                "fused.preview: allowHost {h:?} is not a Host header value (NAME[:PORT])"
+            )));
+        }
         let (root, python, timeout, can_show) = {
             let st = self.lock();
             (
@@ -126,6 +139,7 @@ impl Backend {
                     cache_bytes: CACHE_BYTES,
                     memory_limit: fused_run::memory_limit_mib(None),
                     check: hooks.check.clone(),
+                    allow_hosts: Vec::new(),
                 };
                 let pool =
                     fused_serve::pool::Pool::sharing(python.clone(), workers, self.worker.clone());
@@ -142,6 +156,9 @@ impl Backend {
                 base
             }
         };
+        if let (Some(h), Some(p)) = (args.allow_host.as_deref(), slot.as_ref()) {
+            p.service.allow_host(h);
+        }
         drop(slot);
         let url = format!("{base}{}/", fused_run::url_segment(&name));
         if args.open && can_show {
