@@ -1077,6 +1077,26 @@ def _stray_note(n):
         os.write(2, f"\n[fused-ls: stopped {n} process{'es' if n > 1 else ''} the UDF left running]\n".encode())
 
 
+def _parent_gone(parent):
+    """Whether fused-ls (`parent`) died or is dying. Not only `getppid() != parent`: a killed
+    process closes its files (our stdin's end of file wakes us) before its children are handed
+    to the reaper, so right after the end of file getppid() may still name it. The kernel marks
+    it exiting (PF_EXITING, 0x4 in /proc/PID/stat's flags) before it closes anything."""
+    if os.getppid() != parent:
+        return True
+    try:
+        with open(f"/proc/{parent}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    fields = stat[stat.rfind(b")") + 2:].split()
+    try:
+        state, flags = fields[0], int(fields[6])
+    except (IndexError, ValueError):
+        return False
+    return state in (b"Z", b"X") or bool(flags & 0x4)
+
+
 def _remove_own_folder():
     """fused-ls died: the temp folder it made for this process (the runner's own) goes too."""
     import shutil
@@ -1126,7 +1146,7 @@ def supervise():
         except ChildProcessError:
             pass
         _stop_strays()
-        if os.getppid() != parent:
+        if _parent_gone(parent):
             _remove_own_folder()
         os._exit(1)
     _stray_note(_stop_strays())
@@ -1366,7 +1386,7 @@ def worker():
         out.write(json.dumps({"done": pid, "status": status, "stopped": stopped}) + "\n")
         out.flush()
     _stop_strays()
-    if os.getppid() != parent:
+    if _parent_gone(parent):
         _remove_own_folder()
 
 
