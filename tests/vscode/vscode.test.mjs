@@ -53,7 +53,9 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.FUSED_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+      // WebGL through SwiftShader (no GPU here): the result panel's map draws with deck.gl.
+      "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
   });
 });
 
@@ -217,6 +219,40 @@ async function resultFrame(page, re) {
   return null;
 }
 
+/** The page's screenshot (kept in the artifacts) as pixels, decoded by the browser itself (no PNG
+ * package needed): `at(x, y)` gives [r, g, b]; `count(pred, box)` counts the pixels in a box. */
+async function pixels(page, name) {
+  const png = await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+  const decoder = await browser.newPage();
+  const data = await decoder.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    return { w: img.width, h: img.height, px: Array.from(ctx.getImageData(0, 0, img.width, img.height).data) };
+  }, png.toString("base64"));
+  await decoder.close();
+  const at = (x, y) => {
+    const i = (Math.round(y) * data.w + Math.round(x)) * 4;
+    return data.px.slice(i, i + 3);
+  };
+  return {
+    at,
+    count: (pred, box) => {
+      let n = 0;
+      for (let y = Math.ceil(box.y); y < box.y + box.height; y++) for (let x = Math.ceil(box.x); x < box.x + box.width; x++) if (pred(at(x, y))) n++;
+      return n;
+    },
+  };
+}
+
+/** The map's feature colour (web/map's orange at 180/255 over the light background). */
+const orange = ([r, g, b]) => r > 200 && g > 110 && g < 200 && b < 140;
+
 async function waitFor(what, fn, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -330,6 +366,32 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       const text = await outputText(page);
       return /Points_Tile\.py: tile run [^\n]* ok/.test(text) && /rows: 5/.test(text) ? text : null;
     }, 60_000);
+
+    step = "c2b: result map";
+    // The result panel's map (web/map's static bundle, shipped in the .vsix, under the webview's
+    // CSP): the tile's features drawn and fitted. Read from the screenshot's pixels: inside the
+    // polygon's ring (the fixture: a box over the tile's middle half, minus its middle fifth) is
+    // the feature colour, off every feature is not.
+    const tilePanel = await waitFor("the tile run in the result panel", () => resultFrame(page, /Points_Tile\.py: tile run [^\n]* ok/), 30_000);
+    await waitFor("the map drawn", () => tilePanel.frame.evaluate(() => (window.__fusedResultMap?.drawn() ?? 0) > 0), 30_000);
+    assert.match(await tilePanel.frame.locator("#fused-map-status").textContent(), /^5 features on the map/);
+    await tilePanel.frame.locator("#fused-result-map").scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    const mapBox = await tilePanel.frame.locator("#fused-result-map").boundingBox();
+    // The default tile 13/2411/3079 (the lens runs it), as the fixture's bounds.
+    const [minx, miny, maxx, maxy] = [-74.0478515625, 40.713955826286046, -74.00390625, 40.74725696280421];
+    const at = async (fx, fy) => {
+      const [x, y] = await tilePanel.frame.evaluate((p) => window.__fusedResultMap.project(p), [minx + (maxx - minx) * fx, miny + (maxy - miny) * fy]);
+      // 1 px: the map element's border.
+      return [mapBox.x + 1 + x, mapBox.y + 1 + y];
+    };
+    const px = await pixels(page, "4a-result-map");
+    const ringAt = await at(0.3, 0.7);
+    const offAt = await at(0.15, 0.85);
+    for (const p of [ringAt, offAt]) assert.ok(p[0] > mapBox.x && p[0] < mapBox.x + mapBox.width && p[1] > mapBox.y && p[1] < mapBox.y + mapBox.height, `${p} inside the map ${JSON.stringify(mapBox)}`);
+    assert.ok(orange(px.at(...ringAt)), `the polygon's pixel at ${ringAt}: ${px.at(...ringAt)}`);
+    assert.ok(!orange(px.at(...offAt)), `a pixel off the features at ${offAt}: ${px.at(...offAt)}`);
+    assert.ok(px.count(orange, mapBox) > 500, "the polygon covers a good part of the map");
 
     step = "c3: run as tile";
     // (c3) "Run as Tile...": an input box that validates z/x/y and remembers the last value.

@@ -329,8 +329,9 @@ function showResultPanel(msg: { uri: string; result: RunResult }, file: string, 
       "fused.result",
       title,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      // The page's one nonce'd script turns a click on a line link into a message; nothing else.
-      { enableScripts: true, localResourceRoots: [] },
+      // Two nonce'd scripts: the page's own (a click on a line link becomes a message) and the
+      // map (media/result-map.js, web/map's static bundle), the one file it may load.
+      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, "media")] },
     );
     resultPanel.onDidDispose(() => (resultPanel = undefined));
     resultPanel.webview.onDidReceiveMessage((m: { type?: string; line?: unknown }) => {
@@ -338,7 +339,10 @@ function showResultPanel(msg: { uri: string; result: RunResult }, file: string, 
     });
   }
   resultPanel.title = title;
-  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when);
+  const mapFile = vscode.Uri.joinPath(context.extensionUri, "media", "result-map.js");
+  // A development build (node build.mjs, no package.sh) has no map bundle: the panel goes without.
+  const mapScript = fs.existsSync(mapFile.fsPath) ? resultPanel.webview.asWebviewUri(mapFile).toString() : undefined;
+  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when, mapScript);
   if (!resultPanel.visible) resultPanel.reveal(vscode.ViewColumn.Beside, true);
 }
 

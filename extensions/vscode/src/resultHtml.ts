@@ -2,14 +2,19 @@
 // timings), its preview rows as a table, a raster's PNG, stdout/stderr, and for an error its class,
 // message and the traceback with the UDF's lines as links (a click posts `{type: "open", line}` to
 // the extension, which opens the UDF there). A strict CSP: nothing remote, images only as data:
-// URLs (the raster's PNG), a nonce'd style and script. Pure, unit-tested (test/resultHtml.test.ts).
+// URLs (the raster's PNG), a nonce'd style and script. With `mapScript` (the webview URI of web/map's
+// static "result" bundle, shipped in the extension) a run with features or a raster also gets a map:
+// the run's geometry as JSON in the page, drawn by that nonce'd script with deck.gl (no fetch, no
+// remote origin). Pure, unit-tested (test/resultHtml.test.ts).
 import type { RunResult } from "./resultText";
 
 const MAX_ROWS = 200;
 const MAX_CELL = 200;
 
-export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string): string {
-  const csp = ["default-src 'none'", "img-src data:", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join("; ");
+export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string, mapScript?: string): string {
+  const map = mapScript && r.ok ? mapRun(r) : undefined;
+  // The map decodes the raster's data: URL itself; deck.gl reads textures from blob: URLs.
+  const csp = ["default-src 'none'", map ? "img-src data: blob:" : "img-src data:", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join("; ");
   const body: string[] = [];
   const where = r.mode === "tile" ? `tile run${r.tile ? ` ${tileText(r.tile)}` : ""}` : "file run";
   body.push(`<h1 id="fused-title" class="${r.ok ? "ok" : "err"}">${esc(file)}: ${esc(where)} ${r.ok ? "ok" : "failed"}</h1>`);
@@ -37,6 +42,12 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
     }
   }
   body.push(`<table id="fused-summary">${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`);
+  if (map && mapScript) {
+    body.push(`<h2>Map</h2><div id="fused-result-map"></div><div id="fused-map-status">loading the map…</div>`);
+    // JSON in a script element: only `<` can end it early, and \u003c reads back the same.
+    body.push(`<script type="application/json" id="fused-run">${JSON.stringify(map).replace(/</g, "\\u003c")}</script>`);
+    body.push(`<script nonce="${nonce}" src="${esc(mapScript)}"></script>`);
+  }
   if (r.ok) {
     const png = res.raster?.png_base64;
     if (png && /^[A-Za-z0-9+/=\s]+$/.test(png)) body.push(`<img id="fused-raster" alt="raster" src="data:image/png;base64,${png.replace(/\s/g, "")}">`);
@@ -66,6 +77,8 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
   pre { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 6px; }
   a { color: var(--vscode-textLink-foreground); cursor: pointer; }
   img { max-width: 100%; image-rendering: pixelated; border: 1px solid var(--vscode-panel-border, #8884); }
+  #fused-result-map { position: relative; width: 100%; height: 360px; background: #f4f4f6; border: 1px solid var(--vscode-panel-border, #8884); }
+  #fused-map-status { font-size: .9em; opacity: .8; margin: 2px 0 8px; }
 </style>
 </head>
 <body>
@@ -81,6 +94,17 @@ ${body.join("\n")}
 </script>
 </body>
 </html>`;
+}
+
+/** What the map needs of a run (web/map/src/result.js reads it): the features (an H3 frame's
+ * hexagons are in `geojson` too), the raster and the bounds; undefined when there is nothing to
+ * draw. The preview rows and output stay out of the page's JSON. */
+function mapRun(r: RunResult): object | undefined {
+  const res = r.result ?? {};
+  const features = res.geojson?.features?.length ? res.geojson : undefined;
+  const raster = res.raster?.png_base64 && res.raster.bounds?.length === 4 ? res.raster : undefined;
+  if (!features && !raster) return undefined;
+  return { bounds: r.bounds, result: { geojson: features, raster, total_bounds: res.total_bounds } };
 }
 
 /** The traceback, escaped, with each frame in the UDF's file turned into a link to its line. */
