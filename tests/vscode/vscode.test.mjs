@@ -36,18 +36,28 @@ const SETTINGS = {
   "extensions.autoCheckUpdates": false,
   "extensions.autoUpdate": false,
   "workbench.tips.enabled": false,
-  "fused.python": python,
+  // No fused.python here: the stub of the Python extension (tests/vscode/python-stub, installed
+  // with the .vsix) hands the SDK's interpreter over; the untrusted scenario sets fused.python.
 };
 
 before(async () => {
   assert.ok(vsix && fs.existsSync(vsix), `FUSED_VSIX must name the packaged extension (got ${vsix})`);
   assert.ok(codeServer && fs.existsSync(path.join(codeServer, "out/node/entry.js")), "FUSED_CODE_SERVER");
   fs.mkdirSync(artifacts, { recursive: true });
+  // A stand-in for ms-python.python (the real one is not installable offline), packaged by vsce
+  // from a copy of tests/vscode/python-stub: its environments API names the SDK's interpreter.
+  const stubDir = path.join(tmp, "python-stub");
+  fs.cpSync(path.join(root, "tests/vscode/python-stub"), stubDir, { recursive: true });
+  const stubVsix = path.join(tmp, "ms-python-stub.vsix");
+  execFileSync(nodeBin, [path.join(root, "extensions/vscode/node_modules/@vscode/vsce/vsce"), "package", "--out", stubVsix],
+    { cwd: stubDir, stdio: ["ignore", "pipe", "pipe"] });
   // Installed once into an extensions folder that every code-server of this file shares.
   execFileSync(nodeBin, [path.join(codeServer, "out/node/entry.js"), "--user-data-dir", path.join(tmp, "install-data"),
-    "--extensions-dir", extensionsDir, "--install-extension", vsix], { stdio: ["ignore", "pipe", "inherit"], env: csEnv("install") });
+    "--extensions-dir", extensionsDir, "--install-extension", vsix, "--install-extension", stubVsix],
+    { stdio: ["ignore", "pipe", "inherit"], env: csEnv("install") });
   const installed = fs.readdirSync(extensionsDir).filter((d) => d.startsWith("fused-ls."));
   assert.equal(installed.length, 1, `installed: ${fs.readdirSync(extensionsDir)}`);
+  assert.ok(fs.readdirSync(extensionsDir).some((d) => d.startsWith("ms-python.python-")), `installed: ${fs.readdirSync(extensionsDir)}`);
   const bundled = path.join(extensionsDir, installed[0], "bundled/fused-ls");
   assert.ok(fs.statSync(bundled).mode & 0o111, "the bundled binary stays executable after install");
   browser = await chromium.launch({
@@ -70,6 +80,7 @@ function csEnv(name) {
   const home = path.join(tmp, `xdg-${name}`);
   const env = { ...process.env };
   for (const k of ["CONFIG", "DATA", "CACHE", "STATE"]) env[`XDG_${k}_HOME`] = path.join(home, k.toLowerCase());
+  env.FUSED_STUB_PYTHON = python;
   // The extension must find its bundled binary, not one on PATH.
   env.PATH = env.PATH.split(":").filter((d) => !fs.existsSync(path.join(d, "fused-ls"))).join(":");
   return env;
@@ -335,7 +346,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
 
     step = "c: run udf";
-    // (c) Fused: Run UDF on a File UDF: the result in the "Fused Runs" output channel.
+    // (c) Fused: Run UDF on a File UDF: the result in the "Fused Run Output" channel.
     await quickOpen(page, "Polygon_File.py");
     await palette(page, "Fused: Run UDF");
     const out = await waitFor("the run's result in the output", async () => {
@@ -353,6 +364,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(panel.text, /CRS\s+EPSG:4326/);
     assert.match(panel.text, /bounds\s+\[[-\d.]+, [-\d.]+, [-\d.]+, [-\d.]+\]/);
     assert.match(panel.text, /UDF time\s+\d+ ms/);
+    // No fused.python: the interpreter is the Python extension's (the stub's), which the server
+    // would not find by itself (no .venv here, python3 on PATH has no fused).
+    assert.ok(panel.text.includes(`python\t${python}`) || panel.text.includes(`python ${python}`), `the run's interpreter in ${panel.text}`);
     const cells = await panel.frame.locator("#fused-rows td").allTextContents();
     assert.ok(cells.includes("paris"), `a table cell "paris" among ${JSON.stringify(cells)}`);
     await shot(page, "4-run-result");
@@ -366,6 +380,10 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       const text = await outputText(page);
       return /Points_Tile\.py: tile run [^\n]* ok/.test(text) && /rows: 5/.test(text) ? text : null;
     }, 60_000);
+
+    // The editor title's Run UDF and Preview on Map buttons (a package's UDF, a trusted workspace).
+    await page.locator('.editor-actions .action-label[aria-label^="Run UDF"]').first().waitFor();
+    await page.locator('.editor-actions .action-label[aria-label^="Preview on Map"]').first().waitFor();
 
     step = "c2b: result map";
     // The result panel's map (web/map's static bundle, shipped in the .vsix, under the webview's
@@ -487,8 +505,16 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await palette(page, "Fused: Sync meta.json");
     const meta = path.join(dir, "Entrypoint_Renamed/meta.json");
     await waitFor("meta.json synced on disk", () => /"entrypoint":\s*"udf_v2"/.test(fs.readFileSync(meta, "utf8")));
-    await focusEditor(page);
-    await palette(page, "Fused: Pack to Zip");
+    // Pack to Zip from the Explorer: a right-click on the package's folder shows the package's
+    // entries (the `fused.packageFolders` context key), and the command gets the folder.
+    const folderRow = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Entrypoint_Renamed$/ }) });
+    await folderRow.first().click({ button: "right" });
+    const menuItem = (label) => page.locator(".monaco-menu .action-item .action-label", { hasText: label }).first();
+    await menuItem("Pack to Zip").waitFor();
+    await menuItem("Sync meta.json").waitFor();
+    await menuItem("Preview on Map").waitFor();
+    await shot(page, "4h-explorer-menu");
+    await menuItem("Pack to Zip").click();
     await page.locator(".notifications-toasts", { hasText: "packed Entrypoint_Renamed" }).first().waitFor();
     const zip = fs.readFileSync(path.join(dir, "Entrypoint_Renamed.zip"));
     assert.equal(zip.subarray(0, 2).toString(), "PK");
@@ -516,6 +542,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(info, /binary: \S+\/bundled\/fused-ls \(bundled\)/);
     assert.match(info, /server: fused-ls \d/);
     assert.match(info, /workspace trusted: true/);
+    assert.ok(info.includes(`python: ${python} (Python extension)`), info);
 
     step = "restarts";
     // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"
@@ -553,6 +580,21 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await page.waitForTimeout(500);
     await shot(page, "5-map-preview");
 
+    step = "runs kept across a reload";
+    // The Runs view's list lives in the workspace state: a reloaded window lists the same runs.
+    await focusEditor(page);
+    await palette(page, "Focus on Fused Runs View");
+    const before = await runRows.allTextContents();
+    assert.ok(before.length >= 6, `runs before the reload: ${JSON.stringify(before)}`);
+    await page.evaluate(() => (window.__beforeReload = true));
+    await palette(page, "Developer: Reload Window");
+    await waitFor("the reloaded page", () => page.evaluate(() => !window.__beforeReload).catch(() => false));
+    await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 60_000 });
+    await palette(page, "Focus on Fused Runs View");
+    await waitFor("the runs listed again", async () => (await runRows.count()) === before.length, 30_000);
+    assert.deepEqual(await runRows.allTextContents(), before);
+    await shot(page, "5b-runs-after-reload");
+
     console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
@@ -564,9 +606,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
   }
 });
 
-test("untrusted workspace: diagnostics shown, runs refused (command and lens); fused.ignore applies live", async (t) => {
-  const dir = workspace("untrusted", ["broken/Bad_Cache_Max_Age"]);
-  const server = await startCodeServer("untrusted", dir, { trusted: false });
+test("untrusted workspace: diagnostics shown, runs refused (command and lens); fused.fixAllOnSave; fused.ignore applies live", async (t) => {
+  const dir = workspace("untrusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type"]);
+  const server = await startCodeServer("untrusted", dir, { trusted: false, settings: { "fused.fixAllOnSave": true, "fused.python": python } });
   t.after(() => server.stop());
   const page = await openPage(server);
   try {
@@ -583,6 +625,24 @@ test("untrusted workspace: diagnostics shown, runs refused (command and lens); f
     await page.locator(".codelens-decoration a", { hasText: "Run" }).first().click();
     await refusal.first().waitFor({ timeout: 15_000 });
     assert.equal(await page.locator(".notifications-toasts", { hasText: "run ok" }).count(), 0);
+    // fused.python (a user setting) is the interpreter; the Python extension is not asked here.
+    await palette(page, "Fused: Copy Debug Info");
+    await page.locator(".notifications-toasts", { hasText: "debug info copied" }).first().waitFor();
+    const info = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(info.includes(`python: ${python} (fused.python)`), info);
+
+    // fused.fixAllOnSave (no editor.codeActionsOnSave here): a save applies FUSED043's safe fix
+    // (`instance_type=` → `engine=`) and writes it to disk; fixes need no trust.
+    await quickOpen(page, "Instance_Type.py");
+    await palette(page, "View: Focus Problems");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).first().waitFor({ timeout: 30_000 });
+    await focusEditor(page);
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    const fixedOnSave = path.join(dir, "Instance_Type/Instance_Type.py");
+    await saveUntil(page, "fused.fixAllOnSave's fix on disk", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
+    await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
+    await quickOpen(page, "Bad_Cache_Max_Age.py");
 
     // fused.ignore set in the user settings.json, edited in the editor as a user would (pasted
     // and saved): the client tells the server, which pulls the `fused` section again, and
