@@ -418,6 +418,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       return [mapBox.x + 1 + x, mapBox.y + 1 + y];
     };
     const px = await pixels(page, "4a-result-map");
+    // The panel alone, for the README (docs/images/vscode-result-panel.png is a copy).
+    const top = Math.max(0, mapBox.y - 100);
+    await page.screenshot({ path: path.join(artifacts, "result-panel.png"), clip: { x: mapBox.x - 14, y: top, width: Math.min(1400 - (mapBox.x - 14), mapBox.width + 28), height: Math.min(900, mapBox.y + mapBox.height + 110) - top } });
     const ringAt = await at(0.3, 0.7);
     const offAt = await at(0.15, 0.85);
     for (const p of [ringAt, offAt]) assert.ok(p[0] > mapBox.x && p[0] < mapBox.x + mapBox.width && p[1] > mapBox.y && p[1] < mapBox.y + mapBox.height, `${p} inside the map ${JSON.stringify(mapBox)}`);

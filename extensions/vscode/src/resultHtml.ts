@@ -41,13 +41,14 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
       body.push(`<ul id="fused-diagnostics">${e.diagnostics.map((d) => `<li>${esc(`${d.path}:${d.line}:${d.column}: ${d.code} ${d.message}`)}</li>`).join("")}</ul>`);
     }
   }
-  body.push(`<table id="fused-summary">${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`);
+  // The map first, under the title: what a run drew is what a UDF author looks at first.
   if (map && mapScript) {
-    body.push(`<h2>Map</h2><div id="fused-result-map"></div><div id="fused-map-status">loading the map…</div>`);
+    body.push(`<div id="fused-result-map"></div><div id="fused-map-status">loading the map…</div>`);
     // JSON in a script element: only `<` can end it early, and \u003c reads back the same.
     body.push(`<script type="application/json" id="fused-run">${JSON.stringify(map).replace(/</g, "\\u003c")}</script>`);
     body.push(`<script nonce="${nonce}" src="${esc(mapScript)}"></script>`);
   }
+  body.push(`<table id="fused-summary">${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`);
   if (r.ok) {
     const png = res.raster?.png_base64;
     if (png && /^[A-Za-z0-9+/=\s]+$/.test(png)) body.push(`<img id="fused-raster" alt="raster" src="data:image/png;base64,${png.replace(/\s/g, "")}">`);
@@ -77,7 +78,7 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
   pre { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 6px; }
   a { color: var(--vscode-textLink-foreground); cursor: pointer; }
   img { max-width: 100%; image-rendering: pixelated; border: 1px solid var(--vscode-panel-border, #8884); }
-  #fused-result-map { position: relative; width: 100%; height: 360px; background: #f4f4f6; border: 1px solid var(--vscode-panel-border, #8884); }
+  #fused-result-map { position: relative; width: 100%; height: 320px; background: #f4f4f6; border: 1px solid var(--vscode-panel-border, #8884); }
   #fused-map-status { font-size: .9em; opacity: .8; margin: 2px 0 8px; }
 </style>
 </head>

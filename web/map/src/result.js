@@ -133,7 +133,8 @@ async function draw(el, run) {
     return null;
   }
   const n = data.features ? data.features.features.length : 0;
-  say(`${n ? `${n} feature${n === 1 ? "" : "s"}` : ""}${n && image ? " and " : ""}${image ? "a raster" : ""} on the map (no basemap: the grey outline is the run's bounds)`);
+  const outline = validBounds(run.bounds) ? ": the grey outline is the run's bounds" : "";
+  say(`${n ? `${n} feature${n === 1 ? "" : "s"}` : ""}${n && image ? " and " : ""}${image ? "a raster" : ""} on the map (no basemap${outline})`);
   let drawn = 0;
   deck.setProps({ onAfterRender: () => (drawn += 1) });
   window.__fusedResultMap = {
