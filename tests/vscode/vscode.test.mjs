@@ -36,24 +36,36 @@ const SETTINGS = {
   "extensions.autoCheckUpdates": false,
   "extensions.autoUpdate": false,
   "workbench.tips.enabled": false,
-  "fused.python": python,
+  // No fused.python here: the stub of the Python extension (tests/vscode/python-stub, installed
+  // with the .vsix) hands the SDK's interpreter over; the untrusted scenario sets fused.python.
 };
 
 before(async () => {
   assert.ok(vsix && fs.existsSync(vsix), `FUSED_VSIX must name the packaged extension (got ${vsix})`);
   assert.ok(codeServer && fs.existsSync(path.join(codeServer, "out/node/entry.js")), "FUSED_CODE_SERVER");
   fs.mkdirSync(artifacts, { recursive: true });
+  // A stand-in for ms-python.python (the real one is not installable offline), packaged by vsce
+  // from a copy of tests/vscode/python-stub: its environments API names the SDK's interpreter.
+  const stubDir = path.join(tmp, "python-stub");
+  fs.cpSync(path.join(root, "tests/vscode/python-stub"), stubDir, { recursive: true });
+  const stubVsix = path.join(tmp, "ms-python-stub.vsix");
+  execFileSync(nodeBin, [path.join(root, "extensions/vscode/node_modules/@vscode/vsce/vsce"), "package", "--out", stubVsix],
+    { cwd: stubDir, stdio: ["ignore", "pipe", "pipe"] });
   // Installed once into an extensions folder that every code-server of this file shares.
   execFileSync(nodeBin, [path.join(codeServer, "out/node/entry.js"), "--user-data-dir", path.join(tmp, "install-data"),
-    "--extensions-dir", extensionsDir, "--install-extension", vsix], { stdio: ["ignore", "pipe", "inherit"], env: csEnv("install") });
+    "--extensions-dir", extensionsDir, "--install-extension", vsix, "--install-extension", stubVsix],
+    { stdio: ["ignore", "pipe", "inherit"], env: csEnv("install") });
   const installed = fs.readdirSync(extensionsDir).filter((d) => d.startsWith("fused-ls."));
   assert.equal(installed.length, 1, `installed: ${fs.readdirSync(extensionsDir)}`);
+  assert.ok(fs.readdirSync(extensionsDir).some((d) => d.startsWith("ms-python.python-")), `installed: ${fs.readdirSync(extensionsDir)}`);
   const bundled = path.join(extensionsDir, installed[0], "bundled/fused-ls");
   assert.ok(fs.statSync(bundled).mode & 0o111, "the bundled binary stays executable after install");
   browser = await chromium.launch({
     executablePath: process.env.FUSED_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+      "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+      // WebGL through SwiftShader (no GPU here): the result panel's map draws with deck.gl.
+      "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
   });
 });
 
@@ -68,6 +80,7 @@ function csEnv(name) {
   const home = path.join(tmp, `xdg-${name}`);
   const env = { ...process.env };
   for (const k of ["CONFIG", "DATA", "CACHE", "STATE"]) env[`XDG_${k}_HOME`] = path.join(home, k.toLowerCase());
+  env.FUSED_STUB_PYTHON = python;
   // The extension must find its bundled binary, not one on PATH.
   env.PATH = env.PATH.split(":").filter((d) => !fs.existsSync(path.join(d, "fused-ls"))).join(":");
   return env;
@@ -217,6 +230,43 @@ async function resultFrame(page, re) {
   return null;
 }
 
+/** The page's screenshot (kept in the artifacts) as pixels, decoded by the browser itself (no PNG
+ * package needed) in a page of its own, which answers `at(x, y)` ([r, g, b]) and
+ * `count(pred, box)` (pixels in a box for which `pred` holds); close() when done. The pixels stay
+ * in that page: copying a whole screenshot into Node costs gigabytes as a JS array. */
+async function pixels(page, name) {
+  const png = await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+  const decoder = await browser.newPage();
+  await decoder.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, img.width, img.height).data;
+    window.__at = (x, y) => {
+      const i = (Math.round(y) * img.width + Math.round(x)) * 4;
+      return [data[i], data[i + 1], data[i + 2]];
+    };
+  }, png.toString("base64"));
+  return {
+    at: (x, y) => decoder.evaluate(([x, y]) => window.__at(x, y), [x, y]),
+    count: (pred, box) => decoder.evaluate(([src, box]) => {
+      const f = new Function(`return (${src})`)();
+      let n = 0;
+      for (let y = Math.ceil(box.y); y < box.y + box.height; y++) for (let x = Math.ceil(box.x); x < box.x + box.width; x++) if (f(window.__at(x, y))) n++;
+      return n;
+    }, [pred.toString(), box]),
+    close: () => decoder.close(),
+  };
+}
+
+/** The map's feature colour (web/map's orange at 180/255 over the light background). */
+const orange = ([r, g, b]) => r > 200 && g > 110 && g < 200 && b < 140;
+
 async function waitFor(what, fn, timeout = 30_000) {
   const deadline = Date.now() + timeout;
   let last;
@@ -232,6 +282,11 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
   const dir = workspace("trusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type", "serve/Polygon_File", "serve/Points_Tile", "serve/Errors_Tile", "serve/Raster_Tile", "run/Failing_Udf",
     "run/Tile_Receivers",
     "broken/Entrypoint_Renamed"]);
+  // A loose UDF returning one H3 cell (a DataFrame with an `h3` column): the runner turns it into a
+  // hexagon, which the result panel's map draws.
+  fs.writeFileSync(path.join(dir, "H3_Cells.py"), [
+    "import fused", "", "", "@fused.udf", "def udf():", "    import pandas as pd", "",
+    "    return pd.DataFrame({\"h3\": [\"8a2a1072b59ffff\"], \"n\": [1]})", ""].join("\n"));
   const server = await startCodeServer("trusted", dir, {
     settings: { "[python]": { "editor.codeActionsOnSave": { "source.fixAll.fused": "explicit" } } },
   });
@@ -299,7 +354,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
 
     step = "c: run udf";
-    // (c) Fused: Run UDF on a File UDF: the result in the "Fused Runs" output channel.
+    // (c) Fused: Run UDF on a File UDF: the result in the "Fused Run Output" channel.
     await quickOpen(page, "Polygon_File.py");
     await palette(page, "Fused: Run UDF");
     const out = await waitFor("the run's result in the output", async () => {
@@ -317,7 +372,16 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(panel.text, /CRS\s+EPSG:4326/);
     assert.match(panel.text, /bounds\s+\[[-\d.]+, [-\d.]+, [-\d.]+, [-\d.]+\]/);
     assert.match(panel.text, /UDF time\s+\d+ ms/);
-    const cells = await panel.frame.locator("#fused-rows td").allTextContents();
+    // No fused.python: the interpreter is the Python extension's (the stub's), which the server
+    // would not find by itself (no .venv here, python3 on PATH has no fused).
+    assert.ok(panel.text.includes(`python\t${python}`) || panel.text.includes(`python ${python}`), `the run's interpreter in ${panel.text}`);
+    // Read from the panel's current frame: the webview may still swap its frame after the first
+    // one showed the text (seen once in about 6 runs on a loaded machine: the old frame empty).
+    const cells = await waitFor("the rows table", async () => {
+      const now = await resultFrame(page, /Polygon_File\.py: file run ok/);
+      const tds = now ? await now.frame.locator("#fused-rows td").allTextContents().catch(() => []) : [];
+      return tds.length ? tds : null;
+    }, 30_000);
     assert.ok(cells.includes("paris"), `a table cell "paris" among ${JSON.stringify(cells)}`);
     await shot(page, "4-run-result");
 
@@ -330,6 +394,42 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       const text = await outputText(page);
       return /Points_Tile\.py: tile run [^\n]* ok/.test(text) && /rows: 5/.test(text) ? text : null;
     }, 60_000);
+
+    // The editor title's Run UDF and Preview on Map buttons (a package's UDF, a trusted workspace).
+    await page.locator('.editor-actions .action-label[aria-label^="Run UDF"]').first().waitFor();
+    await page.locator('.editor-actions .action-label[aria-label^="Preview on Map"]').first().waitFor();
+
+    step = "c2b: result map";
+    // The result panel's map (web/map's static bundle, shipped in the .vsix, under the webview's
+    // CSP): the tile's features drawn and fitted. Read from the screenshot's pixels: inside the
+    // polygon's ring (the fixture: a box over the tile's middle half, minus its middle fifth) is
+    // the feature colour, off every feature is not.
+    const tilePanel = await waitFor("the tile run in the result panel", () => resultFrame(page, /Points_Tile\.py: tile run [^\n]* ok/), 30_000);
+    await waitFor("the map drawn", () => tilePanel.frame.evaluate(() => (window.__fusedResultMap?.drawn() ?? 0) > 0), 30_000);
+    assert.match(await tilePanel.frame.locator("#fused-map-status").textContent(), /^5 features on the map/);
+    await tilePanel.frame.locator("#fused-result-map").scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    const mapBox = await tilePanel.frame.locator("#fused-result-map").boundingBox();
+    // The default tile 13/2411/3079 (the lens runs it), as the fixture's bounds.
+    const [minx, miny, maxx, maxy] = [-74.0478515625, 40.713955826286046, -74.00390625, 40.74725696280421];
+    const at = async (fx, fy) => {
+      const [x, y] = await tilePanel.frame.evaluate((p) => window.__fusedResultMap.project(p), [minx + (maxx - minx) * fx, miny + (maxy - miny) * fy]);
+      // 1 px: the map element's border.
+      return [mapBox.x + 1 + x, mapBox.y + 1 + y];
+    };
+    const px = await pixels(page, "4a-result-map");
+    // The panel alone, for the README (docs/images/vscode-result-panel.png is a copy).
+    const top = Math.max(0, mapBox.y - 100);
+    await page.screenshot({ path: path.join(artifacts, "result-panel.png"), clip: { x: mapBox.x - 14, y: top, width: Math.min(1400 - (mapBox.x - 14), mapBox.width + 28), height: Math.min(900, mapBox.y + mapBox.height + 110) - top } });
+    const ringAt = await at(0.3, 0.7);
+    const offAt = await at(0.15, 0.85);
+    for (const p of [ringAt, offAt]) assert.ok(p[0] > mapBox.x && p[0] < mapBox.x + mapBox.width && p[1] > mapBox.y && p[1] < mapBox.y + mapBox.height, `${p} inside the map ${JSON.stringify(mapBox)}`);
+    const ringPx = await px.at(...ringAt);
+    const offPx = await px.at(...offAt);
+    assert.ok(orange(ringPx), `the polygon's pixel at ${ringAt}: ${ringPx}`);
+    assert.ok(!orange(offPx), `a pixel off the features at ${offAt}: ${offPx}`);
+    assert.ok((await px.count(orange, mapBox)) > 500, "the polygon covers a good part of the map");
+    await px.close();
 
     step = "c3: run as tile";
     // (c3) "Run as Tile...": an input box that validates z/x/y and remembers the last value.
@@ -400,7 +500,25 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
       return img && img.complete && img.naturalWidth ? [img.naturalWidth, img.naturalHeight] : null;
     }));
     assert.deepEqual(size, [256, 256]);
-    await shot(page, "4g-raster-result");
+    // The same raster on the panel's map, at its bounds: the west half blue, the east half
+    // transparent (the map's background).
+    await waitFor("the raster's map drawn", () => rasterPanel.frame.evaluate(() => (window.__fusedResultMap?.drawn() ?? 0) > 0), 30_000);
+    assert.match(await rasterPanel.frame.locator("#fused-map-status").textContent(), /^a raster on the map/);
+    await rasterPanel.frame.locator("#fused-result-map").scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    const rasterBox = await rasterPanel.frame.locator("#fused-result-map").boundingBox();
+    const rasterAt = async (lng, lat) => {
+      const [x, y] = await rasterPanel.frame.evaluate((p) => window.__fusedResultMap.project(p), [lng, lat]);
+      return [rasterBox.x + 1 + x, rasterBox.y + 1 + y];
+    };
+    const rpx = await pixels(page, "4g-raster-result");
+    const blue = ([r, g, b]) => b > 180 && r < 90 && g < 120;
+    const west = await rasterAt(-74.0478515625 + 0.01, 40.7305);
+    const east = await rasterAt(-74.00390625 - 0.01, 40.7305);
+    const [westPx, eastPx] = [await rpx.at(...west), await rpx.at(...east)];
+    await rpx.close();
+    assert.ok(blue(westPx), `west half at ${west}: ${westPx}`);
+    assert.ok(!blue(eastPx), `east half at ${east}: ${eastPx}`);
 
     step = "c4d: stdout of a failed run";
     // fixtures/run/Failing_Udf (how="raise" by default; with Tile_Receivers, which it loads in
@@ -419,14 +537,45 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(await runProblem.textContent(), /Ln 13/);
     await shot(page, "4d-failed-run");
 
+    step = "c4e: H3 result";
+    // An H3 frame: the runner's hexagon on the panel's map, its centre in the feature colour.
+    await quickOpen(page, "H3_Cells.py");
+    await palette(page, "Fused: Run UDF");
+    const h3Panel = await waitFor("the H3 run in the result panel", () => resultFrame(page, /H3_Cells\.py: file run ok/), 60_000);
+    await waitFor("the hexagon drawn", () => h3Panel.frame.evaluate(() => (window.__fusedResultMap?.drawn() ?? 0) > 0), 30_000);
+    assert.match(await h3Panel.frame.locator("#fused-map-status").textContent(), /^1 feature on the map/);
+    await h3Panel.frame.locator("#fused-result-map").scrollIntoViewIfNeeded();
+    await page.waitForTimeout(500);
+    const h3Box = await h3Panel.frame.locator("#fused-result-map").boundingBox();
+    const [hx, hy, corners] = await h3Panel.frame.evaluate(() => {
+      const ring = window.__fusedResultMap.data.features.features[0].geometry.coordinates[0];
+      const c = ring.slice(0, -1).reduce(([x, y], p, _, a) => [x + p[0] / a.length, y + p[1] / a.length], [0, 0]);
+      return [...window.__fusedResultMap.project(c), ring.length - 1];
+    });
+    assert.equal(corners, 6, "a hexagon");
+    const hpx = await pixels(page, "4i-h3-result");
+    const centre = [h3Box.x + 1 + hx, h3Box.y + 1 + hy];
+    const [centrePx, cornerPx] = [await hpx.at(...centre), await hpx.at(h3Box.x + 5, h3Box.y + 5)];
+    await hpx.close();
+    assert.ok(orange(centrePx), `the hexagon's centre at ${centre}: ${centrePx}`);
+    assert.ok(!orange(cornerPx), `the map's corner is not the feature colour: ${cornerPx}`);
+
     step = "c5: sync and pack";
     // (c5) Sync meta.json (the server's source action, applied and saved) and Pack to Zip.
     await quickOpen(page, "Entrypoint_Renamed.py");
     await palette(page, "Fused: Sync meta.json");
     const meta = path.join(dir, "Entrypoint_Renamed/meta.json");
     await waitFor("meta.json synced on disk", () => /"entrypoint":\s*"udf_v2"/.test(fs.readFileSync(meta, "utf8")));
-    await focusEditor(page);
-    await palette(page, "Fused: Pack to Zip");
+    // Pack to Zip from the Explorer: a right-click on the package's folder shows the package's
+    // entries (the `fused.packageFolders` context key), and the command gets the folder.
+    const folderRow = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Entrypoint_Renamed$/ }) });
+    await folderRow.first().click({ button: "right" });
+    const menuItem = (label) => page.locator(".monaco-menu .action-item .action-label", { hasText: label }).first();
+    await menuItem("Pack to Zip").waitFor();
+    await menuItem("Sync meta.json").waitFor();
+    await menuItem("Preview on Map").waitFor();
+    await shot(page, "4h-explorer-menu");
+    await menuItem("Pack to Zip").click();
     await page.locator(".notifications-toasts", { hasText: "packed Entrypoint_Renamed" }).first().waitFor();
     const zip = fs.readFileSync(path.join(dir, "Entrypoint_Renamed.zip"));
     assert.equal(zip.subarray(0, 2).toString(), "PK");
@@ -454,6 +603,7 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(info, /binary: \S+\/bundled\/fused-ls \(bundled\)/);
     assert.match(info, /server: fused-ls \d/);
     assert.match(info, /workspace trusted: true/);
+    assert.ok(info.includes(`python: ${python} (Python extension)`), info);
 
     step = "restarts";
     // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"
@@ -517,6 +667,28 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     }, 60_000);
     await shot(page, "5b-map-preview-param");
 
+    step = "runs kept across a reload";
+    // The Runs view's list lives in the workspace state: a reloaded window lists the same runs.
+    await focusEditor(page);
+    await palette(page, "Focus on Fused Runs View");
+    // The list draws only the rows in view; `aria-setsize` is the number of runs.
+    const runsListed = async () => ({ size: Number(await runRows.first().getAttribute("aria-setsize")), rows: await runRows.allTextContents() });
+    const before = await runsListed();
+    assert.ok(before.size === 8 && before.rows.length >= 3, `runs before the reload: ${JSON.stringify(before)}`);
+    assert.match(before.rows[0], /H3_Cells.*file · ok/);
+    await page.evaluate(() => (window.__beforeReload = true));
+    await palette(page, "Developer: Reload Window");
+    await waitFor("the reloaded page", () => page.evaluate(() => !window.__beforeReload).catch(() => false));
+    await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 60_000 });
+    // The view is restored open (its "Focus on" command exists only once the extension is active).
+    const after = await waitFor("the runs listed again", async () => {
+      const now = await runsListed().catch(() => null);
+      return now && now.rows.length >= 3 && now.size === before.size ? now : null;
+    }, 30_000);
+    const n = Math.min(after.rows.length, before.rows.length);
+    assert.deepEqual(after.rows.slice(0, n), before.rows.slice(0, n));
+    await shot(page, "5b-runs-after-reload");
+
     console.log(`figures: first squiggle ${firstSquiggle} ms after page load; map frame at ${mapFrame.url()}, ${tiles} tile requests, ${reloaded.length} with count=2`);
   } catch (e) {
     await shot(page, "failure-trusted").catch(() => {});
@@ -528,9 +700,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
   }
 });
 
-test("untrusted workspace: diagnostics shown, runs refused (command and lens); fused.ignore applies live", async (t) => {
-  const dir = workspace("untrusted", ["broken/Bad_Cache_Max_Age"]);
-  const server = await startCodeServer("untrusted", dir, { trusted: false });
+test("untrusted workspace: diagnostics shown, runs refused (command and lens); fused.fixAllOnSave; fused.ignore applies live", async (t) => {
+  const dir = workspace("untrusted", ["broken/Bad_Cache_Max_Age", "broken/Instance_Type"]);
+  const server = await startCodeServer("untrusted", dir, { trusted: false, settings: { "fused.fixAllOnSave": true, "fused.python": python } });
   t.after(() => server.stop());
   const page = await openPage(server);
   try {
@@ -547,6 +719,24 @@ test("untrusted workspace: diagnostics shown, runs refused (command and lens); f
     await page.locator(".codelens-decoration a", { hasText: "Run" }).first().click();
     await refusal.first().waitFor({ timeout: 15_000 });
     assert.equal(await page.locator(".notifications-toasts", { hasText: "run ok" }).count(), 0);
+    // fused.python (a user setting) is the interpreter; the Python extension is not asked here.
+    await palette(page, "Fused: Copy Debug Info");
+    await page.locator(".notifications-toasts", { hasText: "debug info copied" }).first().waitFor();
+    const info = await page.evaluate(() => navigator.clipboard.readText());
+    assert.ok(info.includes(`python: ${python} (fused.python)`), info);
+
+    // fused.fixAllOnSave (no editor.codeActionsOnSave here): a save applies FUSED043's safe fix
+    // (`instance_type=` → `engine=`) and writes it to disk; fixes need no trust.
+    await quickOpen(page, "Instance_Type.py");
+    await palette(page, "View: Focus Problems");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).first().waitFor({ timeout: 30_000 });
+    await focusEditor(page);
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    const fixedOnSave = path.join(dir, "Instance_Type/Instance_Type.py");
+    await saveUntil(page, "fused.fixAllOnSave's fix on disk", () => fs.readFileSync(fixedOnSave, "utf8").includes('@fused.udf(engine="r5.large")'));
+    await waitFor("FUSED043 gone", async () => (await page.locator(".markers-panel .monaco-list-row", { hasText: "FUSED043" }).count()) === 0);
+    await quickOpen(page, "Bad_Cache_Max_Age.py");
 
     // fused.ignore set in the user settings.json, edited in the editor as a user would (pasted
     // and saved): the client tells the server, which pulls the `fused` section again, and

@@ -18,3 +18,18 @@ await esbuild.build({
   logLevel: "warning",
 });
 console.log("built", path.join(here, "dist/map.js"));
+
+// The static map of one run (src/result.js: no server, no fetch), for the VS Code result panel;
+// a separate bundle so the live map's stays as it is. extensions/vscode/scripts/package.sh ships it.
+await esbuild.build({
+  entryPoints: [path.join(here, "src/result.js")],
+  outfile: path.join(here, "dist/result.js"),
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["es2020"],
+  legalComments: "linked",
+  nodePaths: process.env.FUSED_LS_WEB_NODE_MODULES ? [process.env.FUSED_LS_WEB_NODE_MODULES] : [],
+  logLevel: "warning",
+});
+console.log("built", path.join(here, "dist/result.js"));

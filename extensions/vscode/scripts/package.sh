@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run package`: builds fused-ls-<version>-<target>.vsix into target/vscode/ with @vscode/vsce,
-# the fused-ls binary for this platform inside (bundled/fused-ls, stripped). The binary is
+# the fused-ls binary for this platform inside (bundled/fused-ls, stripped) and the result
+# panel's map (media/result-map.js, from web/map). The binary is
 # $FUSED_LS_BIN, else target/release/fused-ls, else target/debug/fused-ls (build it after
 # web/build.sh so that it embeds the live map). npm packages come from scripts/deps.sh (cached
 # outside the work tree); vsce 4 needs Node >= 22 (scripts/node.sh installs Node 24 if needed).
@@ -31,6 +32,13 @@ chmod 755 bundled/fused-ls
 bundled/fused-ls --version >&2
 
 "$node" build.mjs >&2
+# The result panel's map: web/map's static "result" bundle (deck.gl, no server), built by
+# web/build.sh (cached npm packages) and shipped as media/result-map.js, loaded by the webview
+# from the extension's folder (no remote origin).
+bash "$root/web/build.sh" >/dev/null
+rm -rf media
+mkdir -p media
+cp "$root/web/map/dist/result.js" media/result-map.js
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) target=linux-x64 ;;
   Linux-aarch64) target=linux-arm64 ;;

@@ -1,13 +1,14 @@
 // The VS Code side of fused-ls: starts `fused-ls server` with vscode-languageclient (diagnostics,
 // quick fixes, hover, completion, inlay hints and code lenses come from the server as they are),
 // and adds what the server cannot do alone: commands that run a UDF and show the result (the
-// result panel, the Runs view, the "Fused Runs" output channel), the map
+// result panel, the Runs view, the "Fused Run Output" channel), the map
 // preview panel, a status bar item, workspace-trust gating, logs and debug info.
 import * as vscode from "vscode";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import {
+  DidChangeConfigurationNotification,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -21,6 +22,8 @@ import { formatRunResult, RunResult } from "./resultText";
 import { previewHtml } from "./previewHtml";
 import { resultHtml } from "./resultHtml";
 import { RunHistory } from "./runHistory";
+import { packageUdfFile } from "./packageFiles";
+import { activeInterpreter, choosePython, PythonApi, PythonChoice } from "./pythonChoice";
 
 let client: LanguageClient | undefined;
 let serverPath: { path: string; source: string } | undefined;
@@ -33,7 +36,7 @@ let mapPanel: vscode.WebviewPanel | undefined;
 let resultPanel: vscode.WebviewPanel | undefined;
 /** The UDF the result panel shows a run of: where its line links go. */
 let resultUri: vscode.Uri | undefined;
-const history = new RunHistory();
+let history: RunHistory;
 /** The arguments of the last run asked for, per UDF: the result notification carries the URI,
  * not how the run was asked for, and the Runs view re-runs with these. */
 const askedArgs = new Map<string, RunArgs>();
@@ -41,13 +44,15 @@ let activeRuns = 0;
 let serverState = "stopped";
 
 const LAST_TILE_KEY = "fused.lastTileSpec";
+const FIX_ALL = vscode.CodeActionKind.SourceFixAll.append("fused");
 /** Server commands that execute code: refused in an untrusted workspace, from a lens too. */
 const EXECUTING = new Set(["fused.run", "fused.preview"]);
 
 export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
   context = ctx;
+  history = new RunHistory(ctx.workspaceState);
   log = vscode.window.createOutputChannel("Fused Language Server");
-  runs = vscode.window.createOutputChannel("Fused Runs");
+  runs = vscode.window.createOutputChannel("Fused Run Output");
   status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 0);
   status.command = "fused.showLogs";
   status.name = "fused-ls";
@@ -57,14 +62,16 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
 
   const register = (id: string, fn: (...args: unknown[]) => unknown) =>
     ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  register("fused.runUdf", () => runActive(undefined));
-  register("fused.runTile", () => runTileCommand());
+  // Commands from a menu get the resource they were started on (an Explorer folder or file, the
+  // editor's file); from the palette, nothing: then the active UDF.
+  register("fused.runUdf", (arg) => runActive(arg, undefined));
+  register("fused.runTile", (arg) => runTileCommand(arg));
   register("fused.rerun", () => rerun());
   register("fused.rerunFromHistory", (args) => runWith(args as RunArgs));
   ctx.subscriptions.push(vscode.window.registerTreeDataProvider("fused.runs", history));
-  register("fused.previewMap", () => previewMap());
-  register("fused.syncMeta", () => syncMeta());
-  register("fused.pack", () => pack());
+  register("fused.previewMap", (arg) => previewMap(arg));
+  register("fused.syncMeta", (arg) => syncMeta(arg));
+  register("fused.pack", (arg) => pack(arg));
   register("fused.newPackage", () => newPackage());
   register("fused.restartServer", () => restart());
   register("fused.showLogs", () => log.show(true));
@@ -76,8 +83,35 @@ export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
     }),
     // The server learns trust only at initialize (a workspace's settings cannot vouch for it).
     vscode.workspace.onDidGrantWorkspaceTrust(() => void restart()),
+    vscode.workspace.onWillSaveTextDocument((e) => fixAllOnSave(e)),
   );
+  void trackPackageFolders(ctx);
   await start();
+}
+
+/** The `fused.packageFolders` context key: every folder of the workspace holding a meta.json, as
+ * paths and as URIs (what `resourcePath`/`resourceDirname` and `resource` compare with), for the
+ * menus' `when` clauses (package.json: Explorer on a package folder, the editor title of a
+ * package's UDF). Kept up to date as meta.json files come and go. */
+async function trackPackageFolders(ctx: vscode.ExtensionContext): Promise<void> {
+  const metas = new Set<string>();
+  const publish = () => {
+    const keys: string[] = [];
+    for (const m of metas) {
+      const dir = vscode.Uri.joinPath(vscode.Uri.parse(m), "..");
+      keys.push(dir.fsPath, dir.toString());
+    }
+    void vscode.commands.executeCommand("setContext", "fused.packageFolders", keys);
+  };
+  const watcher = vscode.workspace.createFileSystemWatcher("**/meta.json");
+  ctx.subscriptions.push(
+    watcher,
+    watcher.onDidCreate((u) => (metas.add(u.toString()), publish())),
+    watcher.onDidDelete((u) => (metas.delete(u.toString()), publish())),
+  );
+  const found = await vscode.workspace.findFiles("**/meta.json", "**/{node_modules,.git,.venv,venv}/**", 5000);
+  for (const u of found) metas.add(u.toString());
+  publish();
 }
 
 export async function deactivate(): Promise<void> {
@@ -131,6 +165,27 @@ async function start(): Promise<void> {
     outputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     middleware: {
+      workspace: {
+        // The server pulls the `fused` section; with `fused.python` empty the Python extension's
+        // selected interpreter goes in its place (src/pythonChoice.ts has the order).
+        configuration: async (params, token, next) => {
+          const result = await next(params, token);
+          if (!Array.isArray(result)) return result;
+          return Promise.all(
+            result.map(async (value, i) => {
+              const item = params.items[i];
+              if (item?.section !== "fused" || !value || typeof value !== "object") return value;
+              const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+              const choice = await interpreter(scope);
+              return choice.source === "Python extension" ? { ...value, python: choice.python } : value;
+            }),
+          );
+        },
+        // With `synchronize.configurationSection` the client pushes the section's values, where
+        // the Python extension's interpreter cannot be added: send `null` instead, which makes the
+        // server pull them through `configuration` above (and it applies them as before).
+        didChangeConfiguration: (_sections, next) => next(undefined),
+      },
       // The server's code lenses ("▶ Run") call fused.run through the client: gate them here too.
       executeCommand: async (command, args, next) => {
         if (EXECUTING.has(command) && !trustedFor(command === "fused.run" ? "run a UDF" : "preview a UDF on the map")) {
@@ -223,6 +278,90 @@ function trustedFor(what: string): boolean {
   return false;
 }
 
+let pythonApiPromise: Promise<PythonApi | undefined> | undefined;
+
+/** ms-python.python's API when that extension is installed (activated on first use); its
+ * interpreter changes make the server pull the settings again. */
+function pythonApi(): Promise<PythonApi | undefined> {
+  pythonApiPromise ??= (async () => {
+    const ext = vscode.extensions.getExtension<PythonApi>("ms-python.python");
+    if (!ext) return undefined;
+    try {
+      const api = ext.isActive ? ext.exports : await ext.activate();
+      const sub = api?.environments?.onDidChangeActiveEnvironmentPath?.(() => {
+        log.appendLine("the Python extension's interpreter changed: the server pulls the settings again");
+        if (client?.isRunning()) void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      });
+      if (sub) context.subscriptions.push(sub);
+      return api;
+    } catch (err) {
+      log.appendLine(`the Python extension did not activate: ${err}`);
+      return undefined;
+    }
+  })();
+  return pythonApiPromise;
+}
+
+/** The interpreter for runs and where it comes from: fused.python > the Python extension > the
+ * server's discovery. */
+function interpreter(resource?: vscode.Uri): Promise<PythonChoice> {
+  const setting = vscode.workspace.getConfiguration("fused", resource).get<string>("python", "");
+  return choosePython(setting, vscode.workspace.isTrusted, async () => activeInterpreter(await pythonApi(), resource));
+}
+
+/** `fused.fixAllOnSave`: a manual save of a UDF or meta.json applies the server's
+ * `source.fixAll.fused` first (every safe fix). A boolean cannot switch `editor.codeActionsOnSave`
+ * (a `configurationDefaults` entry is static), so the extension asks for the action itself before
+ * the save, as ESLint's `eslint.autoFixOnSave` did; `editor.codeActionsOnSave` with
+ * `source.fixAll.fused` (what ruff's extension documents) works too. Manual saves only, as
+ * codeActionsOnSave's "explicit": an auto-save after a delay must not rewrite the text being typed. */
+function fixAllOnSave(e: vscode.TextDocumentWillSaveEvent): void {
+  const doc = e.document;
+  if (e.reason !== vscode.TextDocumentSaveReason.Manual || doc.uri.scheme !== "file") return;
+  if (doc.languageId !== "python" && path.basename(doc.uri.fsPath) !== "meta.json") return;
+  if (!vscode.workspace.getConfiguration("fused", doc.uri).get<boolean>("fixAllOnSave", false)) return;
+  if (!client?.isRunning()) return;
+  e.waitUntil(fixAllEdits(doc));
+}
+
+async function fixAllEdits(doc: vscode.TextDocument): Promise<vscode.TextEdit[]> {
+  const whole = new vscode.Range(0, 0, doc.lineCount, 0);
+  const actions =
+    (await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", doc.uri, whole, FIX_ALL.value)) ?? [];
+  const fix = actions.find((a) => a.kind && FIX_ALL.contains(a.kind) && a.edit);
+  return fix?.edit?.get(doc.uri) ?? [];
+}
+
+/** The UDF a command acts on: the resource a menu started it on (a `.py`; a package folder or its
+ * meta.json: the package's UDF file, see packageFiles.ts), else the active UDF's editor's. */
+async function targetUdf(arg: unknown): Promise<vscode.Uri | undefined> {
+  if (!(arg instanceof vscode.Uri) || arg.scheme !== "file") return udfEditor()?.document.uri;
+  if (arg.path.endsWith(".py")) return arg;
+  const folder = (await isFolder(arg)) ? arg : vscode.Uri.joinPath(arg, "..");
+  let files: string[] = [];
+  let meta: string | undefined;
+  try {
+    files = (await vscode.workspace.fs.readDirectory(folder)).filter(([, t]) => t === vscode.FileType.File).map(([n]) => n);
+    if (files.includes("meta.json")) meta = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, "meta.json")));
+  } catch (err) {
+    log.appendLine(`reading ${folder.fsPath}: ${err}`);
+  }
+  const name = packageUdfFile(meta, path.basename(folder.fsPath), files);
+  if (!name) {
+    void vscode.window.showWarningMessage(`Fused: no UDF file found in ${folder.fsPath} (meta.json's source, ${path.basename(folder.fsPath)}.py, or a single .py).`);
+    return undefined;
+  }
+  return vscode.Uri.joinPath(folder, name);
+}
+
+async function isFolder(uri: vscode.Uri): Promise<boolean> {
+  try {
+    return ((await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The editor of the UDF to act on: the active editor when it holds a Python file, else a visible
  * one that does (focus may be in the Output panel or a webview beside the code); else a message. */
 function udfEditor(): vscode.TextEditor | undefined {
@@ -261,15 +400,15 @@ async function runWith(args: RunArgs): Promise<void> {
   }
 }
 
-async function runActive(spec: TileSpec | undefined): Promise<void> {
-  const editor = udfEditor();
-  if (!editor) return;
-  await runWith(runArgs(editor.document.uri.toString(), spec));
+async function runActive(arg: unknown, spec: TileSpec | undefined): Promise<void> {
+  const udf = await targetUdf(arg);
+  if (!udf) return;
+  await runWith(runArgs(udf.toString(), spec));
 }
 
-async function runTileCommand(): Promise<void> {
-  const editor = udfEditor();
-  if (!editor) return;
+async function runTileCommand(arg: unknown): Promise<void> {
+  const udf = await targetUdf(arg);
+  if (!udf) return;
   if (!trustedFor("run a UDF")) return;
   const last = context.workspaceState.get<TileSpec>(LAST_TILE_KEY);
   const text = await vscode.window.showInputBox({
@@ -287,12 +426,14 @@ async function runTileCommand(): Promise<void> {
   if ("error" in spec) return;
   await context.workspaceState.update(LAST_TILE_KEY, spec);
   log.appendLine(`run as tile: ${describeSpec(spec)}`);
-  await runWith(runArgs(editor.document.uri.toString(), spec));
+  await runWith(runArgs(udf.toString(), spec));
 }
 
 async function rerun(): Promise<void> {
+  // After a reload: the newest run of the Runs view, kept in the workspace's state.
+  lastRun ??= history.newest();
   if (!lastRun) {
-    void vscode.window.showInformationMessage("Fused: nothing has run yet in this window.");
+    void vscode.window.showInformationMessage("Fused: nothing has run yet in this workspace.");
     return;
   }
   await runWith(lastRun);
@@ -310,7 +451,7 @@ function showResult(msg: { uri: string; result: RunResult }): void {
   runs.appendLine(`[${when}] ${formatRunResult(file, msg.result)}`);
   runs.appendLine("");
   runs.show(true);
-  history.add(askedArgs.get(msg.uri) ?? { uri: msg.uri, mode: msg.result.mode === "tile" ? "tile" : "file" }, msg.result, when);
+  history.add(askedArgs.get(msg.uri) ?? { uri: msg.uri, mode: msg.result.mode === "tile" ? "tile" : "file" }, msg.result);
   showResultPanel(msg, file, when);
 }
 
@@ -329,8 +470,9 @@ function showResultPanel(msg: { uri: string; result: RunResult }, file: string, 
       "fused.result",
       title,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      // The page's one nonce'd script turns a click on a line link into a message; nothing else.
-      { enableScripts: true, localResourceRoots: [] },
+      // Two nonce'd scripts: the page's own (a click on a line link becomes a message) and the
+      // map (media/result-map.js, web/map's static bundle), the one file it may load.
+      { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, "media")] },
     );
     resultPanel.onDidDispose(() => (resultPanel = undefined));
     resultPanel.webview.onDidReceiveMessage((m: { type?: string; line?: unknown }) => {
@@ -338,7 +480,10 @@ function showResultPanel(msg: { uri: string; result: RunResult }, file: string, 
     });
   }
   resultPanel.title = title;
-  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when);
+  const mapFile = vscode.Uri.joinPath(context.extensionUri, "media", "result-map.js");
+  // A development build (node build.mjs, no package.sh) has no map bundle: the panel goes without.
+  const mapScript = fs.existsSync(mapFile.fsPath) ? resultPanel.webview.asWebviewUri(mapFile).toString() : undefined;
+  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when, mapScript);
   if (!resultPanel.visible) resultPanel.reveal(vscode.ViewColumn.Beside, true);
 }
 
@@ -356,11 +501,11 @@ async function openAtLine(uri: vscode.Uri, line: number): Promise<void> {
   });
 }
 
-async function previewMap(): Promise<void> {
-  const editor = udfEditor();
-  if (!editor) return;
+async function previewMap(arg: unknown): Promise<void> {
+  const udf = await targetUdf(arg);
+  if (!udf) return;
   if (!trustedFor("preview a UDF on the map")) return;
-  const uri = editor.document.uri.toString();
+  const uri = udf.toString();
   type Reply = { url: string; base: string; udf: string } | undefined;
   let reply = (await serverCommand("fused.preview", { uri, open: false })) as Reply;
   if (!reply?.url) return;
@@ -403,10 +548,11 @@ async function previewMap(): Promise<void> {
  * applied, then meta.json saved (as `fused-ls sync` writes it) unless it already held unsaved
  * edits of the user's. Asked for and applied here rather than through
  * `editor.action.sourceAction`, whose promise settles before the edit lands. */
-async function syncMeta(): Promise<void> {
-  const editor = udfEditor();
-  if (!editor) return;
-  const doc = editor.document;
+async function syncMeta(arg: unknown): Promise<void> {
+  const udf = await targetUdf(arg);
+  if (!udf) return;
+  // Opened (not shown) when started from the Explorer: the server answers for open documents.
+  const doc = await vscode.workspace.openTextDocument(udf);
   const actions =
     (await vscode.commands.executeCommand<vscode.CodeAction[]>(
       "vscode.executeCodeActionProvider",
@@ -477,10 +623,13 @@ async function newPackage(): Promise<void> {
 
 /** `fused-ls pack` on the active UDF's package: `<name>.zip` beside the package folder. Reads
  * files only (no code runs), so it works in an untrusted workspace too. */
-async function pack(force = false): Promise<void> {
-  const editor = udfEditor();
-  if (!editor || !serverPath) return;
-  const pkg = path.dirname(editor.document.uri.fsPath);
+async function pack(arg: unknown, force = false): Promise<void> {
+  if (!serverPath) return;
+  // The Explorer's folder as it is (a package with no single UDF file packs too).
+  const folder = arg instanceof vscode.Uri && (await isFolder(arg)) ? arg : undefined;
+  const udf = folder ? undefined : await targetUdf(arg);
+  if (!folder && !udf) return;
+  const pkg = folder ? folder.fsPath : path.dirname(udf!.fsPath);
   const out = path.join(path.dirname(pkg), `${path.basename(pkg)}.zip`);
   const args = ["pack", pkg, "-o", out, ...(force ? ["--force"] : [])];
   const result = await new Promise<{ ok: boolean; text: string }>((resolve) =>
@@ -498,7 +647,7 @@ async function pack(force = false): Promise<void> {
     ...(force ? [] : ["Pack Anyway"]),
     "Show Logs",
   );
-  if (pick === "Pack Anyway") await pack(true);
+  if (pick === "Pack Anyway") await pack(folder ?? udf, true);
   if (pick === "Show Logs") log.show();
 }
 
@@ -517,8 +666,9 @@ async function copyDebugInfo(): Promise<void> {
     );
   });
   const cfg = vscode.workspace.getConfiguration("fused");
+  const py = await interpreter(vscode.window.activeTextEditor?.document.uri);
   const settings = Object.fromEntries(
-    ["path", "python", "select", "ignore", "runTimeout", "runMemoryMiB", "configurationPreference", "trace.server"].map(
+    ["path", "python", "select", "ignore", "runTimeout", "runMemoryMiB", "fixAllOnSave", "configurationPreference", "trace.server"].map(
       (k) => [k, cfg.get(k)],
     ),
   );
@@ -530,6 +680,7 @@ async function copyDebugInfo(): Promise<void> {
     `editor: ${vscode.env.appName} ${vscode.version} (${vscode.env.appHost}, remote: ${vscode.env.remoteName ?? "none"}, ui: ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"})`,
     `platform: ${process.platform} ${process.arch}, node ${process.versions.node}`,
     `workspace trusted: ${vscode.workspace.isTrusted}`,
+    `python: ${py.python ?? "(the server's discovery: a configuration file's python, a .venv/venv, python3)"} (${py.source})`,
     `workspace folders: ${(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath).join(", ") || "none"}`,
     `settings: ${JSON.stringify(settings)}`,
   ].join("\n");

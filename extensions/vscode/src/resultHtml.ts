@@ -2,14 +2,19 @@
 // timings), its preview rows as a table, a raster's PNG, stdout/stderr, and for an error its class,
 // message and the traceback with the UDF's lines as links (a click posts `{type: "open", line}` to
 // the extension, which opens the UDF there). A strict CSP: nothing remote, images only as data:
-// URLs (the raster's PNG), a nonce'd style and script. Pure, unit-tested (test/resultHtml.test.ts).
+// URLs (the raster's PNG), a nonce'd style and script. With `mapScript` (the webview URI of web/map's
+// static "result" bundle, shipped in the extension) a run with features or a raster also gets a map:
+// the run's geometry as JSON in the page, drawn by that nonce'd script with deck.gl (no fetch, no
+// remote origin). Pure, unit-tested (test/resultHtml.test.ts).
 import type { RunResult } from "./resultText";
 
 const MAX_ROWS = 200;
 const MAX_CELL = 200;
 
-export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string): string {
-  const csp = ["default-src 'none'", "img-src data:", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join("; ");
+export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string, mapScript?: string): string {
+  const map = mapScript && r.ok ? mapRun(r) : undefined;
+  // The map decodes the raster's data: URL itself; deck.gl reads textures from blob: URLs.
+  const csp = ["default-src 'none'", map ? "img-src data: blob:" : "img-src data:", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join("; ");
   const body: string[] = [];
   const where = r.mode === "tile" ? `tile run${r.tile ? ` ${tileText(r.tile)}` : ""}` : "file run";
   body.push(`<h1 id="fused-title" class="${r.ok ? "ok" : "err"}">${esc(file)}: ${esc(where)} ${r.ok ? "ok" : "failed"}</h1>`);
@@ -35,6 +40,13 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
     if (e.diagnostics?.length) {
       body.push(`<ul id="fused-diagnostics">${e.diagnostics.map((d) => `<li>${esc(`${d.path}:${d.line}:${d.column}: ${d.code} ${d.message}`)}</li>`).join("")}</ul>`);
     }
+  }
+  // The map first, under the title: what a run drew is what a UDF author looks at first.
+  if (map && mapScript) {
+    body.push(`<div id="fused-result-map"></div><div id="fused-map-status">loading the map…</div>`);
+    // JSON in a script element: only `<` can end it early, and \u003c reads back the same.
+    body.push(`<script type="application/json" id="fused-run">${JSON.stringify(map).replace(/</g, "\\u003c")}</script>`);
+    body.push(`<script nonce="${nonce}" src="${esc(mapScript)}"></script>`);
   }
   body.push(`<table id="fused-summary">${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`);
   if (r.ok) {
@@ -66,6 +78,8 @@ export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: s
   pre { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 6px; }
   a { color: var(--vscode-textLink-foreground); cursor: pointer; }
   img { max-width: 100%; image-rendering: pixelated; border: 1px solid var(--vscode-panel-border, #8884); }
+  #fused-result-map { position: relative; width: 100%; height: 320px; background: #f4f4f6; border: 1px solid var(--vscode-panel-border, #8884); }
+  #fused-map-status { font-size: .9em; opacity: .8; margin: 2px 0 8px; }
 </style>
 </head>
 <body>
@@ -81,6 +95,17 @@ ${body.join("\n")}
 </script>
 </body>
 </html>`;
+}
+
+/** What the map needs of a run (web/map/src/result.js reads it): the features (an H3 frame's
+ * hexagons are in `geojson` too), the raster and the bounds; undefined when there is nothing to
+ * draw. The preview rows and output stay out of the page's JSON. */
+function mapRun(r: RunResult): object | undefined {
+  const res = r.result ?? {};
+  const features = res.geojson?.features?.length ? res.geojson : undefined;
+  const raster = res.raster?.png_base64 && res.raster.bounds?.length === 4 ? res.raster : undefined;
+  if (!features && !raster) return undefined;
+  return { bounds: r.bounds, result: { geojson: features, raster, total_bounds: res.total_bounds } };
 }
 
 /** The traceback, escaped, with each frame in the UDF's file turned into a link to its line. */

@@ -1,5 +1,5 @@
 // A run's result (the `fused-ls run --format json` contract, as `fused/runResult` carries it) as
-// the plain text the "Fused Runs" output channel shows. Pure, unit-tested (test/resultText.test.ts).
+// the plain text the "Fused Run Output" channel shows. Pure, unit-tested (test/resultText.test.ts).
 
 export type RunResult = {
   ok: boolean;

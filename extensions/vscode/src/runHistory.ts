@@ -1,25 +1,31 @@
-// The "Fused Runs" tree view: this window's runs, newest first (name, mode, ok/error, time); a
-// click runs the same UDF again with the same arguments (tile, bounds, params).
+// The "Fused Runs" tree view: the workspace's runs, newest first (name, mode, ok/error, time),
+// kept in the workspace's state so they survive a reload or a new session (src/runList.ts holds
+// the list's logic); a click runs the same UDF again with the same arguments (tile, bounds, params).
 import * as vscode from "vscode";
-import * as path from "node:path";
 import type { RunArgs } from "./runArgs";
 import type { RunResult } from "./resultText";
+import { addRun, pastRun, PastRun, restoreRuns, runDescription, runTooltip } from "./runList";
 
-export type PastRun = { args: RunArgs; name: string; ok: boolean; ms?: number; when: string; detail: string };
-
-const MAX = 50;
+const KEY = "fused.runs";
 
 export class RunHistory implements vscode.TreeDataProvider<PastRun> {
-  private runs: PastRun[] = [];
+  private runs: PastRun[];
   private changed = new vscode.EventEmitter<PastRun | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  add(args: RunArgs, r: RunResult, when: string): void {
-    const name = path.basename(vscode.Uri.parse(args.uri).fsPath, ".py");
-    const detail = r.ok ? (r.result?.type ?? "ok") : `${r.error?.class ?? "Error"}: ${r.error?.message ?? ""}`;
-    this.runs.unshift({ args, name, ok: r.ok, ms: r.elapsed_ms, when, detail });
-    this.runs.length = Math.min(this.runs.length, MAX);
+  constructor(private store: vscode.Memento) {
+    this.runs = restoreRuns(store.get(KEY));
+  }
+
+  add(args: RunArgs, r: RunResult): void {
+    this.runs = addRun(this.runs, pastRun(args, r, Date.now()));
+    void this.store.update(KEY, this.runs);
     this.changed.fire(undefined);
+  }
+
+  /** The newest run's arguments (Re-run Last after a reload). */
+  newest(): RunArgs | undefined {
+    return this.runs[0]?.args;
   }
 
   getChildren(el?: PastRun): PastRun[] {
@@ -28,12 +34,9 @@ export class RunHistory implements vscode.TreeDataProvider<PastRun> {
 
   getTreeItem(run: PastRun): vscode.TreeItem {
     const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
-    const where = run.args.mode === "tile" ? `tile${run.args.tile ? ` ${run.args.tile}` : ""}` : "file";
-    const ms = run.ms !== undefined ? ` · ${Math.round(run.ms)} ms` : "";
-    item.description = `${where} · ${run.ok ? "ok" : "error"}${ms}`;
+    item.description = runDescription(run);
     item.iconPath = new vscode.ThemeIcon(run.ok ? "pass" : "error");
-    const params = run.args.params && Object.keys(run.args.params).length ? `\nparams: ${JSON.stringify(run.args.params)}` : "";
-    item.tooltip = `${run.name} (${where}) at ${run.when}\n${run.detail}${params}\nClick to run it again with the same arguments.`;
+    item.tooltip = runTooltip(run);
     item.command = { command: "fused.rerunFromHistory", title: "Run Again", arguments: [run.args] };
     return item;
   }

@@ -46,3 +46,27 @@ test("a png that is not base64 is not put in the page", () => {
   const html = resultHtml("R/R.py", "/w/R/R.py", { ok: true, result: { raster: { png_base64: '"><script>' } } }, "n", "t");
   assert.doesNotMatch(html, /<img/);
 });
+
+test("the map: features and the bundle's nonce'd script; the run's JSON cannot close its script element", () => {
+  const fc = { type: "FeatureCollection", features: [{ type: "Feature", properties: { name: "</script><b>" }, geometry: { type: "Point", coordinates: [2.35, 48.85] } }] };
+  const src = "https://file+.vscode-resource.vscode-cdn.net/ext/media/result-map.js";
+  const html = resultHtml("P/P.py", "/w/P/P.py", { ok: true, mode: "tile", bounds: [2, 48, 3, 49], result: { type: "GeoDataFrame", geojson: fc, preview: [{ name: "x" }] } }, "N", "t", src);
+  assert.equal(csp(html), "default-src 'none'; img-src data: blob:; style-src 'nonce-N'; script-src 'nonce-N'");
+  assert.match(html, /<div id="fused-result-map"><\/div>/);
+  assert.match(html, new RegExp(`<script nonce="N" src="${src.replace(/[.+]/g, "\\$&")}"></script>`));
+  const json = /<script type="application\/json" id="fused-run">(.*?)<\/script>/.exec(html)?.[1] ?? "";
+  assert.doesNotMatch(json, /</);
+  const run = JSON.parse(json);
+  assert.deepEqual(run.bounds, [2, 48, 3, 49]);
+  assert.equal(run.result.geojson.features[0].properties.name, "</script><b>");
+  assert.equal(run.result.preview, undefined, "only what the map draws");
+});
+
+test("no map without the bundle, for a failed run, or when nothing is drawable", () => {
+  const fc = { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [0, 0] } }] };
+  const map = /<div id="fused-result-map"/;
+  assert.doesNotMatch(resultHtml("P/P.py", "/w/P/P.py", { ok: true, result: { geojson: fc } }, "n", "t"), map);
+  assert.doesNotMatch(resultHtml("P/P.py", "/w/P/P.py", { ok: false, result: { geojson: fc }, error: { class: "E" } }, "n", "t", "x.js"), map);
+  assert.doesNotMatch(resultHtml("P/P.py", "/w/P/P.py", { ok: true, result: { type: "int", value: 3 } }, "n", "t", "x.js"), map);
+  assert.match(resultHtml("R/R.py", "/w/R/R.py", { ok: true, result: { raster: { bounds: [0, 0, 1, 1], png_base64: "iVBO" } } }, "n", "t", "x.js"), map);
+});

@@ -1,4 +1,4 @@
-// A run result as the "Fused Runs" output shows it (src/resultText.ts).
+// A run result as the "Fused Run Output" channel shows it (src/resultText.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatRunResult } from "../src/resultText.ts";
