@@ -604,6 +604,9 @@ test("diagnostics in the Problems panel, a quick fix, fix-all on save, runs, the
     assert.match(info, /server: fused-ls \d/);
     assert.match(info, /workspace trusted: true/);
     assert.ok(info.includes(`python: ${python} (Python extension)`), info);
+    // The runs above warmed the server's worker: fused/workerStatus reached the status bar.
+    assert.match(info, new RegExp(`worker: warm \\(pid \\d+, ${python.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)`));
+    await page.locator(".statusbar-item", { hasText: /fused-ls.*warm/ }).first().waitFor({ timeout: 15_000 });
 
     step = "restarts";
     // A server killed with SIGKILL is restarted by the language client; "Fused: Restart Server"

@@ -24,12 +24,15 @@ import { resultHtml } from "./resultHtml";
 import { RunHistory } from "./runHistory";
 import { packageUdfFile } from "./packageFiles";
 import { activeInterpreter, choosePython, PythonApi, PythonChoice } from "./pythonChoice";
+import { describeWorker, WorkerStatus } from "./workerStatus";
 
 let client: LanguageClient | undefined;
 let serverPath: { path: string; source: string } | undefined;
 let log: vscode.OutputChannel;
 let runs: vscode.OutputChannel;
 let status: vscode.StatusBarItem;
+/** The server's last `fused/workerStatus` (its warm worker). */
+let worker: WorkerStatus | undefined;
 let context: vscode.ExtensionContext;
 let lastRun: RunArgs | undefined;
 let mapPanel: vscode.WebviewPanel | undefined;
@@ -208,6 +211,12 @@ async function start(): Promise<void> {
     else if (e.newState === State.Running) setStatus("ready");
     else setStatus("stopped");
   });
+  // Registered before the start: the server sends the first status right after `initialized`.
+  c.onNotification("fused/workerStatus", (w: WorkerStatus) => {
+    if (client !== c) return;
+    worker = w;
+    setStatus(serverState);
+  });
   try {
     await c.start();
   } catch (err) {
@@ -225,6 +234,7 @@ async function start(): Promise<void> {
 async function restart(): Promise<void> {
   const old = client;
   client = undefined;
+  worker = undefined;
   mapPanel?.dispose();
   if (old) {
     setStatus("restarting");
@@ -248,8 +258,10 @@ function setStatus(state: string): void {
     missing: "$(error)",
   };
   const running = activeRuns > 0 ? " $(play) running" : "";
-  status.text = `${icon[state] ?? ""} fused-ls${running}`;
-  status.tooltip = `fused-ls: ${state === "missing" ? "binary not found" : state}${serverPath ? `\n${serverPath.path} (${serverPath.source})` : ""}\nClick for the logs.`;
+  // The worker's state only while the server runs (a stopped server's worker is gone).
+  const w = describeWorker(state === "ready" ? worker : undefined);
+  status.text = `${icon[state] ?? ""} fused-ls${running || w.suffix}`;
+  status.tooltip = `fused-ls: ${state === "missing" ? "binary not found" : state}${serverPath ? `\n${serverPath.path} (${serverPath.source})` : ""}${state === "ready" ? `\n${w.line}` : ""}\nClick for the logs.`;
   status.backgroundColor =
     state === "crashed" || state === "missing" ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
 }
@@ -677,6 +689,7 @@ async function copyDebugInfo(): Promise<void> {
     `server: ${version}`,
     `binary: ${serverPath ? `${serverPath.path} (${serverPath.source})` : "not found"}`,
     `server state: ${serverState}`,
+    describeWorker(worker).line,
     `editor: ${vscode.env.appName} ${vscode.version} (${vscode.env.appHost}, remote: ${vscode.env.remoteName ?? "none"}, ui: ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"})`,
     `platform: ${process.platform} ${process.arch}, node ${process.versions.node}`,
     `workspace trusted: ${vscode.workspace.isTrusted}`,
