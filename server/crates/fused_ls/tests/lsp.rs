@@ -211,10 +211,10 @@ impl Lsp {
         }
     }
 
-    /// The first request the server sent with `method` (already answered by `recv`).
-    fn server_request(&mut self, method: &str) -> Value {
-        let is = |m: &Value| m["method"] == method && m.get("id").is_some();
-        if let Some(i) = self.backlog.iter().position(is) {
+    /// The first message satisfying `is`, from the backlog or read now (what is read before it
+    /// is kept in the backlog).
+    fn first(&mut self, is: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&is) {
             return self.backlog.remove(i);
         }
         loop {
@@ -226,19 +226,14 @@ impl Lsp {
         }
     }
 
+    /// The first request the server sent with `method` (already answered by `recv`).
+    fn server_request(&mut self, method: &str) -> Value {
+        self.first(|m| m["method"] == method && m.get("id").is_some())
+    }
+
     /// The next notification with `method` (earlier ones kept in the backlog are taken first).
     fn notification(&mut self, method: &str) -> Value {
-        let is = |m: &Value| m["method"] == method && m.get("id").is_none();
-        if let Some(i) = self.backlog.iter().position(is) {
-            return self.backlog.remove(i);
-        }
-        loop {
-            let m = self.recv();
-            if is(&m) {
-                return m;
-            }
-            self.backlog.push(m);
-        }
+        self.first(|m| m["method"] == method && m.get("id").is_none())
     }
 
     /// Publishes for `uri` (at `version`, if given) until one satisfies `done`, reading at most

@@ -742,16 +742,6 @@ fn is_gone(pid: u32) -> bool {
     }
 }
 
-fn ppid(pid: u32) -> Option<u32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// The warm workers: the server's children running `runner.py --worker`.
 fn workers(s: &Server) -> Vec<u32> {
     processes_marked(&s.marker)

@@ -101,3 +101,12 @@ pub fn assert_bounds(v: &serde_json::Value, want: [f64; 4]) {
         assert!((g - w).abs() < 1e-9, "{got:?} != {want:?}");
     }
 }
+
+/// The parent of a live process (`None` once it is gone).
+pub fn ppid(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}

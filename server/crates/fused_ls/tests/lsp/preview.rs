@@ -55,15 +55,6 @@ fn services(root: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// The parent of a live process.
-fn ppid(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// The warm workers (runner interpreters) whose parent is `server`.
 fn workers_of(server: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")

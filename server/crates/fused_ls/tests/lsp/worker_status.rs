@@ -5,14 +5,6 @@
 use super::faults::start_in;
 use super::*;
 
-fn ppid(pid: u64) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 #[test]
 fn the_worker_status_follows_prewarm_and_runs() {
     let t = tempfile::tempdir().unwrap();
@@ -23,7 +15,7 @@ fn the_worker_status_follows_prewarm_and_runs() {
     );
     let python = sdk_python();
     let mut lsp = start_in(&ws, json!({"python": python}), &[]);
-    let server = u64::from(lsp.child.id());
+    let server = lsp.child.id();
     let status = |lsp: &mut Lsp| lsp.notification("fused/workerStatus")["params"].clone();
     assert_eq!(status(&mut lsp), json!({"state": "cold"}));
     // A UDF open and an interpreter the user named: the worker pre-warms.
@@ -36,7 +28,7 @@ fn the_worker_status_follows_prewarm_and_runs() {
     let ready = status(&mut lsp);
     assert_eq!(ready["state"], "ready", "{ready}");
     assert_eq!(ready["python"], python.as_str());
-    let pid = ready["pid"].as_u64().unwrap();
+    let pid = ready["pid"].as_u64().unwrap() as u32;
     assert_eq!(ppid(pid), Some(server), "the worker is the server's child");
     // A run: running, then ready on the same worker.
     let run = super::faults::run_udf(&mut lsp, &uri);
