@@ -56,6 +56,10 @@ pub struct App {
     /// The `Host` values accepted: the address served, by number and (for loopback) by name.
     pub hosts: Vec<String>,
     pub check: Option<Checker>,
+    /// What `check` found, by package path and the hash of its files (`Snapshot::hash`): the
+    /// same files give the same diagnostics, so a tile after the first skips the check (about
+    /// a millisecond of each cold tile).
+    pub checked: std::sync::Mutex<std::collections::HashMap<String, Vec<serde_json::Value>>>,
 }
 
 /// 128 random bits, hex: the path prefix of every URL of this start.
@@ -114,6 +118,7 @@ pub fn serve(
             memory_limit: config.memory_limit,
             hosts: accepted_hosts(addr),
             check: config.check.clone(),
+            checked: Default::default(),
         });
         let host = match addr.ip() {
             // Every interface: loopback is one of them, and a URL this machine can open.
