@@ -482,6 +482,29 @@ mod tests {
     }
 
     #[test]
+    fn degenerate_shapes_across_the_edge_are_dropped_not_fatal() {
+        let t = Tile::new(0, 0, 1).unwrap();
+        let g = Grid::new(t);
+        let across =
+            |n: usize| -> Vec<Pt> { [(-170.0, 40.0), (100.0, 40.0), (100.0, 40.0)][..n].to_vec() };
+        for n in 0..=3 {
+            // No area (a line there and back), too few points, no points: nothing to draw.
+            assert!(polygons(g, &[vec![across(n)]]).unwrap().is_none(), "{n}");
+            assert!(lines(g, &[across(n.min(1))]).unwrap().is_none(), "{n}");
+        }
+        assert!(lines(g, &[across(2)]).unwrap().is_some());
+        // NaN coordinates are skipped, the rest kept.
+        let with_nan = vec![vec![
+            (-170.0, 10.0),
+            (f64::NAN, 0.0),
+            (100.0, 10.0),
+            (100.0, 60.0),
+            (-170.0, 60.0),
+        ]];
+        assert!(polygons(g, &[with_nan]).unwrap().is_some());
+    }
+
+    #[test]
     fn lines_keep_their_pieces_inside_and_points_outside_are_dropped() {
         let t = Tile::new(0, 0, 1).unwrap();
         // A line across the tile (x from -1 to 3 tiles): only its middle is kept.
