@@ -55,19 +55,22 @@ enum Geoms {
         types: Vec<u8>,
         /// Where each row's coordinates start in `coords` (in points), and one past the last.
         starts: Vec<usize>,
-        /// The f64 pairs as handed over, read where used (no copy of a tile's megabytes).
-        coords: Vec<u8>,
+        /// Where the f64 pairs are in [`Rows::bytes`]: read where used (no copy of a tile's
+        /// megabytes).
+        coords: std::ops::Range<usize>,
     },
     Wkb {
-        /// Where each row's WKB starts in `data`, and one past the last; equal bounds: none.
+        /// Where each row's WKB starts in [`Rows::bytes`], and one past the last; equal
+        /// bounds: none.
         starts: Vec<usize>,
-        data: Vec<u8>,
     },
 }
 
 /// A GeoDataFrame's rows as the runner handed them over.
 #[derive(Debug)]
 pub struct Rows {
+    /// The file as read.
+    bytes: Vec<u8>,
     pub len: usize,
     ids: Ids,
     geoms: Geoms,
@@ -81,10 +84,10 @@ pub fn read(base: &Path) -> Result<Option<Rows>, String> {
     let Ok(bytes) = std::fs::read(base.with_extension("feat")) else {
         return Ok(None);
     };
-    parse(&bytes).map(Some)
+    parse(bytes).map(Some)
 }
 
-fn parse(bytes: &[u8]) -> Result<Rows, String> {
+fn parse(bytes: Vec<u8>) -> Result<Rows, String> {
     let bad = |what: &str| format!("the runner's features file is unreadable: {what}");
     if bytes.get(..MAGIC.len()) != Some(MAGIC) || bytes.len() < MAGIC.len() + 4 {
         return Err(bad("no header"));
@@ -94,16 +97,18 @@ fn parse(bytes: &[u8]) -> Result<Rows, String> {
     let body_at = body_at.ok_or_else(|| bad("a truncated header"))?;
     let header: Value =
         serde_json::from_slice(&bytes[12..body_at]).map_err(|e| bad(&e.to_string()))?;
-    let body = &bytes[body_at..];
-    let part = |v: &Value| -> Result<&[u8], String> {
+    // A part's bytes, by its `[offset, length]` after the header.
+    let place = |v: &Value| -> Result<std::ops::Range<usize>, String> {
         let at = v[0].as_u64().zip(v[1].as_u64());
         let (at, n) = at.ok_or_else(|| bad("a part without its place"))?;
-        let (at, n) = (at as usize, n as usize);
-        at.checked_add(n)
-            .filter(|e| *e <= body.len())
-            .map(|e| &body[at..e])
-            .ok_or_else(|| bad("a part past the end"))
+        let start = body_at.checked_add(at as usize);
+        let end = start.and_then(|a| a.checked_add(n as usize));
+        match (start, end) {
+            (Some(a), Some(e)) if e <= bytes.len() => Ok(a..e),
+            _ => Err(bad("a part past the end")),
+        }
     };
+    let part = |v: &Value| -> Result<&[u8], String> { Ok(&bytes[place(v)?]) };
     let len = header["rows"].as_u64().ok_or_else(|| bad("no row count"))? as usize;
     let sized = |b: &[u8], each: usize, what: &str| -> Result<(), String> {
         if b.len() == len.saturating_mul(each) {
@@ -119,7 +124,7 @@ fn parse(bytes: &[u8]) -> Result<Rows, String> {
             sized(&types, 1, "types")?;
             let counts = part(&g["counts"])?;
             sized(counts, 4, "counts")?;
-            let coords = part(&g["coords"])?.to_vec();
+            let coords = place(&g["coords"])?;
             let mut starts = Vec::with_capacity(len + 1);
             let mut at = 0usize;
             starts.push(0);
@@ -139,18 +144,18 @@ fn parse(bytes: &[u8]) -> Result<Rows, String> {
         Some("wkb") => {
             let lengths = part(&g["lengths"])?;
             sized(lengths, 4, "lengths")?;
-            let data = part(&g["data"])?.to_vec();
+            let data = place(&g["data"])?;
             let mut starts = Vec::with_capacity(len + 1);
-            let mut at = 0usize;
-            starts.push(0);
+            let mut at = data.start;
+            starts.push(at);
             for c in lengths.chunks_exact(4) {
                 at = at.saturating_add(u32::from_le_bytes(c.try_into().expect("4 bytes")) as usize);
                 starts.push(at);
             }
-            if at != data.len() {
+            if at != data.end {
                 return Err(bad("WKB lengths that do not add up"));
             }
-            Geoms::Wkb { starts, data }
+            Geoms::Wkb { starts }
         }
         _ => return Err(bad("an unknown geometry layout")),
     };
@@ -203,6 +208,7 @@ fn parse(bytes: &[u8]) -> Result<Rows, String> {
         Ids::List(list)
     };
     Ok(Rows {
+        bytes,
         len,
         ids,
         geoms,
@@ -219,7 +225,8 @@ impl Rows {
                 starts,
                 coords,
             } => {
-                let pts: Vec<Pt> = coords[starts[i] * 16..starts[i + 1] * 16]
+                let at = coords.start;
+                let pts: Vec<Pt> = self.bytes[at + starts[i] * 16..at + starts[i + 1] * 16]
                     .chunks_exact(16)
                     .map(|c| {
                         let f = |b: &[u8]| f64::from_le_bytes(b.try_into().expect("8 bytes"));
@@ -237,13 +244,13 @@ impl Rows {
                     _ => None,
                 })
             }
-            Geoms::Wkb { starts, data } => {
+            Geoms::Wkb { starts } => {
                 let (a, b) = (starts[i], starts[i + 1]);
                 if a == b {
                     return Ok(None);
                 }
                 Reader {
-                    b: &data[..b],
+                    b: &self.bytes[..b],
                     at: a,
                 }
                 .geometry(0)
@@ -551,7 +558,7 @@ mod tests {
                         {"name": "f", "kind": "f64", "data": [45, 8]},
                         {"name": "o\"", "kind": "json", "data": [53, 11]}],
             "ids": {"start": 5, "step": 2}});
-        let rows = parse(&file(header, &body)).unwrap();
+        let rows = parse(file(header, &body)).unwrap();
         assert_eq!(
             geojson(&rows).unwrap(),
             r#"{"type":"FeatureCollection","features":[{"id":"5","type":"Feature","properties":{"n":7,"f":null,"o\"":{"a":[1]}},"geometry":{"type":"LineString","coordinates":[[1.1234568,2.0],[3.5,-4.0]]}}]}"#
@@ -560,13 +567,13 @@ mod tests {
 
     #[test]
     fn truncated_or_inconsistent_files_are_errors() {
-        assert!(parse(b"FLSFEAT1").is_err());
+        assert!(parse(b"FLSFEAT1".to_vec()).is_err());
         let header = serde_json::json!({"rows": 2,
             "geometry": {"kind": "wkb", "lengths": [0, 8], "data": [8, 0]},
             "columns": [], "ids": {"start": 0, "step": 1}});
         // Lengths of 21 and 0 bytes, with no WKB data behind them.
         let mut body = 21u32.to_le_bytes().to_vec();
         body.extend(0u32.to_le_bytes());
-        assert!(parse(&file(header, &body)).is_err());
+        assert!(parse(file(header, &body)).is_err());
     }
 }
