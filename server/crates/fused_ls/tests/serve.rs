@@ -385,6 +385,113 @@ fn geojson_and_mvt_decode_to_what_the_udf_returned() {
     );
 }
 
+/// A Tile UDF returning shapes much larger than its tile, and beside it.
+const BEYOND_TILE: &str = r#"import fused
+
+
+@fused.udf
+def udf(bounds: fused.types.Bounds = None, hole: bool = True):
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point, box
+
+    minx, miny, maxx, maxy = bounds
+    w, h = maxx - minx, maxy - miny
+    huge = box(minx - 50 * w, miny - 50 * h, maxx + 50 * w, maxy + 50 * h)
+    if hole:
+        huge = huge.difference(box(minx + 0.4 * w, miny + 0.4 * h, minx + 0.6 * w, miny + 0.6 * h))
+    rows = [
+        # 101 x 101 tiles, with a hole around the tile's centre: both cut to the tile.
+        {"kind": "huge", "geometry": huge},
+        {"kind": "inside", "geometry": Point(minx + w / 2, miny + h / 2)},
+        {"kind": "east", "geometry": Point(maxx + 3 * w, miny + h / 2)},
+        {"kind": "across", "geometry": LineString([(minx - 20 * w, miny + h / 2), (maxx + 20 * w, miny + h / 2)])},
+        {"kind": "beside", "geometry": box(maxx + 5 * w, miny, maxx + 6 * w, maxy)},
+    ]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+"#;
+
+#[test]
+fn mvt_features_are_clipped_to_the_tile_and_its_buffer() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("Beyond_Tile.py"), BEYOND_TILE).unwrap();
+    let s = Server::start(&[t.path()], &["--workers", "1"]);
+    // With the hole, the rows are handed over as WKB; without it, as plain coordinate arrays
+    // (every shape a point, a line or a polygon without holes): both are cut the same way.
+    for hole in [true, false] {
+        let m = s.get(&format!(
+            "Beyond_Tile/run/tiles/13/2411/3079?format=mvt&hole={hole}"
+        ));
+        assert_eq!(m.status, 200, "{}", String::from_utf8_lossy(&m.body));
+        let reader = mvt_reader::Reader::new(m.body.clone()).expect("a valid vector tile");
+        let decoded = reader.get_features_as::<f64>(0).unwrap();
+        use mvt_reader::feature::Value as V;
+        let kind =
+            |f: &mvt_reader::feature::Feature<f64>| match &f.properties.as_ref().unwrap()["kind"] {
+                V::String(k) => k.clone(),
+                other => panic!("{other:?}"),
+            };
+        let kinds: Vec<String> = decoded.iter().map(kind).collect();
+        // The point 3 tiles east and the polygon 5 tiles east are dropped.
+        assert_eq!(kinds, ["huge", "inside", "across"]);
+        // Buffer: 256 units past each edge of the 4096 grid.
+        let (lo, hi) = (-256.0, 4096.0 + 256.0);
+        let coords = |g: &geo_types::Geometry<f64>| -> Vec<(f64, f64)> {
+            use geo_types::Geometry as G;
+            let mut out = Vec::new();
+            let ring = |l: &geo_types::LineString<f64>, out: &mut Vec<(f64, f64)>| {
+                out.extend(l.coords().map(|c| (c.x, c.y)))
+            };
+            match g {
+                G::Polygon(p) => {
+                    ring(p.exterior(), &mut out);
+                    p.interiors().iter().for_each(|r| ring(r, &mut out));
+                }
+                G::MultiPolygon(m) => m.0.iter().for_each(|p| {
+                    ring(p.exterior(), &mut out);
+                    p.interiors().iter().for_each(|r| ring(r, &mut out));
+                }),
+                G::LineString(l) => ring(l, &mut out),
+                G::MultiLineString(m) => m.0.iter().for_each(|l| ring(l, &mut out)),
+                other => panic!("{other:?}"),
+            }
+            out
+        };
+        for f in [&decoded[0], &decoded[2]] {
+            let c = coords(&f.geometry);
+            assert!(
+                c.iter()
+                    .all(|&(x, y)| (lo..=hi).contains(&x) && (lo..=hi).contains(&y)),
+                "{}: {c:?}",
+                kind(f)
+            );
+            // Cut at the buffer's edges, not short of them.
+            let xmin = c.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+            let xmax = c.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+            assert_eq!((xmin, xmax), (lo, hi), "{}: {c:?}", kind(f));
+        }
+        // The huge polygon is the buffered square with the hole kept.
+        let polygon = match &decoded[0].geometry {
+            geo_types::Geometry::Polygon(p) => p.clone(),
+            geo_types::Geometry::MultiPolygon(m) if m.0.len() == 1 => m.0[0].clone(),
+            other => panic!("a polygon: {other:?}"),
+        };
+        assert_eq!(polygon.interiors().len(), usize::from(hole));
+        let ys: Vec<f64> = polygon.exterior().coords().map(|c| c.y).collect();
+        assert_eq!(
+            (
+                ys.iter().cloned().fold(f64::MAX, f64::min),
+                ys.iter().cloned().fold(f64::MIN, f64::max)
+            ),
+            (lo, hi)
+        );
+    }
+    // GeoJSON is not cut: it is the UDF's rows as they are.
+    let g = s
+        .get("Beyond_Tile/run/tiles/13/2411/3079?format=geojson")
+        .json();
+    assert_eq!(g["features"].as_array().unwrap().len(), 5);
+}
+
 #[test]
 fn empty_tiles_are_204_and_bad_requests_say_what_is_wrong() {
     let s = Server::start(

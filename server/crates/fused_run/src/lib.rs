@@ -46,8 +46,8 @@ pub struct RunRequest {
     pub params: BTreeMap<String, String>,
     pub output_path: Option<PathBuf>,
     /// Where to write every row of the result, in EPSG:4326, for `fused-ls serve`'s GeoJSON and
-    /// vector tiles: `<path>.wkb` (the geometries) and `<path>.json` (ids and properties); see
-    /// the runner's `_write_features`. Nothing is written when the result is not a GeoDataFrame.
+    /// vector tiles: `<path>.feat`, geometries, property columns and ids in one binary file (see
+    /// the runner's `_write_features`). Nothing is written when the result is not a GeoDataFrame.
     pub features_path: Option<PathBuf>,
 }
 

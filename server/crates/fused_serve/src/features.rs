@@ -1,7 +1,11 @@
-//! The rows the runner hands over for GeoJSON and vector tiles (its `_write_features`):
-//! `<path>.wkb`, each geometry as 2-D WKB after its length (little-endian u32, 0 for none), and
-//! `<path>.json`, `{"ids": [...], "properties": [...]}`. Read back into [`Feature`]s, then
-//! written as GeoJSON here or encoded as a vector tile (`vector_tile`).
+//! The rows the runner hands over for GeoJSON and vector tiles (its `_write_features`): one
+//! file, `<path>.feat`: the magic `FLSFEAT1`, a little-endian u32 header length, a JSON header
+//! (the row count and, for each part, `[offset, length]` of its bytes after the header), then the
+//! parts. Geometries come as `simple` (a type per row, its coordinate count, all coordinates as
+//! f64 pairs: points, lines and polygons without holes) or `wkb` (each row's 2-D WKB); columns
+//! as little-endian arrays (numbers) or a JSON list (anything else); ids as a range or a JSON
+//! list. Read into [`Rows`] (whole columns, no per-row JSON), then written as GeoJSON here or
+//! encoded as a vector tile (`vector_tile`).
 
 use serde_json::Value;
 use std::path::Path;
@@ -20,62 +24,251 @@ pub enum Geom {
     Collection(Vec<Geom>),
 }
 
-pub struct Feature {
-    /// The row's index, as JSON text (a string).
-    pub id: Value,
-    pub properties: Value,
-    pub geometry: Option<Geom>,
+/// One property column, whole.
+#[derive(Debug)]
+pub enum Values {
+    /// NaN and infinities are missing values (JSON null, no MVT tag).
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    U64(Vec<u64>),
+    Bool(Vec<bool>),
+    /// Anything else, as pandas wrote it to JSON (strings, dates, nulls, objects).
+    Json(Vec<Value>),
 }
 
-/// Reads the two files; `None` when the runner wrote nothing (the result is not a
-/// GeoDataFrame).
-pub fn read(base: &Path) -> Result<Option<Vec<Feature>>, String> {
-    let wkb_path = base.with_extension("wkb");
-    let Ok(bytes) = std::fs::read(&wkb_path) else {
+#[derive(Debug)]
+pub struct Column {
+    pub name: String,
+    pub values: Values,
+}
+
+#[derive(Debug)]
+enum Ids {
+    /// A RangeIndex: row `i` is `start + i * step`.
+    Range(i64, i64),
+    List(Vec<String>),
+}
+
+#[derive(Debug)]
+enum Geoms {
+    Simple {
+        types: Vec<u8>,
+        /// Where each row's coordinates start in `coords` (in points), and one past the last.
+        starts: Vec<usize>,
+        /// Where the f64 pairs are in [`Rows::bytes`]: read where used (no copy of a tile's
+        /// megabytes).
+        coords: std::ops::Range<usize>,
+    },
+    Wkb {
+        /// Where each row's WKB starts in [`Rows::bytes`], and one past the last; equal
+        /// bounds: none.
+        starts: Vec<usize>,
+    },
+}
+
+/// A GeoDataFrame's rows as the runner handed them over.
+#[derive(Debug)]
+pub struct Rows {
+    /// The file as read.
+    bytes: Vec<u8>,
+    pub len: usize,
+    ids: Ids,
+    geoms: Geoms,
+    pub columns: Vec<Column>,
+}
+
+const MAGIC: &[u8] = b"FLSFEAT1";
+
+/// Reads `<base>.feat`; `None` when the runner wrote nothing (the result is not a GeoDataFrame).
+pub fn read(base: &Path) -> Result<Option<Rows>, String> {
+    let Ok(bytes) = std::fs::read(base.with_extension("feat")) else {
         return Ok(None);
     };
-    let json_path = base.with_extension("json");
-    let meta: Value = std::fs::read(&json_path)
-        .map_err(|e| format!("the result's properties cannot be read: {e}"))
-        .and_then(|t| serde_json::from_slice(&t).map_err(|e| e.to_string()))?;
-    let ids = meta["ids"].as_array().cloned().unwrap_or_default();
-    let props = meta["properties"].as_array().cloned().unwrap_or_default();
-    let mut out = Vec::with_capacity(ids.len());
-    let mut r = Reader { b: &bytes, at: 0 };
-    let mut i = 0;
-    while r.at < bytes.len() {
-        let len = r.u32(true)? as usize;
-        let geometry = if len == 0 {
-            None
+    parse(bytes).map(Some)
+}
+
+fn parse(bytes: Vec<u8>) -> Result<Rows, String> {
+    let bad = |what: &str| format!("the runner's features file is unreadable: {what}");
+    if bytes.get(..MAGIC.len()) != Some(MAGIC) || bytes.len() < MAGIC.len() + 4 {
+        return Err(bad("no header"));
+    }
+    let hlen = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let body_at = 12usize.checked_add(hlen).filter(|e| *e <= bytes.len());
+    let body_at = body_at.ok_or_else(|| bad("a truncated header"))?;
+    let header: Value =
+        serde_json::from_slice(&bytes[12..body_at]).map_err(|e| bad(&e.to_string()))?;
+    // A part's bytes, by its `[offset, length]` after the header.
+    let place = |v: &Value| -> Result<std::ops::Range<usize>, String> {
+        let at = v[0].as_u64().zip(v[1].as_u64());
+        let (at, n) = at.ok_or_else(|| bad("a part without its place"))?;
+        let start = body_at.checked_add(at as usize);
+        let end = start.and_then(|a| a.checked_add(n as usize));
+        match (start, end) {
+            (Some(a), Some(e)) if e <= bytes.len() => Ok(a..e),
+            _ => Err(bad("a part past the end")),
+        }
+    };
+    let part = |v: &Value| -> Result<&[u8], String> { Ok(&bytes[place(v)?]) };
+    let len = header["rows"].as_u64().ok_or_else(|| bad("no row count"))? as usize;
+    let sized = |b: &[u8], each: usize, what: &str| -> Result<(), String> {
+        if b.len() == len.saturating_mul(each) {
+            Ok(())
         } else {
-            let end = r.at.checked_add(len).filter(|e| *e <= bytes.len());
-            let end = end.ok_or("a truncated WKB record")?;
-            let mut g = Reader {
-                b: &bytes[..end],
-                at: r.at,
-            };
-            let geom = g.geometry(0)?;
-            r.at = end;
-            geom
+            Err(bad(&format!("{what}: {} bytes for {len} rows", b.len())))
+        }
+    };
+    let g = &header["geometry"];
+    let geoms = match g["kind"].as_str() {
+        Some("simple") => {
+            let types = part(&g["types"])?.to_vec();
+            sized(&types, 1, "types")?;
+            let counts = part(&g["counts"])?;
+            sized(counts, 4, "counts")?;
+            let coords = place(&g["coords"])?;
+            let mut starts = Vec::with_capacity(len + 1);
+            let mut at = 0usize;
+            starts.push(0);
+            for c in counts.chunks_exact(4) {
+                at = at.saturating_add(u32::from_le_bytes(c.try_into().expect("4 bytes")) as usize);
+                starts.push(at);
+            }
+            if at.checked_mul(16) != Some(coords.len()) {
+                return Err(bad("coordinate counts that do not add up"));
+            }
+            Geoms::Simple {
+                types,
+                starts,
+                coords,
+            }
+        }
+        Some("wkb") => {
+            let lengths = part(&g["lengths"])?;
+            sized(lengths, 4, "lengths")?;
+            let data = place(&g["data"])?;
+            let mut starts = Vec::with_capacity(len + 1);
+            let mut at = data.start;
+            starts.push(at);
+            for c in lengths.chunks_exact(4) {
+                at = at.saturating_add(u32::from_le_bytes(c.try_into().expect("4 bytes")) as usize);
+                starts.push(at);
+            }
+            if at != data.end {
+                return Err(bad("WKB lengths that do not add up"));
+            }
+            Geoms::Wkb { starts }
+        }
+        _ => return Err(bad("an unknown geometry layout")),
+    };
+    let mut columns = Vec::new();
+    for c in header["columns"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let name = c["name"].as_str().unwrap_or_default().to_string();
+        let b = part(&c["data"])?;
+        let words = |b: &[u8]| -> Result<Vec<[u8; 8]>, String> {
+            sized(b, 8, &name)?;
+            Ok(b.chunks_exact(8)
+                .map(|w| w.try_into().expect("8 bytes"))
+                .collect())
         };
-        out.push(Feature {
-            id: ids.get(i).cloned().unwrap_or(Value::Null),
-            properties: props
-                .get(i)
-                .cloned()
-                .unwrap_or(Value::Object(Default::default())),
-            geometry,
-        });
-        i += 1;
+        let values = match c["kind"].as_str() {
+            Some("f64") => Values::F64(words(b)?.into_iter().map(f64::from_le_bytes).collect()),
+            Some("i64") => Values::I64(words(b)?.into_iter().map(i64::from_le_bytes).collect()),
+            Some("u64") => Values::U64(words(b)?.into_iter().map(u64::from_le_bytes).collect()),
+            Some("bool") => {
+                sized(b, 1, &name)?;
+                Values::Bool(b.iter().map(|v| *v != 0).collect())
+            }
+            Some("json") => {
+                let list: Vec<Value> =
+                    serde_json::from_slice(b).map_err(|e| bad(&e.to_string()))?;
+                if list.len() != len {
+                    return Err(bad(&format!(
+                        "{} values of `{name}` for {len} rows",
+                        list.len()
+                    )));
+                }
+                Values::Json(list)
+            }
+            other => return Err(bad(&format!("a column of kind {other:?}"))),
+        };
+        columns.push(Column { name, values });
     }
-    if out.len() != ids.len() || out.len() != props.len() {
-        return Err(format!(
-            "the runner wrote {} geometries for {} rows",
-            out.len(),
-            ids.len()
-        ));
+    let ids = &header["ids"];
+    let ids = if let (Some(start), Some(step)) = (ids["start"].as_i64(), ids["step"].as_i64()) {
+        Ids::Range(start, step)
+    } else {
+        let list: Vec<String> =
+            serde_json::from_slice(part(&ids["json"])?).map_err(|e| bad(&e.to_string()))?;
+        if list.len() != len {
+            return Err(bad("ids that are not one a row"));
+        }
+        Ids::List(list)
+    };
+    Ok(Rows {
+        bytes,
+        len,
+        ids,
+        geoms,
+        columns,
+    })
+}
+
+impl Rows {
+    /// Row `i`'s geometry; `None` when it has none (missing, or an empty point).
+    pub fn geometry(&self, i: usize) -> Result<Option<Geom>, String> {
+        match &self.geoms {
+            Geoms::Simple {
+                types,
+                starts,
+                coords,
+            } => {
+                let at = coords.start;
+                let pts: Vec<Pt> = self.bytes[at + starts[i] * 16..at + starts[i + 1] * 16]
+                    .chunks_exact(16)
+                    .map(|c| {
+                        let f = |b: &[u8]| f64::from_le_bytes(b.try_into().expect("8 bytes"));
+                        (f(&c[..8]), f(&c[8..]))
+                    })
+                    .collect();
+                Ok(match types[i] {
+                    1 => pts
+                        .first()
+                        .filter(|p| !p.0.is_nan() && !p.1.is_nan())
+                        .map(|p| Geom::Point(*p)),
+                    2 => Some(Geom::LineString(pts)),
+                    3 if pts.is_empty() => Some(Geom::Polygon(Vec::new())),
+                    3 => Some(Geom::Polygon(vec![pts])),
+                    _ => None,
+                })
+            }
+            Geoms::Wkb { starts } => {
+                let (a, b) = (starts[i], starts[i + 1]);
+                if a == b {
+                    return Ok(None);
+                }
+                Reader {
+                    b: &self.bytes[..b],
+                    at: a,
+                }
+                .geometry(0)
+            }
+        }
     }
-    Ok(Some(out))
+
+    /// Row `i`'s id as GeoJSON writes it: the index value as a JSON string.
+    fn id_json(&self, i: usize, out: &mut String) {
+        match &self.ids {
+            Ids::Range(start, step) => {
+                out.push('"');
+                out.push_str(&(start + step * i as i64).to_string());
+                out.push('"');
+            }
+            Ids::List(l) => out.push_str(&Value::from(l[i].as_str()).to_string()),
+        }
+    }
 }
 
 struct Reader<'a> {
@@ -196,15 +389,18 @@ impl Reader<'_> {
     }
 }
 
-/// A coordinate as the runner's GeoJSON writes it: rounded to 7 decimal places (≈1 cm).
-fn num(out: &mut String, v: f64) {
-    let r = (v * 1e7).round() / 1e7;
-    if r.is_finite() {
-        // (ryu, serde_json's float writer: twice as fast as `{:?}` on a 130,000-point tile.)
-        out.push_str(ryu::Buffer::new().format_finite(r));
+/// A finite number with ryu (serde_json's float writer: twice as fast as `{:?}`), else `null`.
+fn float(out: &mut String, v: f64) {
+    if v.is_finite() {
+        out.push_str(ryu::Buffer::new().format_finite(v));
     } else {
         out.push_str("null");
     }
+}
+
+/// A coordinate as the runner's GeoJSON writes it: rounded to 7 decimal places (≈1 cm).
+fn num(out: &mut String, v: f64) {
+    float(out, (v * 1e7).round() / 1e7);
 }
 
 fn pt(out: &mut String, p: Pt) {
@@ -256,27 +452,55 @@ fn geometry_json(out: &mut String, g: &Geom) {
     out.push('}');
 }
 
+/// Row `i`'s value of a column as JSON.
+fn value_json(out: &mut String, v: &Values, i: usize) {
+    use std::fmt::Write;
+    match v {
+        Values::F64(v) => float(out, v[i]),
+        Values::I64(v) => {
+            let _ = write!(out, "{}", v[i]);
+        }
+        Values::U64(v) => {
+            let _ = write!(out, "{}", v[i]);
+        }
+        Values::Bool(v) => out.push_str(if v[i] { "true" } else { "false" }),
+        Values::Json(v) => out.push_str(&v[i].to_string()),
+    }
+}
+
 /// The rows as a GeoJSON FeatureCollection, shaped as the runner's `result.geojson`.
-pub fn geojson(features: &[Feature]) -> String {
-    let mut out = String::with_capacity(features.len() * 256);
+pub fn geojson(rows: &Rows) -> Result<String, String> {
+    // `"name":` of every column, escaped once.
+    let keys: Vec<String> = rows
+        .columns
+        .iter()
+        .map(|c| format!("{}:", Value::from(c.name.as_str())))
+        .collect();
+    let mut out = String::with_capacity(rows.len * 256);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, f) in features.iter().enumerate() {
+    for i in 0..rows.len {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"id\":");
-        out.push_str(&f.id.to_string());
-        out.push_str(",\"type\":\"Feature\",\"properties\":");
-        out.push_str(&f.properties.to_string());
-        out.push_str(",\"geometry\":");
-        match &f.geometry {
-            Some(g) => geometry_json(&mut out, g),
+        rows.id_json(i, &mut out);
+        out.push_str(",\"type\":\"Feature\",\"properties\":{");
+        for (k, (key, c)) in keys.iter().zip(&rows.columns).enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            value_json(&mut out, &c.values, i);
+        }
+        out.push_str("},\"geometry\":");
+        match rows.geometry(i)? {
+            Some(g) => geometry_json(&mut out, &g),
             None => out.push_str("null"),
         }
         out.push('}');
     }
     out.push_str("]}");
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -308,19 +532,48 @@ mod tests {
         assert!(Reader { b: &b, at: 0 }.geometry(0).is_err());
     }
 
+    /// A features file as the runner writes it.
+    fn file(header: Value, body: &[u8]) -> Vec<u8> {
+        let h = header.to_string();
+        let mut out = MAGIC.to_vec();
+        out.extend((h.len() as u32).to_le_bytes());
+        out.extend(h.as_bytes());
+        out.extend(body);
+        out
+    }
+
     #[test]
-    fn geojson_rounds_to_seven_places() {
-        let f = Feature {
-            id: "0".into(),
-            properties: serde_json::json!({"a": 1}),
-            geometry: Some(Geom::LineString(vec![
-                (1.123456789, 2.0),
-                (3.5, -4.00000004),
-            ])),
-        };
+    fn simple_rows_with_columns_as_geojson() {
+        let mut body = vec![2u8];
+        body.extend(2u32.to_le_bytes());
+        for v in [1.123456789f64, 2.0, 3.5, -4.00000004] {
+            body.extend(v.to_le_bytes());
+        }
+        body.extend(7i64.to_le_bytes());
+        body.extend(f64::NAN.to_le_bytes());
+        body.extend(br#"[{"a":[1]}]"#);
+        let header = serde_json::json!({"rows": 1,
+            "geometry": {"kind": "simple", "types": [0, 1], "counts": [1, 4], "coords": [5, 32]},
+            "columns": [{"name": "n", "kind": "i64", "data": [37, 8]},
+                        {"name": "f", "kind": "f64", "data": [45, 8]},
+                        {"name": "o\"", "kind": "json", "data": [53, 11]}],
+            "ids": {"start": 5, "step": 2}});
+        let rows = parse(file(header, &body)).unwrap();
         assert_eq!(
-            geojson(&[f]),
-            r#"{"type":"FeatureCollection","features":[{"id":"0","type":"Feature","properties":{"a":1},"geometry":{"type":"LineString","coordinates":[[1.1234568,2.0],[3.5,-4.0]]}}]}"#
+            geojson(&rows).unwrap(),
+            r#"{"type":"FeatureCollection","features":[{"id":"5","type":"Feature","properties":{"n":7,"f":null,"o\"":{"a":[1]}},"geometry":{"type":"LineString","coordinates":[[1.1234568,2.0],[3.5,-4.0]]}}]}"#
         );
+    }
+
+    #[test]
+    fn truncated_or_inconsistent_files_are_errors() {
+        assert!(parse(b"FLSFEAT1".to_vec()).is_err());
+        let header = serde_json::json!({"rows": 2,
+            "geometry": {"kind": "wkb", "lengths": [0, 8], "data": [8, 0]},
+            "columns": [], "ids": {"start": 0, "step": 1}});
+        // Lengths of 21 and 0 bytes, with no WKB data behind them.
+        let mut body = 21u32.to_le_bytes().to_vec();
+        body.extend(0u32.to_le_bytes());
+        assert!(parse(file(header, &body)).is_err());
     }
 }

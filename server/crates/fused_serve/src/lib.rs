@@ -61,6 +61,10 @@ pub struct App {
     /// Empty: any (bound to every interface).
     pub hosts: Arc<RwLock<Vec<String>>>,
     pub check: Option<Checker>,
+    /// What `check` found, by package path and the hash of its files (`Snapshot::hash`): the
+    /// same files give the same diagnostics, so a tile after the first skips the check (about
+    /// a millisecond of each cold tile).
+    pub checked: std::sync::Mutex<std::collections::HashMap<String, Vec<serde_json::Value>>>,
 }
 
 /// 128 random bits, hex: the path prefix of every URL of this start.
@@ -168,6 +172,7 @@ pub async fn start(
         memory_limit: config.memory_limit,
         hosts: hosts.clone(),
         check: config.check.clone(),
+        checked: Default::default(),
     });
     let host = match addr.ip() {
         // Every interface: loopback is one of them, and a URL this machine can open.

@@ -548,9 +548,22 @@ async fn execute(
     // a miss: a cached result's files passed already.
     if let Some(check) = app.check.clone() {
         let path = entry.origin.path().to_path_buf();
-        let found = tokio::task::spawn_blocking(move || check(&path))
-            .await
-            .unwrap_or_default();
+        let memo = format!("{}\0{}", path.display(), snap.hash);
+        let known = lock(&app.checked).get(&memo).cloned();
+        let found = match known {
+            Some(found) => found,
+            None => {
+                let found = tokio::task::spawn_blocking(move || check(&path))
+                    .await
+                    .unwrap_or_default();
+                let mut checked = lock(&app.checked);
+                if checked.len() >= 1024 {
+                    checked.clear(); // (edits pile up one entry each: a bound, not an LRU)
+                }
+                checked.insert(memo, found.clone());
+                found
+            }
+        };
         if !found.is_empty() {
             return check_failed(&app, &snap, tile, &params, format, found);
         }
@@ -640,6 +653,10 @@ async fn execute(
     };
     app.cache.put(key, cached.clone());
     respond(&cached, &etag, false)
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A UDF with errors `check` reports: 422 with `error.class` `CheckFailed` and
@@ -783,7 +800,7 @@ fn success(
                     json!({}),
                 )
             };
-            let Some(features) = crate::features::read(geo_path).map_err(internal)? else {
+            let Some(rows) = crate::features::read(geo_path).map_err(internal)? else {
                 return Err(error(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "NotGeoData",
@@ -793,11 +810,11 @@ fn success(
                     json!({}),
                 ));
             };
-            if features.is_empty() && tile.is_some() {
+            if rows.len == 0 && tile.is_some() {
                 return Ok((204, Bytes::new()));
             }
             match (format, tile) {
-                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &features)
+                (Format::Mvt, Some(t)) => crate::vector_tile::encode(t, &rows)
                     .map(|b| (200, b.into()))
                     .map_err(|e| {
                         error(
@@ -807,7 +824,9 @@ fn success(
                             json!({}),
                         )
                     }),
-                _ => Ok((200, crate::features::geojson(&features).into())),
+                _ => crate::features::geojson(&rows)
+                    .map(|text| (200, text.into()))
+                    .map_err(internal),
             }
         }
     }
