@@ -50,6 +50,7 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
         Coercion::Str => value(py_str(s), "str"),
         Coercion::Int => match py_int(s) {
             Some(n) => value(n, "int"),
+            None if !s.is_ascii() => unicode_digits("int"),
             None => error(
                 "ValueError",
                 format!("invalid literal for int() with base 10: {}", py_str(s)),
@@ -57,6 +58,7 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
         },
         Coercion::Float => match py_float(s) {
             Some(f) => value(float_repr(f), "float"),
+            None if !s.is_ascii() => unicode_digits("float"),
             None => error(
                 "ValueError",
                 format!("could not convert string to float: {}", py_str(s)),
@@ -130,6 +132,14 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
         Coercion::Geometry => Coerced::AtRun {
             what: "shapely reads the WKT when the UDF runs".into(),
         },
+    }
+}
+
+/// Python's `int()` and `float()` also read the decimal digits of other scripts (`'١٢'` is
+/// 12), which the parsers here do not mirror: left to the run rather than a guessed error.
+fn unicode_digits(conversion: &str) -> Coerced {
+    Coerced::AtRun {
+        what: format!("`{conversion}(s)` reads it when the UDF runs (non-ASCII characters)"),
     }
 }
 
@@ -317,6 +327,14 @@ fn tuple_repr(items: impl Iterator<Item = String>) -> String {
 fn json_loads(s: &str) -> Result<Value, Coerced> {
     serde_json::from_str::<Value>(s).map_err(|e| {
         let text = e.to_string();
+        // Python's json reads `NaN`, `Infinity`, `-Infinity` and numbers past f64's range
+        // (as inf), which serde_json refuses: left to the run rather than a guessed error.
+        if text.starts_with("number out of range") || s.contains("NaN") || s.contains("Infinity")
+        {
+            return Coerced::AtRun {
+                what: "`json.loads(s)` reads it when the UDF runs (NaN, Infinity or a number past a float's range)".into(),
+            };
+        }
         let tail = s.trim_end();
         let eof = e.classify() == serde_json::error::Category::Eof;
         let phrase = if text.starts_with("trailing characters") {
@@ -590,6 +608,26 @@ mod tests {
         );
         assert_eq!(float_repr(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(float_repr(123456789012345680.0), "1.2345678901234568e+17");
+    }
+
+    #[test]
+    fn what_python_reads_and_this_table_does_not_is_left_to_the_run() {
+        // Python reads these (measured, 3.12: [nan, 1], [inf], 12, 1.5): not a guessed error,
+        // which would keep the map from applying a value the run accepts.
+        for (ann, s) in [
+            ("list", "[NaN, 1]"),
+            ("list", "[-Infinity]"),
+            ("Dict[str, float]", "{\"a\": Infinity}"),
+            ("tuple", "[1e400]"),
+            ("int", "\u{661}\u{662}"),
+            ("float", "\u{661}.5"),
+        ] {
+            let got = shown(ann, s);
+            assert!(got.starts_with("at run: "), "{ann} {s:?}: {got}");
+        }
+        // Still errors in Python too.
+        assert!(shown("list", "[nan]").starts_with("JSONDecodeError"));
+        assert!(shown("int", "x").starts_with("ValueError"));
     }
 
     #[test]

@@ -1392,6 +1392,25 @@ fn fused057_header_imported_at_the_top() {
     .is_empty());
     assert!(run(&udf("from utils import f", "    pass"), META).is_empty());
     assert!(run(&udf("import numpy", "    pass"), &declared).is_empty());
+    // Under `if TYPE_CHECKING:` (for type hints): never executed, so it runs (an error here
+    // would refuse the run); the `else` branch does run.
+    for guard in ["TYPE_CHECKING", "typing.TYPE_CHECKING"] {
+        let top = format!(
+            "import typing\nfrom typing import TYPE_CHECKING\nif {guard}:\n    from utils import f\n"
+        );
+        assert!(run(&udf(&top, "    pass"), &declared).is_empty(), "{guard}");
+    }
+    assert_eq!(
+        run(
+            &udf(
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    pass\nelse:\n    from utils import f\n",
+                "    pass"
+            ),
+            &declared
+        )
+        .len(),
+        1
+    );
 }
 
 #[test]

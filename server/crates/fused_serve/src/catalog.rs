@@ -20,6 +20,10 @@ pub type Discover = Arc<dyn Fn() -> (Vec<Entry>, Vec<String>) + Send + Sync>;
 pub struct Catalog {
     discover: Discover,
     found: Mutex<(Arc<Vec<Arc<Entry>>>, Instant)>,
+    /// Held while discovering (one walk at a time), so `found` is not: the list is read on the
+    /// async runtime's threads (the language server's own, for its map), which a walk of a large
+    /// workspace must not hold.
+    walking: Mutex<()>,
 }
 
 impl Catalog {
@@ -30,6 +34,7 @@ impl Catalog {
         let c = Catalog {
             discover,
             found: Mutex::new((entries, Instant::now())),
+            walking: Mutex::new(()),
         };
         (c, notes)
     }
@@ -47,12 +52,15 @@ impl Catalog {
     /// the folders). A UDF found before keeps its entry (a zip's unpacked files with it); one
     /// gone from disk is no longer served.
     pub fn refresh(&self, max_age: Duration) -> Arc<Vec<Arc<Entry>>> {
-        let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
-        if found.1.elapsed() < max_age {
-            return found.0.clone();
-        }
+        let _walk = self.walking.lock().unwrap_or_else(|p| p.into_inner());
+        let old = {
+            let found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+            if found.1.elapsed() < max_age {
+                return found.0.clone();
+            }
+            found.0.clone()
+        };
         let (fresh, _) = (self.discover)();
-        let old = found.0.clone();
         let merged: Vec<Arc<Entry>> = fresh
             .into_iter()
             .map(|e| {
@@ -62,8 +70,9 @@ impl Catalog {
                     .unwrap_or_else(|| Arc::new(e))
             })
             .collect();
-        *found = (Arc::new(merged), Instant::now());
-        found.0.clone()
+        let merged = Arc::new(merged);
+        *self.found.lock().unwrap_or_else(|p| p.into_inner()) = (merged.clone(), Instant::now());
+        merged
     }
 }
 
@@ -437,6 +446,36 @@ pub fn rfc3339(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_list_is_read_while_a_refresh_walks_the_folders() {
+        // The language server's map reads the list on its runtime's threads (`find`): a walk
+        // of a large workspace must not hold them.
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc;
+        let (started, walking) = mpsc::channel::<()>();
+        let (go, wait) = mpsc::channel::<()>();
+        let wait = Mutex::new(wait);
+        let calls = AtomicUsize::new(0);
+        let discover: Discover = Arc::new(move || {
+            if calls.fetch_add(1, Ordering::SeqCst) > 0 {
+                let _ = started.send(());
+                let _ = wait.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            }
+            (Vec::new(), Vec::new())
+        });
+        let catalog = Arc::new(Catalog::new(discover).0);
+        let c = catalog.clone();
+        let walker = std::thread::spawn(move || c.refresh(Duration::ZERO).len());
+        walking.recv_timeout(Duration::from_secs(10)).unwrap();
+        let (sent, read) = mpsc::channel();
+        let c = catalog.clone();
+        std::thread::spawn(move || sent.send(c.entries().len()));
+        let got = read.recv_timeout(Duration::from_secs(2));
+        go.send(()).unwrap();
+        assert_eq!(walker.join().unwrap(), 0);
+        assert_eq!(got, Ok(0), "entries() waited for the walk");
+    }
 
     #[test]
     fn rfc3339_dates() {

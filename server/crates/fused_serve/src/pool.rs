@@ -10,7 +10,7 @@ use fused_run::{RunOptions, RunRequest, Worker};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -130,12 +130,7 @@ impl Pool {
         let guard = CancelOnDrop(cancel.clone(), true);
         let pool = self.clone();
         let job = tokio::task::spawn_blocking(move || {
-            let i = pool
-                .free
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop()
-                .expect("a permit means a free slot");
+            let (i, slot) = pool.take_slot();
             // (Given back on the way out, even by a panic: a permit must always find a slot.)
             struct Give<'a>(&'a Pool, usize);
             impl Drop for Give<'_> {
@@ -145,7 +140,7 @@ impl Pool {
                 }
             }
             let give = Give(&pool, i);
-            let out = pool.run_on(i, &req, &opts, &cancel);
+            let out = pool.run_on(slot, &req, &opts, &cancel);
             drop(give);
             drop(permit);
             out
@@ -155,14 +150,34 @@ impl Pool {
         out?
     }
 
+    /// A free slot, locked: the last one freed whose lock nobody outside the pool's turns holds
+    /// (the shared first slot during the language server's own run, a worker being started by
+    /// `prewarm` or `watch`), so a run does not wait that out while another worker is free;
+    /// when every free slot is held, the last one, waited for.
+    fn take_slot(&self) -> (usize, MutexGuard<'_, Option<Worker>>) {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        for k in (0..free.len()).rev() {
+            let got = match self.slots[free[k]].try_lock() {
+                Ok(g) => Some(g),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(g) = got {
+                return (free.remove(k), g);
+            }
+        }
+        let i = free.pop().expect("a permit means a free slot");
+        drop(free);
+        (i, self.slots[i].lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn run_on(
         &self,
-        i: usize,
+        mut slot: MutexGuard<'_, Option<Worker>>,
         req: &RunRequest,
         opts: &RunOptions,
         cancel: &AtomicBool,
     ) -> Result<Value, String> {
-        let mut slot = self.slots[i].lock().unwrap_or_else(|p| p.into_inner());
         for attempt in 0..2 {
             if !slot.as_mut().is_some_and(|w| self.fits(w)) {
                 if slot.is_some() || attempt > 0 {
@@ -185,5 +200,52 @@ impl Pool {
             }
         }
         Err("the warm worker died twice".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_takes_another_free_slot_than_one_held_outside_the_pool() {
+        // The shared first slot held by the language server's own run (`fused.run`): a tile
+        // must not wait that whole run out while the pool's other worker is free.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let first = Arc::new(Mutex::new(None));
+        let held = first.lock().unwrap();
+        // (No interpreter there: the run on the free slot fails at once, which is the point.)
+        let python = PathBuf::from("/nonexistent/fused-ls-test/python");
+        let pool = Pool::sharing(python.clone(), 2, first.clone());
+        let req = RunRequest {
+            source_path: PathBuf::from("/nonexistent/udf.py"),
+            entrypoint: None,
+            package_dir: None,
+            headers: vec![],
+            mode: fused_run::Mode::File,
+            bounds: None,
+            tile: None,
+            params: Default::default(),
+            output_path: None,
+            features_path: None,
+        };
+        let opts = RunOptions {
+            python,
+            timeout: Duration::from_secs(5),
+            output_cap: 1 << 10,
+            memory_limit: None,
+        };
+        let got = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(3), pool.run(req, opts)).await
+        });
+        drop(held);
+        rt.shutdown_background();
+        assert!(
+            matches!(got, Ok(Err(_))),
+            "the run waited for the held slot: {got:?}"
+        );
     }
 }

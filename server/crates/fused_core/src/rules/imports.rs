@@ -38,7 +38,8 @@ const LOCAL_NAMES: &[&str] = &["utils", "util", "helpers", "helper", "common"];
 pub struct Import {
     pub top: String,
     pub range: Range<usize>,
-    /// Inside a `try` with handlers: the file expects it may fail.
+    /// Inside a `try` with handlers (the file expects it may fail) or under `if TYPE_CHECKING:`
+    /// (for type checkers only: never executed).
     pub guarded: bool,
     /// `from .m import x` / `from . import x`: the number of dots, 0 for an absolute import.
     pub level: u32,
@@ -119,6 +120,16 @@ impl<'a> Visitor<'a> for Collector {
                 self.visit_body(&t.orelse);
                 self.visit_body(&t.finalbody);
             }
+            // `if TYPE_CHECKING:` (the name or `typing.TYPE_CHECKING`): False when the UDF runs,
+            // so its imports never execute; the other branches do.
+            Stmt::If(i) if is_type_checking(&i.test) => {
+                self.try_depth += 1;
+                self.visit_body(&i.body);
+                self.try_depth -= 1;
+                for clause in &i.elif_else_clauses {
+                    self.visit_body(&clause.body);
+                }
+            }
             Stmt::FunctionDef(_) => {
                 self.fn_depth += 1;
                 walk_stmt(self, stmt);
@@ -129,6 +140,14 @@ impl<'a> Visitor<'a> for Collector {
     }
 
     fn visit_expr(&mut self, _: &'a Expr) {}
+}
+
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(n) => n.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(a) => a.attr.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
 }
 
 /// FUSED056: the relative imports of a package's main file. `text` is the file's source (the
