@@ -58,8 +58,9 @@ pub struct Backend {
     pub(crate) preview: Arc<tokio::sync::Mutex<Option<handlers::preview::Preview>>>,
     /// What the map service borrows from the binary (see `handlers::preview`).
     pub(crate) preview_hooks: handlers::preview::PreviewHooks,
-    /// The last `fused/workerStatus` sent (see `handlers::worker_status`).
-    pub(crate) worker_sent: Arc<Mutex<Option<serde_json::Value>>>,
+    /// The last `fused/workerStatus` sent, and the last `ready` one (see
+    /// `handlers::worker_status`).
+    pub(crate) worker_sent: Arc<Mutex<(Option<serde_json::Value>, Option<serde_json::Value>)>>,
 }
 /// `FUSED_LS_TEST_HOOKS=1`: the robustness tests' hooks (`fused/debugPanic`, the
 /// `fused.debugPanic` command) are there.
@@ -92,7 +93,7 @@ impl Backend {
             worker: Arc::new(Mutex::new(None)),
             preview: Arc::new(tokio::sync::Mutex::new(None)),
             preview_hooks,
-            worker_sent: Arc::new(Mutex::new(None)),
+            worker_sent: Arc::new(Mutex::new((None, None))),
         }
     }
 
@@ -701,8 +702,7 @@ impl LanguageServer for Backend {
         let worker = self.worker.clone();
         let shutdown = self.shutdown.clone();
         let me = self.clone();
-        self.worker_status(handlers::worker_status::settled(&self.worker))
-            .await;
+        self.settle_worker_status().await;
         tokio::spawn(async move {
             tokio::time::sleep(PREWARM_AFTER).await;
             loop {
@@ -754,7 +754,7 @@ impl LanguageServer for Backend {
                                 .await
                         }
                         Ok(Some(None)) => {
-                            me.worker_status(handlers::worker_status::settled(&worker)).await
+                            me.settle_worker_status().await
                         }
                         _ => {}
                     }

@@ -35,5 +35,50 @@ fn the_worker_status_follows_prewarm_and_runs() {
     assert_eq!(run["ok"], true, "{run}");
     assert_eq!(status(&mut lsp)["state"], "running");
     assert_eq!(status(&mut lsp), ready);
+    // The live map running a slow tile on the same worker: an editor run meanwhile (in a fresh
+    // process) ends with the worker still reported ready, not stuck on "running".
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({"command": "fused.preview", "arguments": [{"uri": uri, "open": false}]}),
+    );
+    let pidfile = ws.join("tile.pid");
+    let tile = format!(
+        "{}run/tiles/13/2411/3079?format=geojson&pause=4&pidfile={}",
+        r["url"].as_str().unwrap(),
+        pidfile.display()
+    );
+    let slow = std::thread::spawn(move || {
+        let rest = tile.strip_prefix("http://").unwrap();
+        let (authority, path) = rest.split_at(rest.find('/').unwrap());
+        let mut s = std::net::TcpStream::connect(authority).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    });
+    let mut tile_pid = None;
+    for _ in 0..300 {
+        tile_pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok());
+        if tile_pid.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        ppid(tile_pid.expect("the tile ran")),
+        Some(pid),
+        "on the editor's worker"
+    );
+    let run = super::faults::run_udf(&mut lsp, &uri);
+    assert_eq!(run["ok"], true, "{run}");
+    assert_eq!(status(&mut lsp)["state"], "running");
+    assert_eq!(status(&mut lsp), ready);
+    assert!(slow.join().unwrap().starts_with("HTTP/1.1 200"));
     assert_eq!(lsp.stop(), Some(0));
 }

@@ -344,8 +344,7 @@ impl Backend {
             run_warm(&worker, &req, &opts, &cancel)
         })
         .await;
-        self.worker_status(crate::handlers::worker_status::settled(&self.worker))
-            .await;
+        self.settle_worker_status().await;
         if let Some(p) = progress {
             p.finish().await;
         }

@@ -18,23 +18,21 @@ impl Notification for WorkerStatus {
     const METHOD: &'static str = "fused/workerStatus";
 }
 
-/// The status of the worker in `slot` now, when it is not starting or running: `ready` with
-/// its pid and interpreter, else `cold`. A slot held by someone else (the live map's tile) is
-/// `running`.
-pub fn settled(slot: &Mutex<Option<fused_run::Worker>>) -> Value {
-    match slot.try_lock() {
-        Ok(mut w) => match w.as_mut() {
-            Some(w) => {
-                if w.alive() {
-                    json!({"state": "ready", "pid": w.pid(), "python": w.python()})
-                } else {
-                    json!({"state": "cold"})
-                }
+/// The status of the worker in `slot` now, when it is not starting or running one of the
+/// editor's runs: `ready` with its pid and interpreter, else `cold`; `None` when someone else
+/// holds the slot (the live map's tile runs on it).
+fn settled(slot: &Mutex<Option<fused_run::Worker>>) -> Option<Value> {
+    let mut w = slot.try_lock().ok()?;
+    Some(match w.as_mut() {
+        Some(w) => {
+            if w.alive() {
+                json!({"state": "ready", "pid": w.pid(), "python": w.python()})
+            } else {
+                json!({"state": "cold"})
             }
-            None => json!({"state": "cold"}),
-        },
-        Err(_) => json!({"state": "running"}),
-    }
+        }
+        None => json!({"state": "cold"}),
+    })
 }
 
 impl Backend {
@@ -42,13 +40,27 @@ impl Backend {
     pub(crate) async fn worker_status(&self, status: Value) {
         {
             let mut last = self.worker_sent.lock().unwrap_or_else(|p| p.into_inner());
-            if last.as_ref() == Some(&status) {
+            if last.0.as_ref() == Some(&status) {
                 return;
             }
-            *last = Some(status.clone());
+            if status["state"] == "ready" {
+                last.1 = Some(status.clone());
+            }
+            last.0 = Some(status.clone());
         }
         self.client()
             .send_notification::<WorkerStatus>(status)
             .await;
+    }
+
+    /// After a start or a run: what the worker is now. A worker the live map is using is as
+    /// ready as it was (the map's tiles are not the editor's runs: "running" would stay on
+    /// after the run that set it, as nothing else settles it).
+    pub(crate) async fn settle_worker_status(&self) {
+        let now = settled(&self.worker).unwrap_or_else(|| {
+            let last = self.worker_sent.lock().unwrap_or_else(|p| p.into_inner());
+            last.1.clone().unwrap_or_else(|| json!({"state": "ready"}))
+        });
+        self.worker_status(now).await;
     }
 }
