@@ -224,7 +224,11 @@ async function saveUntil(page, what, done) {
  * matches `re`, with that text; null when none does yet. A new run replaces the page's frame. */
 async function resultFrame(page, re) {
   for (const frame of page.frames()) {
-    const text = await frame.evaluate(() => (document.getElementById("fused-title") ? document.body.innerText : "")).catch(() => "");
+    // (Only a parsed page: one still loading shows its first lines alone, the title and the
+    // map's "loading" line, without the summary below them.)
+    const text = await frame
+      .evaluate(() => (document.readyState !== "loading" && document.getElementById("fused-title") ? document.body.innerText : ""))
+      .catch(() => "");
     if (text && re.test(text)) return { frame, text };
   }
   return null;
