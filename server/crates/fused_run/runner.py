@@ -1005,7 +1005,8 @@ def main():
             _make_fused_standin()
         pkg_dir = req.get("package_dir")
         if pkg_dir:
-            sys.path.insert(0, pkg_dir)
+            if sys.path[:1] != [pkg_dir]:  # (a child serving the package's runs has it)
+                sys.path.insert(0, pkg_dir)
             os.chdir(pkg_dir)
         for name, path in req.get("headers", {}).items():
             with open(path, encoding="utf-8") as f:
@@ -1302,7 +1303,14 @@ def _spare(busy=()):
     """Forks the child that will run the next job, ahead of time: fork() and the child's setup
     are off the run's critical path. The child starts its own session at once (so fused-ls can
     kill it and everything it starts), then blocks reading its job from a pipe; the worker gone
-    (end of file, no job) ends it. `busy`: the running job's pipe, closed in the new child.
+    (end of file, no job) ends it. `busy`: the pipes of other children (the running one, the
+    one kept for reuse), closed in the new child: it must not hold them open.
+
+    Jobs are lines. A job with a `reuse` key (fused-ls serve's runs of one package version) may
+    leave the child alive after its run, announced as `K<code>`: the worker then hands it the
+    next job with the same key. Tiles of one UDF so share a process, as they do in the SDK's
+    own loop, but never with other code, and each run still gets a fresh UDF namespace and
+    fresh package modules; a run that leaves a thread or a process behind ends its child.
     Returns `(pid, job pipe to write, done pipe to read)`."""
     import resource
     import signal
@@ -1328,66 +1336,133 @@ def _spare(busy=()):
             os.dup2(null, fd)  # not the worker's pipes to fused-ls, not even while waiting
         os.close(null)
         sys.stdin = open(os.devnull)
-        data = b""
+        jobs, served = _Lines(job_r), 0
         while True:
-            chunk = os.read(job_r, 1 << 16)
-            if not chunk:
-                break
-            data += chunk
-        os.close(job_r)
-        if not data.strip():
-            os._exit(0)
-        job = json.loads(data)
-        limit = int(job.get("output_limit", 256 << 20))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        memory = job.get("memory_limit")
-        if memory:
-            # Counts what the worker imported too (this process is its fork).
-            resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
-        for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
-            f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(f, fd)
-            os.close(f)
-        sys.argv = [sys.argv[0], job["request"], job["result"]]
-        _reseed()
-        code = 0
-        try:
-            main()
-        except BaseException:  # noqa: BLE001
-            code = 1
+            line = jobs.next()
+            if not line or not line.strip():
+                os._exit(0)  # the worker retired this child (or is gone)
+            code = 1  # until the run is over: a job that fails before it is a failed run
+            job = json.loads(line)
+            limit = int(job.get("output_limit", 256 << 20))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            memory = job.get("memory_limit")
+            if memory:
+                # Counts what the worker imported too (this process is its fork).
+                resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+            for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(f, fd)
+                os.close(f)
+            sys.argv = [sys.argv[0], job["request"], job["result"]]
+            _reseed()
+            code = 0
+            try:
+                main()
+            except BaseException:  # noqa: BLE001
+                code = 1
+            served += 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            keep = bool(job.get("reuse")) and served < _REUSE_LIMIT and _reusable()
+            # The result is written: say so now rather than after the exit's teardown ("K": this
+            # child stays, waiting for the next run of the same package).
+            os.write(done_w, (("K" if keep else "") + str(code)).encode())
+            if not keep:
+                os._exit(code)
+            code = None  # announced: nothing more to say until the next job
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-            # The result is written: say so now rather than after the exit's teardown.
-            os.write(done_w, str(code).encode())
+            if code is not None:
+                os.write(done_w, str(code).encode())
         except BaseException:  # noqa: BLE001
             pass
-        os._exit(code)
+        os._exit(code or 0)
+
+
+# How many runs one child serves before a fresh one takes over (what a run leaks stays bounded).
+_REUSE_LIMIT = 64
+
+
+def _reusable():
+    """Whether this child may serve another run: the run left no thread, no process and no
+    replaced standard stream behind (anything it left would see or touch the next run)."""
+    import threading
+
+    try:
+        return (
+            threading.active_count() == 1
+            and sys.stdout is sys.__stdout__
+            and sys.stderr is sys.__stderr__
+            and not _children(os.getpid())
+        )
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _wait_run(pid, done_r, jobs):
     """The run's end: the exit code the child announces after writing its result (it then
-    exits), or, when it died without announcing, its wait status. Returns `(status, reaped)`.
-    `jobs`' end of file (fused-ls gone) ends the run and returns None."""
+    exits, or stays for the next run of its package: `kept`), or, when it died without
+    announcing, its wait status. Returns `(status, reaped, kept)`. `jobs`' end of file (fused-ls
+    gone) ends the run and returns None. `done_r` stays open only for a kept child."""
     import select
 
+    kept = False
     try:
         while True:
             ready, _, _ = select.select([done_r, jobs.fd], [], [], 0.05)
             if jobs.fd in ready and not jobs.fill():
                 return None
             if done_r in ready:
-                data = os.read(done_r, 16)
-                if data.strip().isdigit():
-                    return (int(data) & 0xFF) << 8, False  # the wait status of exit(code)
-                return os.waitpid(pid, 0)[1], True
+                data = os.read(done_r, 16).strip()
+                kept = data.startswith(b"K")
+                if kept:
+                    data = data[1:]
+                if data.isdigit():
+                    return (int(data) & 0xFF) << 8, False, kept  # the wait status of exit(code)
+                kept = False
+                return os.waitpid(pid, 0)[1], True, False
             # A grandchild may hold the pipe open after the child died: check the child too.
             done, status = os.waitpid(pid, os.WNOHANG)
             if done == pid:
-                return status, True
+                return status, True, False
     finally:
-        os.close(done_r)
+        if not kept:
+            os.close(done_r)
+
+
+def _retire(child):
+    """Ends a kept child (idle, waiting for a job): killed with its session, and reaped."""
+    import signal
+
+    pid, job_w, done_r = child
+    for fd in (job_w, done_r):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _reuse_key(line):
+    """What a job must share with the kept child's last job to run in it: the package version
+    (`reuse`, set by fused-ls) and the limits the child set for itself."""
+    try:
+        job = json.loads(line)
+    except ValueError:
+        return None
+    if not job.get("reuse"):
+        return None
+    return (job["reuse"], job.get("memory_limit"), job.get("output_limit"))
 
 
 class _Lines:
@@ -1418,7 +1493,9 @@ def worker():
     process runs it (its own session, so fused-ls can kill it and everything it started, and a
     fresh UDF namespace), and this process answers `{"pid": ...}` when the child starts and
     `{"done": pid, "status": ...}` when it ends. Nothing of one run is visible to the next: the
-    child is forked, before the job arrives, from this process, which never runs a UDF.
+    child is forked, before the job arrives, from this process, which never runs a UDF. The one
+    exception is asked for: jobs with the same `reuse` key (runs of one package version, see
+    `_spare`) may share a child, answered `{"done": ..., "kept": true}`.
     """
     import gc
     import signal
@@ -1432,6 +1509,8 @@ def worker():
     gc.freeze()
     out = sys.stdout
     spare = _spare()
+    # The child kept after a run with a reuse key: `(key, (pid, job pipe, done pipe))`.
+    kept = None
     out.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
     out.flush()
     jobs = _Lines(0)
@@ -1441,21 +1520,40 @@ def worker():
             break
         if not line.strip():
             continue
-        while True:
+        key = _reuse_key(line)
+        child = None
+        if kept is not None and kept[0] == key:
+            child = kept[1]
+            try:
+                os.write(child[1], (line + "\n").encode("utf-8"))
+            except OSError:  # it died while idle: retire it, the spare runs the job
+                _retire(child)
+                child = None
+            kept = None
+        elif kept is not None:  # another package's run, or one that must run fresh
+            _retire(kept[1])
+            kept = None
+        fresh = child is None
+        while child is None:
             pid, job_w, done_r = spare
             try:
                 os.write(job_w, (line + "\n").encode("utf-8"))
-                os.close(job_w)
-                break
+                if key is None:
+                    os.close(job_w)  # end of file after the job: the child runs it and exits
+                    job_w = None
+                child = (pid, job_w, done_r)
             except OSError:  # the spare died while waiting: fork another
                 os.close(job_w)
                 os.close(done_r)
                 os.waitpid(pid, 0)
                 spare = _spare()
+        pid, job_w, done_r = child
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
-        # The next job's child, forked from this process (not from the run) while the run goes on.
-        spare = _spare(busy=(done_r,))
+        if fresh:
+            # The next job's child, forked from this process (not from the run) while the run
+            # goes on.
+            spare = _spare(busy=tuple(fd for fd in (job_w, done_r) if fd is not None))
         ended = _wait_run(pid, done_r, jobs)
         if ended is None:  # fused-ls is gone, or stopping this worker: so is the run
             for kill in (os.killpg, os.kill):
@@ -1464,12 +1562,21 @@ def worker():
                 except OSError:
                     pass
             break
-        status, reaped = ended
-        if not reaped:
-            os.waitpid(pid, 0)
-        # Daemons the run left (orphans land here, this being a subreaper); not the spare.
-        stopped = _stop_strays(keep=(spare[0],))
-        out.write(json.dumps({"done": pid, "status": status, "stopped": stopped}) + "\n")
+        status, reaped, keep = ended
+        if keep:
+            kept = (key, child)
+        else:
+            if job_w is not None:
+                os.close(job_w)
+            if not reaped:
+                os.waitpid(pid, 0)
+        # Daemons the run left (orphans land here, this being a subreaper); not the spare, not
+        # the kept child.
+        stopped = _stop_strays(keep=(spare[0], pid) if keep else (spare[0],))
+        done = {"done": pid, "status": status, "stopped": stopped}
+        if keep:
+            done["kept"] = True
+        out.write(json.dumps(done) + "\n")
         out.flush()
     _stop_strays()
     if _parent_gone(parent):

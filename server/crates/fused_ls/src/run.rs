@@ -443,6 +443,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         timeout,
         output_cap: 1 << 20,
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
+        reuse: None,
     };
     // Ctrl-C, SIGTERM and SIGHUP stop the run (the UDF and all it started) before fused-ls
     // exits; `kill -9` cannot be caught, and the runner's lifeline covers it.

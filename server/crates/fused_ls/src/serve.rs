@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// its requests answer 422 with the diagnostics).
     #[arg(long)]
     pub no_check: bool,
+    /// Run every request in a fresh forked child. By default the runs of one version of a
+    /// package may follow each other in one child (each with a fresh UDF namespace, as the
+    /// SDK's own loop runs tiles in one process; never another package's or version's code):
+    /// a cold tile costs less than a fork and a fresh process.
+    #[arg(long)]
+    pub fork_per_run: bool,
 }
 
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
@@ -222,6 +228,7 @@ pub fn run(a: ServeArgs) -> ExitCode {
         memory_limit: fused_run::memory_limit_mib(a.memory_mib),
         allow_hosts: a.allow_host.clone(),
         check: (!a.no_check).then(checker),
+        reuse_children: !a.fork_per_run,
     };
     let no_open = a.no_open;
     match fused_serve::serve(config, catalog, move |url| {

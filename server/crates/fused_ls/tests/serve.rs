@@ -1237,3 +1237,49 @@ def udf(i: int = 0, f: float = 0.0, b: bool = False, s: str = "", l: list = [], 
         );
     }
 }
+
+/// Tiles of one version of a package follow each other in one forked child (what the SDK's own
+/// loop does in one process, without its fork and fresh-process cost); an edit of the package
+/// runs in a fresh child, and `--fork-per-run` forks one per tile.
+#[test]
+fn tiles_of_one_package_version_share_a_child_unless_fork_per_run() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("Points_Tile");
+    copy_dir(&fixture("fixtures/serve/Points_Tile"), &pkg);
+    let pid_of = |s: &Server, tile: &str, n: u32| -> u32 {
+        let pidfile = t.path().join(format!("pid-{n}"));
+        let r = s.get(&format!(
+            "Points_Tile/run/tiles/{tile}?count=1&pidfile={}",
+            encode(&pidfile.to_string_lossy())
+        ));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let s = Server::start(&[t.path()], &["--workers", "1"]);
+    let first = pid_of(&s, "13/2411/3079", 1);
+    assert_eq!(pid_of(&s, "13/2411/3080", 2), first, "a tile forked anew");
+    assert_eq!(pid_of(&s, "13/2412/3080", 3), first);
+    let src = pkg.join("Points_Tile.py");
+    let text = std::fs::read_to_string(&src).unwrap();
+    std::fs::write(&src, text.replace("count: int = 3", "count: int = 4")).unwrap();
+    let edited = pid_of(&s, "13/2411/3079", 4);
+    assert_ne!(
+        edited, first,
+        "the edited package ran in the old version's process"
+    );
+    assert!(
+        wait_until(5, || is_gone(first)),
+        "the old version's child lives on"
+    );
+    assert_eq!(pid_of(&s, "13/2411/3080", 5), edited);
+    drop(s);
+
+    let s = Server::start(&[t.path()], &["--workers", "1", "--fork-per-run"]);
+    let a = pid_of(&s, "13/2411/3079", 6);
+    let b = pid_of(&s, "13/2411/3080", 7);
+    assert_ne!(a, b, "--fork-per-run shared a child");
+}

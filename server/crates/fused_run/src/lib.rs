@@ -60,6 +60,11 @@ pub struct RunOptions {
     /// The run's address-space limit in bytes (`RLIMIT_AS`): a runaway allocation becomes a
     /// `MemoryError` result. `None`: no limit. See [`default_memory_limit`].
     pub memory_limit: Option<u64>,
+    /// Runs of a warm worker with the same key may share a forked child (one after the other,
+    /// each with a fresh UDF namespace), saving the fork and the fresh process's page faults:
+    /// `fused-ls serve` sets it to the package version's hash for its tiles. `None`: a fresh
+    /// child per run. A run that leaves a thread or a process behind is never followed.
+    pub reuse: Option<String>,
 }
 
 /// Half of the machine's memory: generous for any UDF, yet a runaway allocation fails in the
@@ -864,7 +869,7 @@ impl Worker {
         );
         std::fs::write(&request, request_body(req).to_string()).map_err(|e| e.to_string())?;
         let job = json!({"request": request, "result": result_path, "stdout": out, "stderr": err,
-            "output_limit": OUTPUT_LIMIT, "memory_limit": opts.memory_limit});
+            "output_limit": OUTPUT_LIMIT, "memory_limit": opts.memory_limit, "reuse": opts.reuse});
         let started = Instant::now();
         let stdin = self.stdin.as_mut().ok_or("the warm worker is stopped")?;
         writeln!(stdin, "{job}")
@@ -887,12 +892,15 @@ impl Worker {
         };
         // Processes the run left running that the worker stopped (daemons, see `runner.py`).
         let mut stopped = 0;
+        // The child stays for the next run with the same `reuse` key (it left nothing running).
+        let mut kept = false;
         let ending = loop {
             match self.lines.recv_timeout(Duration::from_millis(10)) {
                 Ok(l) => {
                     let v = serde_json::from_str::<Value>(&l).unwrap_or_default();
                     if let Some(status) = v["status"].as_i64() {
                         stopped = v["stopped"].as_u64().unwrap_or(0);
+                        kept = v["kept"].as_bool() == Some(true);
                         break Ending::Status(status as i32);
                     }
                 }
@@ -919,9 +927,11 @@ impl Worker {
                 break Ending::Stopped(stop);
             }
         };
-        // SAFETY: as above; the child's session may hold grandchildren.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
+        if !kept {
+            // SAFETY: as above; the child's session may hold grandchildren.
+            unsafe {
+                libc::killpg(pid, libc::SIGKILL);
+            }
         }
         let wall = started.elapsed().as_secs_f64() * 1000.0;
         let mut output = (

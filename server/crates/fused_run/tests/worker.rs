@@ -49,6 +49,7 @@ fn sdk_worker() -> (Worker, RunOptions) {
         timeout: Duration::from_secs(60),
         output_cap: 1 << 20,
         memory_limit: None,
+        reuse: None,
     };
     let w = Worker::start(&python, Duration::from_secs(120)).expect("worker starts");
     (w, opts)
@@ -99,6 +100,7 @@ fn fresh_namespace_per_run_and_survives_hangs_and_crashes() {
         timeout: Duration::from_secs(2),
         output_cap: 1 << 20,
         memory_limit: None,
+        reuse: None,
     };
     let mut w =
         Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
@@ -224,6 +226,7 @@ fn a_run_does_not_outlive_its_worker() {
         timeout: Duration::from_secs(60),
         output_cap: 1 << 20,
         memory_limit: None,
+        reuse: None,
     };
     let mut w =
         Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
@@ -284,6 +287,7 @@ fn a_double_forked_daemon_ends_with_its_warm_run() {
         timeout: Duration::from_secs(20),
         output_cap: 1 << 20,
         memory_limit: None,
+        reuse: None,
     };
     let mut w =
         Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
@@ -361,4 +365,81 @@ fn a_warm_run_returns_a_raster_png() {
         let gray: Vec<u8> = buf[..info.buffer_size()].chunks(4).map(|p| p[0]).collect();
         assert_eq!(gray, [0, 50, 100, 150, 200, 250]);
     }
+}
+
+/// Runs with the same `reuse` key follow each other in one child (no fork, no fresh process),
+/// each still with a fresh UDF namespace and its own output; another key, no key, or a run that
+/// leaves a thread or a process behind, or that was stopped, gets a fresh child.
+#[test]
+fn runs_with_one_reuse_key_share_a_child_and_nothing_else() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("u.py");
+    std::fs::write(
+        &f,
+        "import os, sys, threading, time, subprocess\nCOUNT = []\n\n@fused.udf\ndef udf(how: str = 'pid'):\n    COUNT.append(1)\n    if how == 'thread':\n        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n    if how == 'spawn':\n        p = subprocess.Popen(['sleep', '30'])\n        open('left.pid', 'w').write(str(p.pid))\n    if how == 'hang':\n        time.sleep(60)\n    print('ran', len(COUNT))\n    return [os.getpid(), len(COUNT), sys.path.count(os.getcwd())]\n",
+    )
+    .unwrap();
+    let opts = |reuse: Option<&str>| RunOptions {
+        python: "python3".into(),
+        timeout: Duration::from_secs(2),
+        output_cap: 1 << 20,
+        memory_limit: None,
+        reuse: reuse.map(str::to_string),
+    };
+    let mut w =
+        Worker::start(Path::new("python3"), Duration::from_secs(60)).expect("worker starts");
+    let no = AtomicBool::new(false);
+    let mut run = |how: &str, reuse: Option<&str>| {
+        let r = w
+            .run(&request(&f, &[("how", how)]), &opts(reuse), &no)
+            .unwrap();
+        if how == "pid" {
+            let v = &r["result"]["value"];
+            assert_eq!(v[1], 1, "module state leaked into a later run: {r}");
+            assert_eq!(v[2], 1, "the package folder piled up on sys.path: {r}");
+            assert_eq!(r["stdout"].as_str().unwrap().trim(), "ran 1", "{r}");
+        }
+        (r["result"]["value"][0].as_u64(), r)
+    };
+    let a1 = run("pid", Some("a")).0.unwrap();
+    assert_eq!(run("pid", Some("a")).0, Some(a1), "same key: same child");
+    assert_eq!(run("pid", Some("a")).0, Some(a1));
+    let b = run("pid", Some("b")).0.unwrap();
+    assert_ne!(b, a1, "another package's run shared a child");
+    let a2 = run("pid", Some("a")).0.unwrap();
+    assert!(a2 != a1 && a2 != b, "a retired child came back");
+    let fresh1 = run("pid", None).0.unwrap();
+    let fresh2 = run("pid", None).0.unwrap();
+    assert!(
+        fresh1 != a2 && fresh1 != fresh2,
+        "runs without a key shared a child"
+    );
+
+    let c = run("thread", Some("c")).0.unwrap();
+    assert_ne!(
+        run("pid", Some("c")).0,
+        Some(c),
+        "a run that left a thread was followed"
+    );
+    let d = run("spawn", Some("d")).0.unwrap();
+    assert_ne!(
+        run("pid", Some("d")).0,
+        Some(d),
+        "a run that left a process was followed"
+    );
+    let left: u32 = std::fs::read_to_string(t.path().join("left.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(gone(left), "the process the run left ({left}) outlived it");
+
+    let e = run("pid", Some("e")).0.unwrap();
+    let (_, r) = run("hang", Some("e"));
+    assert_eq!(r["error"]["class"], "Timeout", "{r}");
+    assert!(gone(e as u32), "the stopped child {e} lives on");
+    let e2 = run("pid", Some("e")).0.unwrap();
+    assert_ne!(e2, e);
+    assert_eq!(run("pid", Some("e")).0, Some(e2));
+    drop(w);
+    assert!(gone(e2 as u32), "a kept child outlived its worker");
 }

@@ -45,6 +45,9 @@ pub struct Config {
     /// More `Host` values to accept (`--allow-host`): the name a reverse proxy the starter
     /// trusts forwards under (code-server's `/proxy/PORT/`), exactly as it arrives.
     pub allow_hosts: Vec<String>,
+    /// Let the runs of one package version share a forked child (`RunOptions::reuse`);
+    /// `false`: a fresh child per run (`--fork-per-run`).
+    pub reuse_children: bool,
 }
 
 /// What every handler shares.
@@ -56,6 +59,7 @@ pub struct App {
     pub cache: cache::Cache,
     pub timeout: Duration,
     pub memory_limit: Option<u64>,
+    pub reuse_children: bool,
     /// The `Host` values accepted: the address served, by number and (for loopback) by name,
     /// and the ones the starter allowed (more may be added while it runs: `Service::allow_host`).
     /// Empty: any (bound to every interface).
@@ -170,6 +174,7 @@ pub async fn start(
         cache: cache::Cache::new(config.cache_bytes),
         timeout: config.timeout,
         memory_limit: config.memory_limit,
+        reuse_children: config.reuse_children,
         hosts: hosts.clone(),
         check: config.check.clone(),
         checked: Default::default(),

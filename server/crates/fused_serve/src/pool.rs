@@ -237,6 +237,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             output_cap: 1 << 10,
             memory_limit: None,
+            reuse: None,
         };
         let got = rt.block_on(async {
             tokio::time::timeout(Duration::from_secs(3), pool.run(req, opts)).await

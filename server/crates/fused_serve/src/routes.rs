@@ -609,6 +609,18 @@ async fn execute(
         timeout: app.timeout,
         output_cap: 1 << 20,
         memory_limit: app.memory_limit,
+        // The package version (its files' hash), the UDF file and entrypoint: only runs of the
+        // same code share a child.
+        reuse: app.reuse_children.then(|| {
+            let mut h = Sha256::new();
+            h.update(format!(
+                "{}\0{}\0{:?}",
+                snap.hash,
+                snap.source.display(),
+                snap.entrypoint
+            ));
+            catalog::hex(&h.finalize())
+        }),
     };
     // Dropping this future (the client went away) cancels the run: see `pool`.
     let result = match app.pool.run(req, opts).await {

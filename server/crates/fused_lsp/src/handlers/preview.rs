@@ -140,6 +140,7 @@ impl Backend {
                     memory_limit: fused_run::memory_limit_mib(None),
                     check: hooks.check.clone(),
                     allow_hosts: Vec::new(),
+                    reuse_children: true,
                 };
                 let pool =
                     fused_serve::pool::Pool::sharing(python.clone(), workers, self.worker.clone());

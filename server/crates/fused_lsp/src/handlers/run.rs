@@ -321,6 +321,7 @@ impl Backend {
             timeout,
             output_cap: 1 << 20,
             memory_limit: fused_run::memory_limit_mib(memory_mib),
+            reuse: None,
         };
         let worker = self.worker.clone();
         // Check first, as `fused-ls run` does: a UDF the SDK would refuse is not run.
