@@ -919,7 +919,7 @@ def _write_features(value, path):
             kind = "json"
         columns.append({"name": str(name), "kind": kind, "data": part(data)})
     index = base.index
-    if isinstance(index, pd.RangeIndex):
+    if isinstance(index, pd.RangeIndex) and all(-(1 << 63) <= int(v) < (1 << 63) for v in (index.start, index.step)):
         ids = {"start": int(index.start), "step": int(index.step)}
     else:
         ids = {"json": part(json.dumps([str(i) for i in index]).encode("utf-8"))}

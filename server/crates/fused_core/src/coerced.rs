@@ -107,9 +107,23 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
         Coercion::GeoDataFrame => match json_loads(s) {
             // `_gdf_from_geojson`: a FeatureCollection's features, one Feature, or a geometry.
             Ok(v) => {
-                let rows = match v["type"].as_str() {
-                    Some("FeatureCollection") => v["features"].as_array().map(Vec::len),
-                    _ => Some(1),
+                let rows = match (&v, v["type"].as_str()) {
+                    (Value::Object(_), Some("FeatureCollection")) => {
+                        v["features"].as_array().map(Vec::len)
+                    }
+                    (Value::Object(_), Some(t))
+                        if t == "Feature" || GEOMETRY_TYPES.contains(&t) =>
+                    {
+                        Some(1)
+                    }
+                    // `data.get(...)` on what is not a dict.
+                    (Value::Object(_), _) => None,
+                    (other, _) => {
+                        return error(
+                            "AttributeError",
+                            format!("'{}' object has no attribute 'get'", py_type(other)),
+                        )
+                    }
                 };
                 match rows {
                     Some(n) => value(
@@ -120,7 +134,7 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
                         "GeoDataFrame",
                     ),
                     None => Coerced::AtRun {
-                        what: "geopandas reads it when the UDF runs".into(),
+                        what: "geopandas/shapely read it when the UDF runs".into(),
                     },
                 }
             }
@@ -133,6 +147,56 @@ pub fn apply(c: Coercion, s: &str) -> Coerced {
             what: "shapely reads the WKT when the UDF runs".into(),
         },
     }
+}
+
+/// GeoJSON geometry types: a dict of one is a one-row GeoDataFrame (`shape(data)`).
+const GEOMETRY_TYPES: [&str; 7] = [
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+];
+
+/// Whether the JSON text holds an integer literal past 64 bits: Python's `json.loads` reads it
+/// exactly, serde_json (without arbitrary precision) as a float, so its repr would be wrong.
+fn has_big_int(s: &str) -> bool {
+    let b = s.as_bytes();
+    let (mut i, mut in_str) = (0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+        } else if c == b'"' {
+            in_str = true;
+            i += 1;
+        } else if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < b.len()
+                && (b[i].is_ascii_digit() || matches!(b[i], b'.' | b'e' | b'E' | b'+' | b'-'))
+            {
+                i += 1;
+            }
+            let t = &s[start..i];
+            if !t.contains(['.', 'e', 'E'])
+                && t.parse::<i64>().is_err()
+                && t.parse::<u64>().is_err()
+            {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Python's `int()` and `float()` also read the decimal digits of other scripts (`'١٢'` is
@@ -325,7 +389,13 @@ fn tuple_repr(items: impl Iterator<Item = String>) -> String {
 /// `json.loads(s)`, its failure as Python's `JSONDecodeError` ("Expecting value: line 1
 /// column 1 (char 0)"): the phrase for the common cases, the position where the parser stopped.
 fn json_loads(s: &str) -> Result<Value, Coerced> {
-    serde_json::from_str::<Value>(s).map_err(|e| {
+    let parsed = serde_json::from_str::<Value>(s);
+    if parsed.is_ok() && has_big_int(s) {
+        return Err(Coerced::AtRun {
+            what: "`json.loads(s)` reads it when the UDF runs (an integer past 64 bits)".into(),
+        });
+    }
+    parsed.map_err(|e| {
         let text = e.to_string();
         // Python's json reads `NaN`, `Infinity`, `-Infinity` and numbers past f64's range
         // (as inf), which serde_json refuses: left to the run rather than a guessed error.
@@ -732,5 +802,32 @@ mod tests {
             "a GeoDataFrame of 0 rows (EPSG:4326)"
         );
         assert!(shown("pd.DataFrame", "[]").starts_with("at run"));
+        assert_eq!(
+            shown(
+                "gpd.GeoDataFrame",
+                "{\"type\": \"Point\", \"coordinates\": [1, 2]}"
+            ),
+            "a GeoDataFrame of 1 row (EPSG:4326)"
+        );
+        // `_gdf_from_geojson` calls `data.get`: on a list, AttributeError.
+        assert_eq!(
+            shown("gpd.GeoDataFrame", "[1, 2]"),
+            "AttributeError: 'list' object has no attribute 'get'"
+        );
+        assert!(shown("gpd.GeoDataFrame", "{\"a\": 1}").starts_with("at run"));
+    }
+
+    /// Python reads integers past 64 bits exactly; shown as floats they would be wrong.
+    #[test]
+    fn integers_past_64_bits_in_json_are_left_to_the_run() {
+        assert!(shown("list", "[123456789012345678901234]").starts_with("at run"));
+        assert!(shown("dict", "{\"a\": -9223372036854775809}").starts_with("at run"));
+        assert_eq!(
+            shown(
+                "list",
+                "[18446744073709551615, \"123456789012345678901234\", 1e30]"
+            ),
+            "[18446744073709551615, '123456789012345678901234', 1e+30]"
+        );
     }
 }

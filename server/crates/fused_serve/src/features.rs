@@ -263,7 +263,8 @@ impl Rows {
         match &self.ids {
             Ids::Range(start, step) => {
                 out.push('"');
-                out.push_str(&(start + step * i as i64).to_string());
+                // (In i128: a range near i64's ends must not overflow.)
+                out.push_str(&(*start as i128 + *step as i128 * i as i128).to_string());
                 out.push('"');
             }
             Ids::List(l) => out.push_str(&Value::from(l[i].as_str()).to_string()),
@@ -562,6 +563,23 @@ mod tests {
         assert_eq!(
             geojson(&rows).unwrap(),
             r#"{"type":"FeatureCollection","features":[{"id":"5","type":"Feature","properties":{"n":7,"f":null,"o\"":{"a":[1]}},"geometry":{"type":"LineString","coordinates":[[1.1234568,2.0],[3.5,-4.0]]}}]}"#
+        );
+    }
+
+    /// A RangeIndex near i64's end: the second row's id is past it, written exactly (it was an
+    /// overflow: a panic, so a 500, in a debug build).
+    #[test]
+    fn range_ids_past_i64_are_written_exactly() {
+        // Two rows without a geometry: types 0, no coordinates.
+        let body = [0u8; 10];
+        let header = serde_json::json!({"rows": 2,
+            "geometry": {"kind": "simple", "types": [0, 2], "counts": [2, 8], "coords": [10, 0]},
+            "columns": [], "ids": {"start": i64::MAX, "step": i64::MAX}});
+        let rows = parse(file(header, &body)).unwrap();
+        let out = geojson(&rows).unwrap();
+        assert!(
+            out.contains(&format!("\"id\":\"{}\"", i64::MAX as i128 * 2)),
+            "{out}"
         );
     }
 

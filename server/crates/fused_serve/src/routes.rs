@@ -238,7 +238,7 @@ async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Resp
     if let Some(page) = crate::map::page("../", Some(&entry.name)) {
         return page::map(page);
     }
-    match entry.snapshot() {
+    match snapshot(&entry).await {
         Ok(s) => page::html(&page::udf(&catalog::describe(&entry, &s))),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -325,7 +325,7 @@ async fn coerce(
         Ok(e) => e,
         Err(r) => return r,
     };
-    let snap = match entry.snapshot() {
+    let snap = match snapshot(&entry).await {
         Ok(s) => s,
         Err(e) => {
             return error(
@@ -361,6 +361,14 @@ async fn coerce(
         }
     }
     json_response(StatusCode::OK, &Value::Object(out))
+}
+
+/// The package's files read and hashed off the async threads (a big package takes a while).
+async fn snapshot(entry: &Arc<Entry>) -> Result<catalog::Snapshot, String> {
+    let e = entry.clone();
+    tokio::task::spawn_blocking(move || e.snapshot())
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
 }
 
 /// The parameter names a caller may pass, for the 400 answers.
@@ -460,27 +468,15 @@ async fn execute(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let snap = {
-        let e2 = entry.clone();
-        let got = tokio::task::spawn_blocking(move || e2.snapshot()).await;
-        match got {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unreadable",
-                    e,
-                    json!({}),
-                )
-            }
-            _ => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal",
-                    "the UDF's files could not be read".into(),
-                    json!({}),
-                )
-            }
+    let snap = match snapshot(&entry).await {
+        Ok(s) => s,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unreadable",
+                e,
+                json!({}),
+            )
         }
     };
     let Some(udf) = catalog::target(&snap) else {

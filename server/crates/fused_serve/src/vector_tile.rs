@@ -3,7 +3,8 @@
 //! attributes. Geometry is clipped to the tile plus [`BUFFER`]: a polygon larger than the tile
 //! keeps only the part a map draws here, a line only its pieces near the tile, and points past
 //! the buffer are dropped. The protobuf encoding (commands, zigzag deltas, tag tables) is the
-//! `mvt` crate's; the clipping of what crosses the buffer's edge is `geo`'s boolean operations.
+//! `mvt` crate's; the clipping of what crosses the buffer's edge is `geo`'s boolean operations,
+//! after a plain cut to a far box that keeps their precision (see [`FAR`]).
 
 use crate::features::{Geom, Pt, Rows, Values};
 use fused_core::tile::Tile;
@@ -140,6 +141,94 @@ fn fit(pts: &[(f64, f64)]) -> Fit {
     }
 }
 
+/// The box shapes are first cut to with plain arithmetic, before `geo`'s boolean operations cut
+/// them to the buffered tile: those work at a precision relative to the shapes' extent, and at
+/// zoom 30 a continent spans 10^12 tile units, coarser than the tile.
+const FAR: f64 = 1_048_576.0;
+
+/// `ring` cut to the square of `FAR` around the tile (Sutherland–Hodgman: exact for a convex
+/// window; where the ring leaves and comes back, it runs along the window's edge, which the
+/// exact cut to the tile then drops).
+fn pre_clip_ring(ring: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let (lo, hi) = (-FAR, EXTENT as f64 + FAR);
+    let mut pts = ring.to_vec();
+    // Each edge of the window: which coordinate (0 x, 1 y), its value, and whether inside is above.
+    for (axis, at, above) in [(0, lo, true), (0, hi, false), (1, lo, true), (1, hi, false)] {
+        let c = |p: (f64, f64)| if axis == 0 { p.0 } else { p.1 };
+        let inside = |p: (f64, f64)| if above { c(p) >= at } else { c(p) <= at };
+        let cross = |a: (f64, f64), b: (f64, f64)| {
+            let t = (at - c(a)) / (c(b) - c(a));
+            let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            if axis == 0 {
+                (at, y)
+            } else {
+                (x, at)
+            }
+        };
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        for i in 0..pts.len() {
+            let (a, b) = (pts[(i + pts.len() - 1) % pts.len()], pts[i]);
+            match (inside(a), inside(b)) {
+                (true, true) => out.push(b),
+                (true, false) => out.push(cross(a, b)),
+                (false, true) => {
+                    out.push(cross(a, b));
+                    out.push(b);
+                }
+                (false, false) => {}
+            }
+        }
+        pts = out;
+        if pts.is_empty() {
+            break;
+        }
+    }
+    pts
+}
+
+/// `line` cut to the square of `FAR` around the tile: its pieces inside (Liang–Barsky per
+/// segment), joined where consecutive segments meet.
+fn pre_clip_line(line: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let (lo, hi) = (-FAR, EXTENT as f64 + FAR);
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut open = false;
+    for w in line.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut keep = true;
+        for (p, q) in [
+            (-dx, a.0 - lo),
+            (dx, hi - a.0),
+            (-dy, a.1 - lo),
+            (dy, hi - a.1),
+        ] {
+            if p == 0.0 {
+                keep &= q >= 0.0;
+            } else if p < 0.0 {
+                t0 = t0.max(q / p);
+            } else {
+                t1 = t1.min(q / p);
+            }
+        }
+        if !keep || t0 > t1 {
+            open = false;
+            continue;
+        }
+        let at = |t: f64| (a.0 + dx * t, a.1 + dy * t);
+        let (s, e) = (
+            if t0 > 0.0 { at(t0) } else { a },
+            if t1 < 1.0 { at(t1) } else { b },
+        );
+        if !(open && t0 == 0.0) {
+            pieces.push(vec![s]);
+        }
+        pieces.last_mut().expect("pushed").push(e);
+        open = t1 == 1.0;
+    }
+    pieces
+}
+
 fn clip_box() -> Polygon<f64> {
     Rect::new(Coord { x: LO, y: LO }, Coord { x: HI, y: HI }).to_polygon()
 }
@@ -229,10 +318,17 @@ fn clipped_polygons(grid: Grid, list: &[Vec<Vec<Pt>>]) -> Vec<Vec<Vec<(f64, f64)
             Fit::Inside => out.push(rings),
             Fit::Outside => {}
             Fit::Crossing => {
-                let poly = Polygon::new(
-                    geo_line(outer),
-                    rings[1..].iter().map(|r| geo_line(r)).collect(),
-                );
+                let outer = pre_clip_ring(outer);
+                if outer.len() < 3 {
+                    continue; // (its box crosses the tile's, the ring itself passes far off)
+                }
+                let holes = rings[1..]
+                    .iter()
+                    .map(|r| pre_clip_ring(r))
+                    .filter(|r| r.len() >= 3)
+                    .map(|r| geo_line(&r))
+                    .collect();
+                let poly = Polygon::new(geo_line(&outer), holes);
                 for p in poly.intersection(&clip_box()) {
                     let mut rs = vec![from_geo(p.exterior())];
                     rs.extend(p.interiors().iter().map(from_geo));
@@ -274,7 +370,8 @@ fn lines(grid: Grid, list: &[Vec<Pt>]) -> Result<Option<mvt::GeomData>, mvt::Err
             Fit::Inside => kept.push(pts),
             Fit::Outside => {}
             Fit::Crossing => {
-                let cut = clip_box().clip(&MultiLineString::new(vec![geo_line(&pts)]), false);
+                let near = pre_clip_line(&pts).iter().map(|p| geo_line(p)).collect();
+                let cut = clip_box().clip(&MultiLineString::new(near), false);
                 kept.extend(cut.iter().map(from_geo));
             }
         }
@@ -479,6 +576,59 @@ mod tests {
             assert!(r.contains(&corner), "{corner:?} missing from {r:?}");
         }
         assert_eq!(area2(&r), 2 * 4608 * 4608);
+    }
+
+    /// At zoom 30 a continent spans ~10^12 tile units: clipped as it is, the boolean
+    /// operations' precision (relative to the shapes' extent) is coarser than the tile.
+    #[test]
+    fn a_continent_at_zoom_30_is_cut_to_the_exact_buffered_square() {
+        let t = Tile::containing(-74.0, 40.7, 30).unwrap();
+        let continent = vec![vec![
+            (-120.0, 10.0),
+            (-30.0, 10.0),
+            (-30.0, 60.0),
+            (-75.0, 70.0),
+            (-120.0, 60.0),
+            (-120.0, 10.0),
+        ]];
+        let got = clipped_polygons(Grid::new(t), &[continent]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        let r = ring(&got[0][0], true).unwrap();
+        assert_eq!(area2(&r), 2 * 4608 * 4608, "{r:?}");
+        // A line across the continent, through the tile: its piece is the tile's width plus
+        // the buffer, at the height it crosses.
+        let g = Grid::new(t);
+        let y = g.project((-74.0, 40.7)).unwrap().1;
+        let line = g.line(&[(-120.0, 40.7), (-30.0, 40.7)]);
+        let near: Vec<_> = pre_clip_line(&line).iter().map(|p| geo_line(p)).collect();
+        let cut = clip_box().clip(&MultiLineString::new(near), false);
+        let pts: Vec<(f64, f64)> = cut.iter().flat_map(from_geo).collect();
+        assert_eq!(pts.len(), 2, "{pts:?}");
+        for (p, x) in pts.iter().zip([LO, HI]) {
+            assert!((p.0 - x).abs() < 1e-6 && (p.1 - y).abs() < 1e-3, "{pts:?}");
+        }
+    }
+
+    #[test]
+    fn the_far_cut_keeps_lines_whole_inside_and_in_pieces_across() {
+        let inside = vec![(0.0, 0.0), (10.0, 5.0), (20.0, 0.0)];
+        assert_eq!(pre_clip_line(&inside), vec![inside.clone()]);
+        let far = FAR * 3.0;
+        // In, out past the left edge, and back in: two pieces ending on the edge.
+        let out_and_back = vec![(0.0, 0.0), (-far, 0.0), (0.0, 10.0)];
+        let pieces = pre_clip_line(&out_and_back);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert_eq!(pieces[0], vec![(0.0, 0.0), (-FAR, 0.0)]);
+        assert_eq!(pieces[1][1], (0.0, 10.0));
+        assert!((pieces[1][0].0 + FAR).abs() < 1e-6);
+        assert!(pre_clip_line(&[(-far, 0.0), (-far, 10.0)]).is_empty());
+        // A ring around the window becomes the window.
+        let around = vec![(-far, -far), (far, -far), (far, far), (-far, far)];
+        let r = pre_clip_ring(&around);
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert!(r
+            .iter()
+            .all(|p| p.0.abs().max(p.1.abs()) <= FAR + EXTENT as f64));
     }
 
     #[test]
