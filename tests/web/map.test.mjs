@@ -393,3 +393,54 @@ test("under a proxy that keeps its path prefix (code-server's /absproxy/PORT/), 
     proxy.close();
   }
 });
+
+// The result panel's map (dist/result.js, what the VS Code extension ships): a page holding one
+// run's JSON, served from loopback, as the panel builds it. With the package's fused:vizConfig in
+// `viz`, the features take its colours, as on the live map; without, the map's orange.
+test("the result map of one run draws its features styled by the package's fused:vizConfig", async () => {
+  const script = fs.readFileSync(path.join(root, "web/map/dist/result.js"));
+  const square = [[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.9], [2.3, 48.8]];
+  const run = (viz) => ({
+    ok: true,
+    mode: "file",
+    bounds: [2.2, 48.7, 2.5, 49.0],
+    result: {
+      geojson: { type: "FeatureCollection", features: [{ type: "Feature", properties: { size: 0.01 }, geometry: { type: "Polygon", coordinates: [square] } }] },
+    },
+    viz,
+  });
+  const viz = JSON.parse(fs.readFileSync(path.join(root, "fixtures/serve/Polygon_File/meta.json"), "utf8")).job_config.steps[0].udf.metadata[
+    "fused:vizConfig"
+  ];
+  const pages = { "/styled": run(viz), "/plain": run(undefined), "/broken": run({ vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: "@@=[0, properties.size *" } }) };
+  const srv = http.createServer((req, res) => {
+    if (req.url === "/result.js") return res.end(script);
+    const r = pages[req.url];
+    if (!r) return res.writeHead(404).end();
+    res.setHeader("content-type", "text/html");
+    res.end(`<!doctype html><body style="margin:0"><div id="fused-result-map" style="position:relative;width:600px;height:400px"></div>
+<div id="fused-map-status"></div><script type="application/json" id="fused-run">${JSON.stringify(r).replace(/</g, "\\u003c")}</script>
+<script src="/result.js"></script></body>`);
+  });
+  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const at = `http://127.0.0.1:${srv.address().port}`;
+  const green = ([r, g, b]) => r < 70 && g > 120 && g < 200 && b > 50 && b < 130;
+  try {
+    for (const [name, expect] of [["styled", green], ["plain", orange], ["broken", orange]]) {
+      const { page, seen } = await open(`${at}/${name}`);
+      await page.waitForFunction(() => window.__fusedResultMap && window.__fusedResultMap.drawn() > 0, null, { timeout: 30000 });
+      await page.waitForTimeout(500);
+      assert.deepEqual(seen.errors, []);
+      const [cx, cy] = await page.evaluate(() => window.__fusedResultMap.project([2.35, 48.85]));
+      const px = await pixels(page, `result-map-${name}`);
+      const centre = px.at(cx, cy);
+      assert.ok(expect(centre), `${name}: centre pixel ${centre}`);
+      const status = await page.textContent("#fused-map-status");
+      if (name === "broken") assert.match(status, /fused:vizConfig\.vectorLayer is not usable/);
+      else assert.match(status, /^1 feature on the map/);
+      await page.close();
+    }
+  } finally {
+    srv.close();
+  }
+});

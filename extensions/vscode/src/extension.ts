@@ -22,7 +22,7 @@ import { formatRunResult, RunResult } from "./resultText";
 import { previewHtml } from "./previewHtml";
 import { resultHtml } from "./resultHtml";
 import { RunHistory } from "./runHistory";
-import { packageUdfFile } from "./packageFiles";
+import { packageUdfFile, packageVizConfig } from "./packageFiles";
 import { activeInterpreter, choosePython, PythonApi, PythonChoice } from "./pythonChoice";
 import { describeWorker, WorkerStatus } from "./workerStatus";
 
@@ -495,8 +495,18 @@ function showResultPanel(msg: { uri: string; result: RunResult }, file: string, 
   const mapFile = vscode.Uri.joinPath(context.extensionUri, "media", "result-map.js");
   // A development build (node build.mjs, no package.sh) has no map bundle: the panel goes without.
   const mapScript = fs.existsSync(mapFile.fsPath) ? resultPanel.webview.asWebviewUri(mapFile).toString() : undefined;
-  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when, mapScript);
+  resultPanel.webview.html = resultHtml(file, uri.fsPath, msg.result, nonce(), when, mapScript, vizConfigBeside(uri));
   if (!resultPanel.visible) resultPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
+/** The `fused:vizConfig` of the package the UDF is in (its folder's meta.json), for the map. */
+function vizConfigBeside(udf: vscode.Uri): object | undefined {
+  if (udf.scheme !== "file") return undefined;
+  try {
+    return packageVizConfig(fs.readFileSync(path.join(path.dirname(udf.fsPath), "meta.json"), "utf8"));
+  } catch {
+    return undefined; // no meta.json: a loose file
+  }
 }
 
 /** Open the UDF at a 1-based line, in the editor group that shows it already, else the first. */

@@ -30,3 +30,20 @@ function metaSource(text: string | undefined): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The package's `fused:vizConfig` (`job_config.steps[].udf.metadata`, its first UDF step, as
+ * `fused-ls serve` reads it): how Workbench, the live map and the result panel's map style its
+ * layers. Undefined when meta.json has none, or is not JSON (being edited).
+ */
+export function packageVizConfig(metaText: string | undefined): object | undefined {
+  if (!metaText) return undefined;
+  try {
+    const meta = JSON.parse(metaText) as { job_config?: { steps?: { udf?: { metadata?: Record<string, unknown> } }[] } };
+    const step = (meta.job_config?.steps ?? []).find((s) => s?.udf && typeof s.udf === "object");
+    const viz = step?.udf?.metadata?.["fused:vizConfig"];
+    return viz && typeof viz === "object" && !Array.isArray(viz) ? (viz as object) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -11,8 +11,8 @@ import type { RunResult } from "./resultText";
 const MAX_ROWS = 200;
 const MAX_CELL = 200;
 
-export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string, mapScript?: string): string {
-  const map = mapScript && r.ok ? mapRun(r) : undefined;
+export function resultHtml(file: string, udfPath: string, r: RunResult, nonce: string, when: string, mapScript?: string, viz?: object): string {
+  const map = mapScript && r.ok ? mapRun(r, viz) : undefined;
   // The map decodes the raster's data: URL itself; deck.gl reads textures from blob: URLs.
   const csp = ["default-src 'none'", map ? "img-src data: blob:" : "img-src data:", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join("; ");
   const body: string[] = [];
@@ -98,14 +98,15 @@ ${body.join("\n")}
 }
 
 /** What the map needs of a run (web/map/src/result.js reads it): the features (an H3 frame's
- * hexagons are in `geojson` too), the raster and the bounds; undefined when there is nothing to
- * draw. The preview rows and output stay out of the page's JSON. */
-function mapRun(r: RunResult): object | undefined {
+ * hexagons are in `geojson` too), the raster and the bounds, and the package's `fused:vizConfig`
+ * (`viz`) to style them; undefined when there is nothing to draw. The preview rows and output
+ * stay out of the page's JSON. */
+function mapRun(r: RunResult, viz?: object): object | undefined {
   const res = r.result ?? {};
   const features = res.geojson?.features?.length ? res.geojson : undefined;
   const raster = res.raster?.png_base64 && res.raster.bounds?.length === 4 ? res.raster : undefined;
   if (!features && !raster) return undefined;
-  return { bounds: r.bounds, result: { geojson: features, raster, total_bounds: res.total_bounds } };
+  return { bounds: r.bounds, result: { geojson: features, raster, total_bounds: res.total_bounds }, viz };
 }
 
 /** The traceback, escaped, with each frame in the UDF's file turned into a link to its line. */

@@ -1,7 +1,7 @@
 // Which .py of a package the Explorer's commands act on (src/packageFiles.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { packageUdfFile } from "../src/packageFiles.ts";
+import { packageUdfFile, packageVizConfig } from "../src/packageFiles.ts";
 
 const meta = (source: unknown) => JSON.stringify({ job_config: { steps: [{ type: "udf", udf: { name: "X", source } }] } });
 
@@ -16,4 +16,15 @@ test("else <folder>.py, else the only .py that is not utils.py", () => {
   assert.equal(packageUdfFile("{ not json", "Pkg", ["utils.py", "udf.py", "meta.json"]), "udf.py");
   assert.equal(packageUdfFile(undefined, "Pkg", ["a.py", "b.py"]), undefined);
   assert.equal(packageUdfFile(undefined, "Pkg", ["utils.py", "meta.json"]), undefined);
+});
+
+test("the package's fused:vizConfig, from its first UDF step's metadata", () => {
+  const viz = { vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: "@@=[0, 200, 0]" } };
+  const withViz = JSON.stringify({ job_config: { steps: [{ type: "udf", udf: { name: "X", metadata: { "fused:vizConfig": viz } } }] } });
+  assert.deepEqual(packageVizConfig(withViz), viz);
+  assert.equal(packageVizConfig(meta("X.py")), undefined);
+  assert.equal(packageVizConfig("{ not json"), undefined);
+  assert.equal(packageVizConfig(undefined), undefined);
+  const notObject = JSON.stringify({ job_config: { steps: [{ udf: { metadata: { "fused:vizConfig": [1] } } }] } });
+  assert.equal(packageVizConfig(notObject), undefined);
 });

@@ -60,6 +60,12 @@ test("the map: features and the bundle's nonce'd script; the run's JSON cannot c
   assert.deepEqual(run.bounds, [2, 48, 3, 49]);
   assert.equal(run.result.geojson.features[0].properties.name, "</script><b>");
   assert.equal(run.result.preview, undefined, "only what the map draws");
+  assert.equal(run.viz, undefined);
+  // The package's fused:vizConfig travels with the run, for the map to style the features.
+  const viz = { vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: "@@=[0, 200, 0]" } };
+  const styled = resultHtml("P/P.py", "/w/P/P.py", { ok: true, bounds: [2, 48, 3, 49], result: { geojson: fc } }, "N", "t", src, viz);
+  const styledRun = JSON.parse(/<script type="application\/json" id="fused-run">(.*?)<\/script>/.exec(styled)?.[1] ?? "");
+  assert.deepEqual(styledRun.viz, viz);
 });
 
 test("no map without the bundle, for a failed run, or when nothing is drawable", () => {

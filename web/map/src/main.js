@@ -9,7 +9,7 @@
 import { Deck, MapView, WebMercatorViewport } from "@deck.gl/core";
 import { TileLayer } from "@deck.gl/geo-layers";
 import { BitmapLayer, GeoJsonLayer, PathLayer, SolidPolygonLayer, TextLayer } from "@deck.gl/layers";
-import { JSONConverter } from "@deck.gl/json";
+import { vizProps } from "./viz.js";
 
 const config = JSON.parse(document.getElementById("fused-config")?.textContent || "{}");
 // The base URL ends with the token: `http://127.0.0.1:PORT/<token>/`. The server gives it
@@ -126,33 +126,9 @@ function tileSubLayers(props) {
   return out;
 }
 
-// The props a layer of the package's `fused:vizConfig` (as Workbench saves it, e.g.
-// `{"vectorLayer": {"@@type": "GeoJsonLayer", "getFillColor": "@@=[properties.v * 20, 80, 0]"}}`)
-// sets, hydrated by @deck.gl/json (`@@=` expressions become accessors). The layer itself is
-// ours: data, id and picking stay the map's.
-class PropsOf {
-  constructor(props) {
-    this.props = props;
-  }
-}
-const vizConverter = new JSONConverter({
-  configuration: { classes: { GeoJsonLayer: PropsOf, BitmapLayer: PropsOf, TileLayer: PropsOf, H3HexagonLayer: PropsOf } },
-});
-
-function vizProps(key) {
-  const viz = state.udf && state.udf["fused:vizConfig"];
-  const layer = viz && typeof viz === "object" ? viz[key] : null;
-  if (!layer || typeof layer !== "object") return {};
-  try {
-    const converted = vizConverter.convert(layer);
-    const props = converted instanceof PropsOf ? converted.props : converted;
-    if (!props || typeof props !== "object") return {};
-    const { id, data, ...rest } = props; // eslint-disable-line no-unused-vars
-    return rest;
-  } catch (e) {
-    setStatus(`fused:vizConfig.${key} is not usable: ${e}`, true);
-    return {};
-  }
+// What the package's `fused:vizConfig` sets on a layer (viz.js).
+function vizPropsOf(key) {
+  return vizProps(state.udf && state.udf["fused:vizConfig"], key, (message) => setStatus(message, true));
 }
 
 function featureLayer(id, data) {
@@ -167,7 +143,7 @@ function featureLayer(id, data) {
     getLineColor: [120, 60, 0, 255],
     getLineWidth: 1,
     lineWidthUnits: "pixels",
-    ...vizProps("vectorLayer"),
+    ...vizPropsOf("vectorLayer"),
     id,
     data,
   });

@@ -2,7 +2,9 @@
 // holds a run JSON, the `fused-ls run --format json` contract) draws `result.geojson` features,
 // an H3 frame's hexagons (`result.h3.geojson`, or the `geojson` the runner built from them) and a
 // raster (`result.raster.png_base64` at `result.raster.bounds`), fitted in view. It never fetches
-// anything, so it works under a webview's strict CSP (nonce'd script, no remote origin).
+// anything, so it works under a webview's strict CSP (nonce'd script, no remote origin). With
+// `viz` (the package's `fused:vizConfig`, which the caller adds to the run) the features are
+// styled as the live map styles them.
 //
 // A separate entry from main.js (the live map of `fused-ls serve`, which talks to its server):
 // built to dist/result.js by build.mjs. It reads the run from
@@ -11,6 +13,7 @@
 
 import { Deck, MapView, WebMercatorViewport } from "@deck.gl/core";
 import { BitmapLayer, GeoJsonLayer, PathLayer } from "@deck.gl/layers";
+import { vizProps } from "./viz.js";
 
 // The live map's feature colours (main.js), so a run looks the same in both.
 const FILL = [255, 140, 0, 180];
@@ -88,6 +91,7 @@ async function draw(el, run) {
     view = { longitude: fit.longitude, latitude: fit.latitude, zoom: Math.min(fit.zoom, 20) };
   }
   const layers = [];
+  let vizError = null;
   // The run's tile or bounds as an outline: where the UDF was asked to draw.
   if (validBounds(run.bounds)) {
     layers.push(new PathLayer({ id: "run-bounds", data: [ring(run.bounds)], getPath: (p) => p, getColor: [150, 150, 160, 255], getWidth: 1, widthUnits: "pixels" }));
@@ -96,8 +100,6 @@ async function draw(el, run) {
   if (data.features) {
     layers.push(
       new GeoJsonLayer({
-        id: "features",
-        data: data.features,
         pickable: true,
         stroked: true,
         filled: true,
@@ -108,6 +110,10 @@ async function draw(el, run) {
         getLineColor: LINE,
         getLineWidth: 1,
         lineWidthUnits: "pixels",
+        // The package's `fused:vizConfig`, as the live map draws it (the caller puts it in `viz`).
+        ...vizProps(run.viz, "vectorLayer", (message) => (vizError = message)),
+        id: "features",
+        data: data.features,
       }),
     );
   }
@@ -134,7 +140,10 @@ async function draw(el, run) {
   }
   const n = data.features ? data.features.features.length : 0;
   const outline = validBounds(run.bounds) ? ": the grey outline is the run's bounds" : "";
-  say(`${n ? `${n} feature${n === 1 ? "" : "s"}` : ""}${n && image ? " and " : ""}${image ? "a raster" : ""} on the map (no basemap${outline})`);
+  say(
+    `${n ? `${n} feature${n === 1 ? "" : "s"}` : ""}${n && image ? " and " : ""}${image ? "a raster" : ""} on the map (no basemap${outline})` +
+      (vizError ? `; ${vizError}` : ""),
+  );
   let drawn = 0;
   deck.setProps({ onAfterRender: () => (drawn += 1) });
   window.__fusedResultMap = {
