@@ -397,7 +397,7 @@ test("under a proxy that keeps its path prefix (code-server's /absproxy/PORT/), 
 // The result panel's map (dist/result.js, what the VS Code extension ships): a page holding one
 // run's JSON, served from loopback, as the panel builds it. With the package's fused:vizConfig in
 // `viz`, the features take its colours, as on the live map; without, the map's orange.
-test("the result map of one run draws its features styled by the package's fused:vizConfig", async () => {
+test("the result map of one run draws its features styled by the package's fused:vizConfig, CARTO colour helpers included", async () => {
   const script = fs.readFileSync(path.join(root, "web/map/dist/result.js"));
   const square = [[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.9], [2.3, 48.8]];
   const run = (viz) => ({
@@ -412,7 +412,11 @@ test("the result map of one run draws its features styled by the package's fused
   const viz = JSON.parse(fs.readFileSync(path.join(root, "fixtures/serve/Polygon_File/meta.json"), "utf8")).job_config.steps[0].udf.metadata[
     "fused:vizConfig"
   ];
-  const pages = { "/styled": run(viz), "/plain": run(undefined), "/broken": run({ vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: "@@=[0, properties.size *" } }) };
+  // Workbench's own template: CARTO's colorContinuous on an attribute (size 0.01 is the top of
+  // the domain: Teal's last colour, #2a5674).
+  const carto = { vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: { "@@function": "colorContinuous", attr: "size", domain: [0, 0.01], colors: "Teal" } } };
+  const pages = { "/styled": run(viz), "/carto": run(carto), "/plain": run(undefined), "/broken": run({ vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: "@@=[0, properties.size *" } }),
+    "/unknown": run({ vectorLayer: { "@@type": "GeoJsonLayer", getFillColor: { "@@function": "noSuchHelper", attr: "size" } } }) };
   const srv = http.createServer((req, res) => {
     if (req.url === "/result.js") return res.end(script);
     const r = pages[req.url];
@@ -426,7 +430,8 @@ test("the result map of one run draws its features styled by the package's fused
   const at = `http://127.0.0.1:${srv.address().port}`;
   const green = ([r, g, b]) => r < 70 && g > 120 && g < 200 && b > 50 && b < 130;
   try {
-    for (const [name, expect] of [["styled", green], ["plain", orange], ["broken", orange]]) {
+    const teal = ([r, g, b]) => Math.abs(r - 42) < 25 && Math.abs(g - 86) < 25 && Math.abs(b - 116) < 25;
+    for (const [name, expect] of [["styled", green], ["carto", teal], ["plain", orange], ["broken", orange], ["unknown", orange]]) {
       const { page, seen } = await open(`${at}/${name}`);
       await page.waitForFunction(() => window.__fusedResultMap && window.__fusedResultMap.drawn() > 0, null, { timeout: 30000 });
       await page.waitForTimeout(500);
@@ -437,6 +442,7 @@ test("the result map of one run draws its features styled by the package's fused
       assert.ok(expect(centre), `${name}: centre pixel ${centre}`);
       const status = await page.textContent("#fused-map-status");
       if (name === "broken") assert.match(status, /fused:vizConfig\.vectorLayer is not usable/);
+      else if (name === "unknown") assert.match(status, /fused:vizConfig\.vectorLayer: getFillColor not usable here \(default used\)/);
       else assert.match(status, /^1 feature on the map/);
       await page.close();
     }
