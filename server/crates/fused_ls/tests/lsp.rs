@@ -1500,3 +1500,75 @@ fn closing_a_large_file_gives_its_memory_back() {
     }
     assert_eq!(lsp.stop(), Some(0));
 }
+
+/// A package's entrypoint without `@fused.udf` (fused 2.9.5 runs it: FUSED013, and published
+/// packages do this) gets the lenses, hovers and hints of a decorated UDF; the same name in a
+/// helper file, or a function the entrypoint does not name, does not.
+#[test]
+fn an_undecorated_entrypoint_gets_run_lenses_hovers_and_hints() {
+    let udf = "def helper(k: int = 1):\n    return k\n\n\ndef udf(bounds: fused.types.Bounds = None, n: int = 4):\n    return n\n";
+    let (_t, dir) = scratch_pkg(udf);
+    std::fs::write(dir.join("utils.py"), "def udf(m: int = 1):\n    return m\n").unwrap();
+    let (mut lsp, _) = Lsp::start(vscode_caps(), &[]);
+    let uri = lsp.open(&dir.join("Pkg.py"), udf);
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let got: Vec<(String, Value, u64)> = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["command"]["title"].as_str().unwrap().to_string(),
+                l["command"]["arguments"][0]["entrypoint"].clone(),
+                l["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("▶ Run".to_string(), json!("udf"), 4),
+            ("▶ Run tile".to_string(), json!("udf"), 4)
+        ]
+    );
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 4, "character": udf.lines().nth(4).unwrap().find(", n:").unwrap() + 2}}),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(text.contains("int"), "hover on `n`: {hover}");
+    let hints = lsp.request(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 6, "character": 0}}}),
+    );
+    let labels: Vec<(u64, &str)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["position"]["line"].as_u64().unwrap(),
+                h["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(labels.contains(&(4, "tile ")), "{labels:?}");
+    assert!(
+        labels.iter().all(|(line, _)| *line == 4),
+        "the helper got hints: {labels:?}"
+    );
+    let helper = lsp.open(
+        &dir.join("utils.py"),
+        "def udf(m: int = 1):\n    return m\n",
+    );
+    let lenses = lsp.request(
+        "textDocument/codeLens",
+        json!({"textDocument": {"uri": helper}}),
+    );
+    assert_eq!(lenses.as_array().map(Vec::len).unwrap_or(0), 0, "{lenses}");
+    assert_eq!(lsp.stop(), Some(0));
+}

@@ -4,6 +4,7 @@
 
 use crate::document::{DocKind, Document};
 use crate::settings::{Preference, Settings};
+use fused_core::model::{PyModel, Udf};
 use fused_core::{Encoding, Selection};
 use fused_fs::config::{ConfigFile, Overrides, Resolver};
 use std::collections::{HashMap, HashSet};
@@ -184,6 +185,50 @@ impl Session {
             || self.docs.values().any(|d| {
                 d.kind == DocKind::MetaJson && d.path.as_deref().and_then(Path::parent) == Some(dir)
             })
+    }
+
+    /// The UDFs of the document at `path` whose model is `model`: its `@fused.udf` functions and,
+    /// when it is a package's main file, the function meta.json's `entrypoint` names even
+    /// undecorated (fused 2.9.5 runs it as it is: FUSED013, and published packages do this), so
+    /// it gets the lenses, hovers and hints a decorated UDF gets. meta.json is read as the
+    /// editor holds it, else from disk.
+    pub fn udfs_of<'a>(&self, path: Option<&Path>, model: &'a PyModel) -> Vec<&'a Udf> {
+        let mut out: Vec<&Udf> = model.udfs.iter().collect();
+        let Some((dir, file)) = path.and_then(|p| Some((p.parent()?, p.file_name()?.to_str()?)))
+        else {
+            return out;
+        };
+        let meta = dir.join("meta.json");
+        let text = match self
+            .docs
+            .values()
+            .find(|d| d.path.as_deref() == Some(&meta))
+        {
+            Some(d) => Some(d.text.to_string()),
+            None => fused_fs::read::read_text_capped(&meta, fused_fs::MAX_FILE).ok(),
+        };
+        let udf = match text.map(|t| fused_core::meta::parse(&t)) {
+            Some(fused_core::meta::MetaParse::Parsed(m)) => m.udf,
+            _ => None,
+        };
+        let Some(udf) = udf else { return out };
+        // The main file: `source`, else (no `source`) `<folder>.py`, as `check` finds it.
+        let main = match &udf.source {
+            Some(s) => s.value == file,
+            None => {
+                dir.file_name()
+                    .and_then(|n| n.to_str())
+                    .map(|n| format!("{n}.py"))
+                    .as_deref()
+                    == Some(file)
+            }
+        };
+        if let (true, Some(ep)) = (main, &udf.entrypoint) {
+            if let Some(f) = model.function(&ep.value).filter(|f| !f.decorated) {
+                out.push(f);
+            }
+        }
+        out
     }
 
     /// The open documents of folder `dir` but `except`.

@@ -21,7 +21,7 @@ pub fn code_lenses(st: &Session, params: &CodeLensParams) -> Option<Vec<CodeLens
     }
     let model = doc.model();
     let mut out = Vec::new();
-    for udf in &model.udfs {
+    for udf in st.udfs_of(doc.path.as_deref(), model) {
         let at = convert::range(
             &doc.text,
             &doc.index,

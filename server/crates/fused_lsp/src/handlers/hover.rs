@@ -44,7 +44,7 @@ pub fn hover(st: &Session, params: &HoverParams) -> Option<Hover> {
     }
     let model = doc.model();
     let future = model.future_annotations.is_some();
-    for udf in &model.udfs {
+    for udf in st.udfs_of(doc.path.as_deref(), model) {
         for p in udf.params.iter().filter(|p| p.kind == ParamKind::Normal) {
             if p.name_range.contains(&offset) || p.name_range.end == offset {
                 return Some(markdown(param_doc(udf, p, future)));

@@ -30,7 +30,7 @@ pub fn inlay_hints(st: &Session, params: &InlayHintParams) -> Option<Vec<InlayHi
         padding_right: Some(false),
         data: None,
     };
-    for udf in &model.udfs {
+    for udf in st.udfs_of(doc.path.as_deref(), model) {
         let receiver = udf
             .param("bounds")
             .or_else(|| udf.param("bbox"))
