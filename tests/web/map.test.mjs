@@ -224,6 +224,50 @@ test("a raster Tile UDF is drawn at each tile: the west half blue, the east half
   await page.close();
 });
 
+// The package's vizConfig `tileLayer` and `rasterLayer`, as Workbench saves them: tiles of at most
+// zoom 12 requested (overzoomed past it), the raster at half opacity. A copy of Raster_Tile
+// added after the start (the catalog finds it by name).
+test("a raster Tile UDF's vizConfig tileLayer maxZoom and rasterLayer opacity are honoured", async () => {
+  const dir = path.join(work, "Raster_Viz");
+  fs.cpSync(path.join(work, "Raster_Tile"), dir, { recursive: true });
+  const metaPath = path.join(dir, "meta.json");
+  const meta = JSON.parse(fs.readFileSync(metaPath, "utf8"));
+  const udf = meta.job_config.steps[0].udf;
+  udf.name = "Raster_Viz";
+  udf.metadata["fused:name"] = udf.metadata["fused:slug"] = "Raster_Viz";
+  udf.metadata["fused:vizConfig"] = {
+    tileLayer: { "@@type": "TileLayer", minZoom: 0, maxZoom: 12, tileSize: 256, pickable: true },
+    rasterLayer: { "@@type": "BitmapLayer", opacity: 0.5 },
+  };
+  fs.writeFileSync(metaPath, JSON.stringify(meta));
+  const { page, seen } = await open(`${base}Raster_Viz/`);
+  // (A new package: its first tile is checked first; a loaded machine took a minute once.)
+  await waitTiles(page, "all", 120000);
+  assert.deepEqual(seen.errors, []);
+  assert.ok(seen.tiles.length > 0, "no tile requested");
+  const zooms = new Set(seen.tiles.map((u) => Number(/\/run\/tiles\/(\d+)\//.exec(u)[1])));
+  assert.deepEqual([...zooms], [12], `zooms requested at view zoom 13: ${[...zooms]}`);
+  const tiles = await page.evaluate(() => [...window.__fusedMap.state.tiles.values()].map((t) => ({ key: t.key, bbox: t.bbox })));
+  const px = await pixels(page, "raster-tile-viz");
+  // The tile's blue is 30,60,220 drawn opaque; at opacity 0.5 over the background it reads
+  // ≈88,110,228 (deck.gl blends premultiplied colours).
+  const opaque = ([r, g, b]) => b > 180 && r < 50 && g < 80;
+  const faded = ([r, g, b]) => b > 180 && r >= 60 && r < 200 && g >= 90 && g < 210;
+  let checked = 0;
+  for (const t of tiles) {
+    const [x0, y0] = await project(page, [t.bbox.west, t.bbox.north]);
+    const [x1, y1] = await project(page, [t.bbox.east, t.bbox.south]);
+    const [wx, wy] = [x0 + (x1 - x0) * 0.25, y0 + (y1 - y0) * 0.6];
+    if (wx < 330 || wx > 990 || wy < 10 || wy > 690) continue;
+    const west = px.at(wx, wy);
+    assert.ok(faded(west) && !opaque(west), `${t.key}: west half at half opacity: ${west}`);
+    assert.ok(!faded(px.at(x0 + (x1 - x0) * 0.75, wy)), `${t.key}: east half clear`);
+    checked++;
+  }
+  assert.ok(checked >= 1, "a tile's west half in view");
+  await page.close();
+});
+
 test("a File UDF is drawn and fitted in view, styled by its fused:vizConfig", async () => {
   const { page, seen } = await open(`${base}Polygon_File/`);
   await page.waitForFunction(() => window.__fusedMap?.state.fileData, null, { timeout: 60000 });

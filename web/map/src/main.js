@@ -118,7 +118,7 @@ function tileSubLayers(props) {
   const out = [];
   if (data.raster) {
     const [w, s, e, n] = data.raster.bounds;
-    out.push(new BitmapLayer({ id: `${props.id}-raster`, image: data.raster.image, bounds: [w, s, e, n] }));
+    out.push(new BitmapLayer({ ...vizPropsOf("rasterLayer"), id: `${props.id}-raster`, image: data.raster.image, bounds: [w, s, e, n] }));
   }
   if (data.features && data.features.features.length) {
     out.push(featureLayer(`${props.id}-features`, data.features));
@@ -129,6 +129,15 @@ function tileSubLayers(props) {
 // What the package's `fused:vizConfig` sets on a layer (viz.js).
 function vizPropsOf(key) {
   return vizProps(state.udf && state.udf["fused:vizConfig"], key, (message) => setStatus(message, true));
+}
+
+// Of `tileLayer` (Workbench saves e.g. `{"@@type": "TileLayer", "minZoom": 0, "maxZoom": 19,
+// "tileSize": 256}`), what shapes the tiles requested; loading, cancelling and drawing stay the
+// map's.
+const TILE_LAYER_KEYS = ["minZoom", "maxZoom", "tileSize", "zoomOffset", "opacity"];
+function tileLayerProps() {
+  const all = vizPropsOf("tileLayer");
+  return Object.fromEntries(Object.entries(all).filter(([k]) => TILE_LAYER_KEYS.includes(k)));
 }
 
 function featureLayer(id, data) {
@@ -223,6 +232,7 @@ function udfLayers() {
         minZoom: 0,
         maxZoom: 22,
         maxRequests: 6,
+        ...tileLayerProps(),
         // Tiles that left the view are cancelled: their fetch is aborted, the server kills
         // the run.
         refinementStrategy: "best-available",
@@ -233,7 +243,7 @@ function udfLayers() {
   const layers = [];
   const data = state.fileData;
   if (data && data.raster) {
-    layers.push(new BitmapLayer({ id: "file-raster", image: data.raster.image, bounds: data.raster.bounds }));
+    layers.push(new BitmapLayer({ ...vizPropsOf("rasterLayer"), id: "file-raster", image: data.raster.image, bounds: data.raster.bounds }));
   }
   if (data && data.features) layers.push(featureLayer("file-features", data.features));
   return layers;

@@ -96,7 +96,10 @@ async function draw(el, run) {
   if (validBounds(run.bounds)) {
     layers.push(new PathLayer({ id: "run-bounds", data: [ring(run.bounds)], getPath: (p) => p, getColor: [150, 150, 160, 255], getWidth: 1, widthUnits: "pixels" }));
   }
-  if (image) layers.push(new BitmapLayer({ id: "raster", image, bounds: data.raster.bounds }));
+  if (image) {
+    const viz = vizProps(run.viz, "rasterLayer", (message) => (vizError = message));
+    layers.push(new BitmapLayer({ ...viz, id: "raster", image, bounds: data.raster.bounds }));
+  }
   if (data.features) {
     layers.push(
       new GeoJsonLayer({
