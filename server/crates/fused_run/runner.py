@@ -1132,11 +1132,26 @@ def _children(of):
     return found
 
 
+def _kill(pid, reap=False):
+    """SIGKILL to `pid`'s process group (when it leads one: a run's child does) and to `pid`
+    itself; gone already is fine. `reap`: then wait for it (it must be this process's child)."""
+    import signal
+
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if reap:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def _stop_strays(keep=()):
     """Kills every process below this one but `keep` (orphans of a run land here, this being a
     subreaper) and reaps them; returns how many were still running."""
-    import signal
-
     me, stopped = os.getpid(), 0
     for _ in range(1000):  # killed processes' children land here in turn
         kids = [(p, z) for p, z in _children(me) if p not in keep]
@@ -1146,11 +1161,7 @@ def _stop_strays(keep=()):
             if zombie:
                 continue
             stopped += 1
-            for kill in (os.killpg, os.kill):  # its group, when it leads one, and itself
-                try:
-                    kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill(p)
         for p, _ in kids:
             try:
                 os.waitpid(p, 0)
@@ -1223,15 +1234,7 @@ def supervise():
         if done == pid:
             status = st
     if status is None:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        _kill(pid, reap=True)
         _stop_strays()
         if _parent_gone(parent):
             _remove_own_folder()
@@ -1434,23 +1437,13 @@ def _wait_run(pid, done_r, jobs):
 
 def _retire(child):
     """Ends a kept child (idle, waiting for a job): killed with its session, and reaped."""
-    import signal
-
     pid, job_w, done_r = child
     for fd in (job_w, done_r):
         try:
             os.close(fd)
         except OSError:
             pass
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    _kill(pid, reap=True)
 
 
 def _reuse_key(line):
@@ -1498,7 +1491,6 @@ def worker():
     `_spare`) may share a child, answered `{"done": ..., "kept": true}`.
     """
     import gc
-    import signal
 
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     parent = os.getppid()
@@ -1556,11 +1548,7 @@ def worker():
             spare = _spare(busy=tuple(fd for fd in (job_w, done_r) if fd is not None))
         ended = _wait_run(pid, done_r, jobs)
         if ended is None:  # fused-ls is gone, or stopping this worker: so is the run
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill(pid)
             break
         status, reaped, keep = ended
         if keep:

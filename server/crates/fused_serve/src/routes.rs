@@ -240,12 +240,7 @@ async fn udf_page(State(app): State<Arc<App>>, Path(name): Path<String>) -> Resp
     }
     match snapshot(&entry).await {
         Ok(s) => page::html(&page::udf(&catalog::describe(&entry, &s))),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unreadable",
-            e,
-            json!({}),
-        ),
+        Err(r) => r,
     }
 }
 
@@ -327,14 +322,7 @@ async fn coerce(
     };
     let snap = match snapshot(&entry).await {
         Ok(s) => s,
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Unreadable",
-                e,
-                json!({}),
-            )
-        }
+        Err(r) => return r,
     };
     let Some(udf) = catalog::target(&snap) else {
         return error(
@@ -363,12 +351,21 @@ async fn coerce(
     json_response(StatusCode::OK, &Value::Object(out))
 }
 
-/// The package's files read and hashed off the async threads (a big package takes a while).
-async fn snapshot(entry: &Arc<Entry>) -> Result<catalog::Snapshot, String> {
+/// The package's files read and hashed off the async threads (a big package takes a while);
+/// when they cannot be read, the 500 answer that says so.
+async fn snapshot(entry: &Arc<Entry>) -> Result<catalog::Snapshot, Response> {
     let e = entry.clone();
     tokio::task::spawn_blocking(move || e.snapshot())
         .await
         .unwrap_or_else(|e| Err(e.to_string()))
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unreadable",
+                e,
+                json!({}),
+            )
+        })
 }
 
 /// The parameter names a caller may pass, for the 400 answers.
@@ -470,14 +467,7 @@ async fn execute(
     };
     let snap = match snapshot(&entry).await {
         Ok(s) => s,
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Unreadable",
-                e,
-                json!({}),
-            )
-        }
+        Err(r) => return r,
     };
     let Some(udf) = catalog::target(&snap) else {
         return error(
